@@ -1,0 +1,40 @@
+//! The crate's one error type.
+
+/// What went wrong in a store operation, in terms a caller can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row does not exist (or belongs to another tenant: the two are indistinguishable).
+    #[error("not found")]
+    NotFound,
+    /// The write conflicts with existing data (a taken slug, the last owner, a used invite).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The caller may not do this.
+    #[error("forbidden")]
+    Forbidden,
+    /// The input is not acceptable; the message names the field.
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// The database cannot be reached (connection refused, pool exhausted, timeout).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Migrations could not be listed, applied or reverted.
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// Any other database error: a bug or a broken invariant, never the caller's fault.
+    #[error("database error: {0}")]
+    Database(#[source] diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match error {
+            Error::NotFound => StoreError::NotFound,
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                StoreError::Unavailable(info.message().to_owned())
+            }
+            other => StoreError::Database(other),
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! The diesel schema, shared by both backends. It must match the migrations; the tests in
+//! `tests/migrations.rs` round-trip every table through it on PostgreSQL and SQLite.
+
+diesel::table! {
+    navi_users (id) {
+        id -> Text,
+        email -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    navi_orgs (id) {
+        id -> Text,
+        name -> Text,
+        slug -> Text,
+        owner_user_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    navi_org_members (org_id, user_id) {
+        org_id -> Text,
+        user_id -> Text,
+        role -> Text,
+        joined_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    navi_org_invites (id) {
+        id -> Text,
+        org_id -> Text,
+        email -> Text,
+        role -> Text,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(navi_orgs -> navi_users (owner_user_id));
+diesel::joinable!(navi_org_members -> navi_orgs (org_id));
+diesel::joinable!(navi_org_members -> navi_users (user_id));
+diesel::joinable!(navi_org_invites -> navi_orgs (org_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    navi_users,
+    navi_orgs,
+    navi_org_members,
+    navi_org_invites,
+);
