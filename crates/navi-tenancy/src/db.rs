@@ -286,6 +286,11 @@ pub fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> DbPool {
         })
 }
 
+/// Asks the database to answer a trivial query: readiness checks use it.
+pub fn ping(conn: &mut DbConnection) -> Result<(), StoreError> {
+    conn.ping().map_err(StoreError::from)
+}
+
 /// Checks a connection out of the pool, mapping pool exhaustion and connection failures to
 /// [`StoreError::Unavailable`].
 pub fn checkout(pool: &DbPool) -> Result<PooledConnection, StoreError> {

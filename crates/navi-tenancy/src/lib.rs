@@ -31,7 +31,7 @@ pub mod schema;
 pub mod testing;
 
 pub use db::{
-    build_pool, checkout, Backend, ConnectionManager, ConnectionOptions, DatabaseUrl, DbConnection,
-    DbPool, InvalidDatabaseUrl, PoolOptions, PooledConnection,
+    build_pool, checkout, ping, Backend, ConnectionManager, ConnectionOptions, DatabaseUrl,
+    DbConnection, DbPool, InvalidDatabaseUrl, PoolOptions, PooledConnection,
 };
 pub use error::StoreError;

@@ -1,0 +1,110 @@
+//! The actix-web application: shared state, middleware order, extractor error handling, routes.
+
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::error::{JsonPayloadError, PayloadError};
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{web, App, HttpRequest, HttpResponse, Resource, ResponseError};
+use navi_tenancy::DbPool;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::limits::{limit_body, MAX_BODY_BYTES};
+use crate::routes;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database pool.
+    pub pool: DbPool,
+    /// The configuration the server started with.
+    pub config: Arc<Config>,
+}
+
+/// Builds the application. Middleware registered last runs first: the body limit is outermost.
+pub fn build_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(json_config())
+        .app_data(web::QueryConfig::default().error_handler(|error, _| {
+            ApiError::invalid_request(format!("Bad query parameter: {error}.")).into()
+        }))
+        .app_data(web::PathConfig::default().error_handler(|error, _| {
+            ApiError::invalid_request(format!("Bad path parameter: {error}.")).into()
+        }))
+        .configure(routes::health::configure)
+        .default_service(web::to(unknown_route))
+        .wrap(from_fn(log_request))
+        .wrap(from_fn(limit_body))
+}
+
+/// A resource whose unsupported methods answer 405 with the JSON error body.
+pub fn resource(path: &str) -> Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(MAX_BODY_BYTES)
+        .error_handler(|error, _| json_error(error).into())
+}
+
+fn json_error(error: JsonPayloadError) -> ApiError {
+    match error {
+        JsonPayloadError::OverflowKnownLength { .. }
+        | JsonPayloadError::Overflow { .. }
+        | JsonPayloadError::Payload(PayloadError::Overflow) => {
+            ApiError::payload_too_large(MAX_BODY_BYTES)
+        }
+        JsonPayloadError::ContentType => {
+            ApiError::invalid_request("The body must be JSON (Content-Type: application/json).")
+        }
+        JsonPayloadError::Deserialize(error) => {
+            ApiError::invalid_request(format!("Invalid JSON body: {error}."))
+        }
+        other => ApiError::invalid_request(format!("Unreadable request body: {other}.")),
+    }
+}
+
+async fn unknown_route(req: HttpRequest) -> HttpResponse {
+    ApiError::not_found(format!("No route for {} {}.", req.method(), req.path())).error_response()
+}
+
+async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    ApiError::method_not_allowed(format!(
+        "{} is not allowed on {}.",
+        req.method(),
+        req.path()
+    ))
+    .error_response()
+}
+
+async fn log_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let response = next.call(req).await?;
+    tracing::info!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    Ok(response)
+}

@@ -1,0 +1,235 @@
+//! Configuration from environment variables, validated at start with one line per problem.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use navi_tenancy::{Backend, DatabaseUrl};
+
+/// Where the embedded default keeps its data.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/navi.db";
+/// The default listening address.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// The default log filter.
+pub const DEFAULT_LOG: &str = "info";
+
+/// The server's configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `NAVI_DATABASE_URL`.
+    pub database_url: DatabaseUrl,
+    /// `NAVI_REDIS_URL`: none means the in-process memory cache.
+    pub redis_url: Option<String>,
+    /// `NAVI_BIND`.
+    pub bind: SocketAddr,
+    /// `NAVI_LOG`: a `tracing` filter such as `info` or `navi_server=debug,info`.
+    pub log: String,
+    /// `NAVI_LOG_FORMAT`.
+    pub log_format: LogFormat,
+    /// `NAVI_DB_POOL_SIZE`.
+    pub db_pool_size: u32,
+    /// `NAVI_DB_STATEMENT_TIMEOUT_MS` (PostgreSQL).
+    pub statement_timeout: Duration,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines with `key=value` fields.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Every problem found in the configuration, one per line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join("\n"))
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigErrors> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (the environment, or a map in tests). Empty values
+    /// count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let mut problems = Vec::new();
+
+        let database_url = get("NAVI_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        let database_url = DatabaseUrl::parse(&database_url)
+            .map_err(|e| problems.push(format!("NAVI_DATABASE_URL: {e}")))
+            .ok();
+
+        let redis_url = get("NAVI_REDIS_URL");
+        if let Some(url) = &redis_url {
+            let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+            if !matches!(scheme, Some("redis" | "rediss" | "redis+unix" | "unix")) {
+                problems.push(
+                    "NAVI_REDIS_URL: expected redis://HOST:PORT[/DB] or rediss://… (TLS)".into(),
+                );
+            }
+        }
+
+        let bind = get("NAVI_BIND").unwrap_or_else(|| DEFAULT_BIND.into());
+        let bind = bind
+            .parse::<SocketAddr>()
+            .map_err(|_| {
+                problems.push(format!(
+                    "NAVI_BIND: `{bind}` is not an IP:PORT address such as {DEFAULT_BIND}"
+                ))
+            })
+            .ok();
+
+        let log = get("NAVI_LOG").unwrap_or_else(|| DEFAULT_LOG.into());
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log) {
+            problems.push(format!("NAVI_LOG: `{log}` is not a log filter ({e})"));
+        }
+
+        let log_format = match get("NAVI_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                problems.push(format!(
+                    "NAVI_LOG_FORMAT: `{other}` is not one of text, json"
+                ));
+                LogFormat::Text
+            }
+        };
+
+        let db_pool_size = number(&get, "NAVI_DB_POOL_SIZE", 10, 1..=1000, &mut problems);
+        let statement_timeout_ms = number(
+            &get,
+            "NAVI_DB_STATEMENT_TIMEOUT_MS",
+            30_000,
+            1..=3_600_000,
+            &mut problems,
+        );
+
+        match (database_url, bind) {
+            (Some(database_url), Some(bind)) if problems.is_empty() => Ok(Config {
+                database_url,
+                redis_url,
+                bind,
+                log,
+                log_format,
+                db_pool_size,
+                statement_timeout: Duration::from_millis(statement_timeout_ms.into()),
+            }),
+            _ => Err(ConfigErrors(problems)),
+        }
+    }
+
+    /// The database backend in use.
+    pub fn backend(&self) -> Backend {
+        self.database_url.backend()
+    }
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+    problems: &mut Vec<String>,
+) -> u32 {
+    let Some(value) = get(name) else {
+        return default;
+    };
+    match value.trim().parse::<u32>() {
+        Ok(number) if range.contains(&number) => number,
+        _ => {
+            problems.push(format!(
+                "{name}: `{value}` is not a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ));
+            default
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn no_configuration_means_the_embedded_default() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.database_url.to_string(), DEFAULT_DATABASE_URL);
+        assert_eq!(config.backend(), Backend::Sqlite);
+        assert_eq!(config.bind.to_string(), DEFAULT_BIND);
+        assert_eq!(config.redis_url, None);
+        assert_eq!(config.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn every_problem_is_reported_on_its_own_line() {
+        let errors = config(&[
+            ("NAVI_DATABASE_URL", "mysql://root:pw@localhost/navi"),
+            ("NAVI_REDIS_URL", "localhost:6379"),
+            ("NAVI_BIND", "localhost"),
+            ("NAVI_LOG", "info,=="),
+            ("NAVI_LOG_FORMAT", "xml"),
+            ("NAVI_DB_POOL_SIZE", "0"),
+        ])
+        .unwrap_err();
+        let names: Vec<&str> = errors
+            .0
+            .iter()
+            .map(|line| line.split(':').next().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "NAVI_DATABASE_URL",
+                "NAVI_REDIS_URL",
+                "NAVI_BIND",
+                "NAVI_LOG",
+                "NAVI_LOG_FORMAT",
+                "NAVI_DB_POOL_SIZE"
+            ]
+        );
+        assert!(!errors.to_string().contains("pw@"), "{errors}");
+    }
+
+    #[test]
+    fn postgres_and_redis_are_taken_as_given() {
+        let config = config(&[
+            (
+                "NAVI_DATABASE_URL",
+                "postgres://postgres@127.0.0.1:5432/navi",
+            ),
+            ("NAVI_REDIS_URL", "redis://127.0.0.1:6379/0"),
+            ("NAVI_BIND", "0.0.0.0:9000"),
+            ("NAVI_DB_STATEMENT_TIMEOUT_MS", "1500"),
+        ])
+        .unwrap();
+        assert_eq!(config.backend(), Backend::Postgres);
+        assert_eq!(
+            config.redis_url.as_deref(),
+            Some("redis://127.0.0.1:6379/0")
+        );
+        assert_eq!(config.bind.port(), 9000);
+        assert_eq!(config.statement_timeout, Duration::from_millis(1500));
+    }
+}

@@ -1,0 +1,167 @@
+//! The one place where failures become the API's error body (shared/API.md, "Conventions").
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use navi_tenancy::StoreError;
+use serde::Serialize;
+
+/// An error as the client sees it: a status, a stable code and one human sentence. Causes are
+/// logged where the error is made, never sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorFields<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorFields<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 400 `invalid_request`: malformed JSON, a bad field or query parameter.
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+
+    /// 404 `not_found`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 405 `method_not_allowed`: the route exists, the method does not.
+    pub fn method_not_allowed(message: impl Into<String>) -> Self {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            message,
+        )
+    }
+
+    /// 413 `payload_too_large`.
+    pub fn payload_too_large(limit: usize) -> Self {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("The request body is larger than {limit} bytes."),
+        )
+    }
+
+    /// 503 `unavailable`: a backing service is down.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
+    /// 500 `internal`: a bug. The cause must already be logged.
+    pub fn internal() -> Self {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "The server failed to handle the request.",
+        )
+    }
+
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status).json(ErrorBody {
+            error: ErrorFields {
+                code: self.code,
+                message: &self.message,
+            },
+        })
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => ApiError::not_found("No such resource."),
+            StoreError::Conflict(message) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", message)
+            }
+            StoreError::Forbidden => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "You may not do this in this organization.",
+            ),
+            StoreError::Invalid(message) => ApiError::invalid_request(message),
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                ApiError::unavailable("The database is unavailable.")
+            }
+            error @ (StoreError::Migration(_) | StoreError::Database(_)) => {
+                tracing::error!(%error, "database error");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_errors_map_to_the_contract_statuses() {
+        let cases = [
+            (StoreError::NotFound, 404, "not_found"),
+            (StoreError::Conflict("taken".into()), 409, "conflict"),
+            (StoreError::Forbidden, 403, "forbidden"),
+            (StoreError::Invalid("slug".into()), 400, "invalid_request"),
+            (
+                StoreError::Unavailable("refused".into()),
+                503,
+                "unavailable",
+            ),
+            (StoreError::Migration("x".into()), 500, "internal"),
+        ];
+        for (store, status, code) in cases {
+            let api = ApiError::from(store);
+            assert_eq!(api.status_code().as_u16(), status);
+            assert_eq!(api.code(), code);
+        }
+    }
+
+    #[test]
+    fn internal_errors_never_carry_their_cause() {
+        let api = ApiError::from(StoreError::Migration("password=hunter2".into()));
+        assert!(!api.to_string().contains("hunter2"));
+    }
+}

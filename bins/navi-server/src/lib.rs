@@ -1,0 +1,14 @@
+//! `navi-server`: the actix-web binary that composes the navi-* crates. It owns configuration,
+//! wiring and HTTP; the rules live in the library crates.
+//!
+//! A request passes, outermost first: the body limit ([`limits`]), request logging, routing, then
+//! a handler in [`routes`] that calls a library crate inside `web::block` (diesel is synchronous)
+//! and maps its error through [`error::ApiError`], the one place errors become the API's JSON body.
+#![warn(missing_docs)]
+
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod limits;
+pub mod routes;
+pub mod startup;

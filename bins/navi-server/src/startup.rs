@@ -1,0 +1,127 @@
+//! Start-up: the migration policy, binding, serving until a signal, and logging.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{web, HttpServer};
+use anyhow::{bail, Context};
+use navi_tenancy::{build_pool, migrations, Backend, ConnectionOptions, DbPool, PoolOptions};
+
+use crate::app::{build_app, AppState};
+use crate::config::{Config, LogFormat};
+
+/// How long in-flight requests get to finish after SIGTERM or Ctrl-C.
+const SHUTDOWN_GRACE_SECONDS: u64 = 30;
+
+/// Opens the database and applies the migration policy of shared/API.md: SQLite applies pending
+/// migrations at start; PostgreSQL refuses to start while any are pending unless `migrate` is set.
+pub fn open_database(config: &Config, migrate: bool) -> anyhow::Result<DbPool> {
+    let pool = build_pool(
+        &config.database_url,
+        &PoolOptions {
+            max_size: config.db_pool_size,
+            connection: ConnectionOptions {
+                statement_timeout: config.statement_timeout,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    );
+    let mut conn = navi_tenancy::checkout(&pool)
+        .with_context(|| format!("cannot open the database {}", config.database_url))?;
+    let pending = migrations::pending(&mut conn).context("cannot list pending migrations")?;
+    if pending.is_empty() {
+        tracing::info!(database = %config.database_url, "database schema is up to date");
+    } else if config.backend() == Backend::Sqlite || migrate {
+        migrations::run_pending(&mut conn, |name| {
+            tracing::info!(migration = name, "applied migration")
+        })
+        .context("cannot apply migrations")?;
+    } else {
+        bail!(
+            "the database {} has {} pending migration(s): {}. Apply them with \
+             `cargo xtask migrate --database-url <url>` or start with `navi-server --migrate`",
+            config.database_url,
+            pending.len(),
+            pending.join(", ")
+        );
+    }
+    drop(conn);
+    Ok(pool)
+}
+
+/// Binds the server without running it, so a caller (a test) can read the bound address.
+pub fn bind(state: AppState, addr: SocketAddr) -> anyhow::Result<(Server, SocketAddr)> {
+    let server = HttpServer::new(move || build_app(state.clone()))
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_GRACE_SECONDS)
+        .bind(addr)
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let bound = server
+        .addrs()
+        .first()
+        .copied()
+        .context("the server bound no address")?;
+    Ok((server.run(), bound))
+}
+
+/// Opens the database, serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
+pub async fn serve(config: Config, migrate: bool) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    let pool = {
+        let config = Arc::clone(&config);
+        web::block(move || open_database(&config, migrate)).await??
+    };
+    let state = AppState {
+        pool,
+        config: Arc::clone(&config),
+    };
+    let (server, addr) = bind(state, config.bind)?;
+    tracing::info!(%addr, backend = %config.backend(), "navi-server listening on http://{addr}");
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        handle.stop(true).await;
+    });
+    server.await.context("server failed")
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; Ctrl-C still stops the server");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Structured logs on stderr (stdout stays free for command output such as `bootstrap`).
+pub fn init_tracing(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(crate::config::DEFAULT_LOG));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    // A second initialisation (tests) keeps the first subscriber.
+    let _ = match config.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
