@@ -1,1 +1,62 @@
-fn main() {}
+//! `cargo xtask`: Navi's developer and operator tasks.
+//!
+//! - `cargo xtask migrate [--database-url URL] [--check] [--revert]`
+//! - `cargo xtask new-migration NAME`
+//! - `cargo xtask test [-- ARGS FOR cargo test]`
+
+mod migrate;
+mod services;
+mod test;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "Navi's developer and operator tasks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Apply pending migrations (URL from --database-url, else NAVI_DATABASE_URL, else the
+    /// embedded default), printing each one.
+    Migrate(migrate::MigrateArgs),
+    /// Create the matching pair of migration directories in both trees.
+    NewMigration {
+        /// Lowercase letters, digits and underscores, e.g. `add_api_keys`.
+        name: String,
+    },
+    /// Run every test of the workspace against PostgreSQL, SQLite and Redis, starting throwaway
+    /// servers for the services that are not reachable.
+    Test {
+        /// Extra arguments passed to `cargo test`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        cargo_args: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Task::Migrate(args) => migrate::run(args),
+        Task::NewMigration { name } => migrate::new_migration(&name).map(|()| ExitCode::SUCCESS),
+        Task::Test { cargo_args } => test::run(&cargo_args),
+    };
+    result.unwrap_or_else(|error| {
+        eprintln!("xtask: error: {error:#}");
+        ExitCode::from(2)
+    })
+}
+
+/// The workspace root (xtask lives one level below it).
+fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or(manifest_dir)
+}

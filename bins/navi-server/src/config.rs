@@ -4,10 +4,9 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+pub use navi_tenancy::DEFAULT_DATABASE_URL;
 use navi_tenancy::{Backend, DatabaseUrl};
 
-/// Where the embedded default keeps its data.
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/navi.db";
 /// The default listening address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 /// The default log filter.

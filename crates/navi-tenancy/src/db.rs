@@ -71,6 +71,9 @@ pub enum DatabaseUrl {
 #[error("{0}")]
 pub struct InvalidDatabaseUrl(String);
 
+/// The embedded default: a SQLite file under `./data/`, relative to the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/navi.db";
+
 const ACCEPTED_FORMS: &str =
     "expected postgres://…, postgresql://…, sqlite://PATH or a file path ending in .db";
 

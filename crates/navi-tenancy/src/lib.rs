@@ -32,6 +32,6 @@ pub mod testing;
 
 pub use db::{
     build_pool, checkout, ping, Backend, ConnectionManager, ConnectionOptions, DatabaseUrl,
-    DbConnection, DbPool, InvalidDatabaseUrl, PoolOptions, PooledConnection,
+    DbConnection, DbPool, InvalidDatabaseUrl, PoolOptions, PooledConnection, DEFAULT_DATABASE_URL,
 };
 pub use error::StoreError;

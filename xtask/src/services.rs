@@ -1,0 +1,275 @@
+//! The services the test suite needs: found running, or started as throwaway instances from the
+//! installed binaries under `target/navi-test-services/`, and stopped when dropped.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use navi_tenancy::{ConnectionOptions, DatabaseUrl};
+
+/// A service the suite talks to, and what to undo when it is dropped.
+#[derive(Debug)]
+pub struct Service {
+    pub url: String,
+    pub origin: &'static str,
+    cleanup: Option<Cleanup>,
+}
+
+#[derive(Debug)]
+enum Cleanup {
+    Postgres { data_dir: PathBuf, pg_ctl: PathBuf },
+    Redis { child: Child, dir: PathBuf },
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        match self.cleanup.take() {
+            Some(Cleanup::Postgres { data_dir, pg_ctl }) => {
+                let _ = as_postgres_user(&pg_ctl)
+                    .args(["-D", path_str(&data_dir), "-m", "immediate", "-w", "stop"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+                let _ = std::fs::remove_dir_all(&data_dir);
+            }
+            Some(Cleanup::Redis { mut child, dir }) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            None => {}
+        }
+    }
+}
+
+const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+const DEFAULT_REDIS: &str = "redis://127.0.0.1:6379";
+
+/// PostgreSQL from `NAVI_TEST_DATABASE_URL`, else the local service, else a throwaway cluster.
+pub fn postgres(scratch: &Path) -> anyhow::Result<Service> {
+    if let Some(url) = env_url("NAVI_TEST_DATABASE_URL") {
+        postgres_answers(&url).context("NAVI_TEST_DATABASE_URL is set but its server does not answer; start it or unset the variable")?;
+        return Ok(Service {
+            url,
+            origin: "NAVI_TEST_DATABASE_URL",
+            cleanup: None,
+        });
+    }
+    if postgres_answers(DEFAULT_POSTGRES).is_ok() {
+        return Ok(Service {
+            url: DEFAULT_POSTGRES.into(),
+            origin: "local service",
+            cleanup: None,
+        });
+    }
+    start_postgres(scratch).context(
+        "no PostgreSQL answers at 127.0.0.1:5432 and a throwaway one could not be started: install \
+         PostgreSQL (Debian: apt-get install postgresql) or set NAVI_TEST_DATABASE_URL",
+    )
+}
+
+/// Redis from `NAVI_TEST_REDIS_URL`, else the local service, else a throwaway server.
+pub fn redis(scratch: &Path) -> anyhow::Result<Service> {
+    if let Some(url) = env_url("NAVI_TEST_REDIS_URL") {
+        redis_answers(&url).context("NAVI_TEST_REDIS_URL is set but its server does not answer; start it or unset the variable")?;
+        return Ok(Service {
+            url,
+            origin: "NAVI_TEST_REDIS_URL",
+            cleanup: None,
+        });
+    }
+    if redis_answers(DEFAULT_REDIS).is_ok() {
+        return Ok(Service {
+            url: DEFAULT_REDIS.into(),
+            origin: "local service",
+            cleanup: None,
+        });
+    }
+    start_redis(scratch).context(
+        "no Redis answers at 127.0.0.1:6379 and a throwaway one could not be started: install \
+         redis-server (Debian: apt-get install redis-server) or set NAVI_TEST_REDIS_URL",
+    )
+}
+
+fn env_url(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+}
+
+fn postgres_answers(url: &str) -> anyhow::Result<()> {
+    let url = DatabaseUrl::parse(url)?;
+    url.connect(&ConnectionOptions::default())?;
+    Ok(())
+}
+
+/// Sends `PING` over a plain socket: the suite's own Redis client lives in navi-cache.
+fn redis_answers(url: &str) -> anyhow::Result<()> {
+    let rest = url
+        .strip_prefix("redis://")
+        .context("only redis:// URLs can be checked here")?;
+    let host_port = rest.split('/').next().unwrap_or(rest);
+    let host_port = host_port.rsplit('@').next().unwrap_or(host_port);
+    let addr = host_port
+        .to_socket_addrs()?
+        .next()
+        .context("the Redis address resolves to nothing")?;
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    stream.write_all(b"PING\r\n")?;
+    let mut reply = [0u8; 64];
+    let n = stream.read(&mut reply)?;
+    let reply = String::from_utf8_lossy(&reply[..n]);
+    // A password-protected server answers NOAUTH: it is up, and the tests authenticate.
+    if reply.starts_with("+PONG") || reply.contains("NOAUTH") {
+        Ok(())
+    } else {
+        bail!("unexpected reply to PING: {reply}")
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn find_binary(name: &str) -> Option<PathBuf> {
+    let from_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    });
+    from_path.or_else(|| {
+        // Debian keeps the server binaries off PATH.
+        let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|entry| entry.ok().map(|entry| entry.path().join("bin").join(name)))
+            .filter(|candidate| candidate.is_file())
+            .collect();
+        versions.sort();
+        versions.pop()
+    })
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// PostgreSQL refuses to run as root: run its tools as the `postgres` user when we are root.
+fn as_postgres_user(program: &Path) -> Command {
+    if running_as_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap_or_default()
+}
+
+fn start_postgres(scratch: &Path) -> anyhow::Result<Service> {
+    let initdb = find_binary("initdb").context("initdb is not installed")?;
+    let pg_ctl = find_binary("pg_ctl").context("pg_ctl is not installed")?;
+    let port = free_port()?;
+    let data_dir = scratch.join(format!("postgres-{port}"));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    std::fs::create_dir_all(&data_dir)?;
+    if running_as_root() {
+        let status = Command::new("chown")
+            .args(["-R", "postgres:postgres", path_str(scratch)])
+            .status()?;
+        if !status.success() {
+            bail!("cannot hand {} to the postgres user", scratch.display());
+        }
+    }
+    eprintln!("xtask: starting a throwaway PostgreSQL on 127.0.0.1:{port}");
+    let status = as_postgres_user(&initdb)
+        .args([
+            "-D",
+            path_str(&data_dir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+        ])
+        .stdout(Stdio::null())
+        .status()?;
+    if !status.success() {
+        bail!("initdb failed");
+    }
+    let log = data_dir.join("server.log");
+    let options = format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+        path_str(&data_dir)
+    );
+    let status = as_postgres_user(&pg_ctl)
+        .args([
+            "-D",
+            path_str(&data_dir),
+            "-l",
+            path_str(&log),
+            "-o",
+            &options,
+            "-w",
+            "start",
+        ])
+        .stdout(Stdio::null())
+        .status()?;
+    let service = Service {
+        url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+        origin: "throwaway server",
+        cleanup: Some(Cleanup::Postgres { data_dir, pg_ctl }),
+    };
+    if !status.success() {
+        bail!("pg_ctl start failed");
+    }
+    postgres_answers(&service.url)?;
+    Ok(service)
+}
+
+fn start_redis(scratch: &Path) -> anyhow::Result<Service> {
+    let redis_server = find_binary("redis-server").context("redis-server is not installed")?;
+    let port = free_port()?;
+    let dir = scratch.join(format!("redis-{port}"));
+    std::fs::create_dir_all(&dir)?;
+    eprintln!("xtask: starting a throwaway Redis on 127.0.0.1:{port}");
+    let child = Command::new(redis_server)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .arg("--dir")
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let service = Service {
+        url: format!("redis://127.0.0.1:{port}"),
+        origin: "throwaway server",
+        cleanup: Some(Cleanup::Redis { child, dir }),
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while let Err(error) = redis_answers(&service.url) {
+        if Instant::now() > deadline {
+            bail!("the throwaway Redis did not answer: {error}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(service)
+}

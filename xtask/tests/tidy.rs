@@ -1,0 +1,87 @@
+//! Tidy checks over the whole repository.
+
+use std::path::{Path, PathBuf};
+
+/// Statements that change the schema. Spelled in pieces so this file does not match itself.
+fn ddl_patterns() -> Vec<String> {
+    let verbs = ["create", "alter", "drop"];
+    let objects = ["table", "index", "unique index"];
+    let mut patterns: Vec<String> = verbs
+        .iter()
+        .flat_map(|verb| {
+            objects
+                .iter()
+                .map(move |object| format!("{verb} {object} "))
+        })
+        .collect();
+    patterns.push(["create", " temporary ", "table "].concat());
+    patterns
+}
+
+/// The DDL statements in `text`, case- and whitespace-insensitively.
+fn ddl_in(text: &str) -> Vec<String> {
+    let normalised = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+        + " ";
+    ddl_patterns()
+        .into_iter()
+        .filter(|pattern| normalised.contains(pattern.as_str()))
+        .collect()
+}
+
+fn source_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if path.is_dir() {
+            if !matches!(
+                name.as_ref(),
+                "target" | ".git" | "migrations" | "data" | "node_modules"
+            ) {
+                source_files(&path, out);
+            }
+        } else if ["rs", "sql", "sh", "py", "yml", "yaml", "toml"]
+            .iter()
+            .any(|ext| name.ends_with(&format!(".{ext}")))
+        {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn the_scanner_finds_ddl_in_any_case_and_spacing() {
+    let statement = ["CREATE", "  TABLE\n", " navi_x (id TEXT)"].concat();
+    assert_eq!(ddl_in(&statement).len(), 1);
+    let alter = ["alter", " table", " navi_orgs add column x"].concat();
+    assert_eq!(ddl_in(&alter).len(), 1);
+    assert!(ddl_in("SELECT * FROM navi_orgs; CREATE SCHEMA test_1").is_empty());
+}
+
+#[test]
+fn no_code_outside_migrations_changes_the_schema() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    source_files(&root, &mut files);
+    assert!(files.len() > 10, "the walk found the sources: {files:?}");
+    let offenders: Vec<String> = files
+        .iter()
+        .filter_map(|path| {
+            let text = std::fs::read_to_string(path).ok()?;
+            let found = ddl_in(&text);
+            (!found.is_empty()).then(|| format!("{}: {found:?}", path.display()))
+        })
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "DDL belongs in migrations/ only (cargo xtask new-migration NAME):\n{}",
+        offenders.join("\n")
+    );
+}
