@@ -85,3 +85,31 @@ fn no_code_outside_migrations_changes_the_schema() {
         offenders.join("\n")
     );
 }
+
+#[test]
+fn only_the_server_and_xtask_enable_the_privileged_capability() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    source_files(&root, &mut files);
+    let allowed = [
+        "bins/navi-server/Cargo.toml",
+        "xtask/Cargo.toml",
+        "crates/navi-tenancy/Cargo.toml",
+    ];
+    let manifests: Vec<&PathBuf> = files.iter().filter(|p| p.ends_with("Cargo.toml")).collect();
+    assert!(manifests.len() >= 7, "{manifests:?}");
+    for manifest in manifests {
+        let relative = manifest
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let text = std::fs::read_to_string(manifest).unwrap();
+        // `test-support` implies `privileged` too, but only in dev-dependencies (tests).
+        let enables = text.contains("\"privileged\"");
+        assert!(
+            !enables || allowed.contains(&relative.as_str()),
+            "{relative} enables navi-tenancy's privileged capability: only navi-server and xtask may"
+        );
+    }
+}

@@ -116,6 +116,11 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(message) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", message)
             }
+            StoreError::OrgContextRequired => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "org_context_required",
+                "Name the organization in the X-Navi-Org header, or use a key pinned to one.",
+            ),
             StoreError::Forbidden => ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
@@ -144,6 +149,7 @@ mod tests {
             (StoreError::NotFound, 404, "not_found"),
             (StoreError::Conflict("taken".into()), 409, "conflict"),
             (StoreError::Forbidden, 403, "forbidden"),
+            (StoreError::OrgContextRequired, 403, "org_context_required"),
             (StoreError::Invalid("slug".into()), 400, "invalid_request"),
             (
                 StoreError::Unavailable("refused".into()),

@@ -9,6 +9,9 @@ pub enum StoreError {
     /// The write conflicts with existing data (a taken slug, the last owner, a used invite).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The request names no org (no `X-Navi-Org` header and an unpinned key).
+    #[error("org context required")]
+    OrgContextRequired,
     /// The caller may not do this.
     #[error("forbidden")]
     Forbidden,

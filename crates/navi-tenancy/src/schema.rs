@@ -43,7 +43,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    navi_api_keys (id) {
+        id -> Text,
+        user_id -> Text,
+        org_id -> Nullable<Text>,
+        name -> Text,
+        prefix -> Text,
+        secret_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+        rotated_from -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(navi_orgs -> navi_users (owner_user_id));
+diesel::joinable!(navi_api_keys -> navi_users (user_id));
 diesel::joinable!(navi_org_members -> navi_orgs (org_id));
 diesel::joinable!(navi_org_members -> navi_users (user_id));
 diesel::joinable!(navi_org_invites -> navi_orgs (org_id));
@@ -53,4 +70,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     navi_orgs,
     navi_org_members,
     navi_org_invites,
+    navi_api_keys,
 );

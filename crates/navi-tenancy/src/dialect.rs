@@ -1,0 +1,44 @@
+//! Everything that differs between PostgreSQL and SQLite, in one place. Callers get the same Rust
+//! types and semantics from both.
+
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+
+use crate::{DbConnection, StoreError};
+
+/// Runs `work` in a transaction that serialises with every other writer holding the same
+/// `lock_key` (e.g. `org:<id>`), for read-then-write work such as "is this the last owner?".
+///
+/// PostgreSQL: a transaction-scoped advisory lock on the key. SQLite: `BEGIN IMMEDIATE`, which
+/// takes the database's write lock up front (a deferred transaction that reads and then writes
+/// fails with SQLITE_BUSY_SNAPSHOT when another writer got in first, whatever the busy timeout).
+pub(crate) fn serialized_transaction<T>(
+    conn: &mut DbConnection,
+    lock_key: &str,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    match conn {
+        DbConnection::Postgresql(_) => conn.transaction(|conn| {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind::<Text, _>(lock_key)
+                .execute(conn)?;
+            work(conn)
+        }),
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+            // The enum's transaction manager shares the inner connection's state, so the
+            // enum commits or rolls back the transaction begun on the inner connection.
+            match work(conn) {
+                Ok(value) => {
+                    <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+                    Ok(value)
+                }
+                Err(error) => {
+                    <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
+                    Err(error)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! Members of the scope's org: list, change role, remove; an org always keeps an owner.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::dialect::serialized_transaction;
+use crate::schema::{navi_org_members, navi_users};
+use crate::{DbConnection, Role, StoreError, TenantScope};
+
+/// A member of an org.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRow {
+    /// `usr_…`
+    pub user_id: String,
+    /// Lowercased.
+    pub email: String,
+    /// The role in this org.
+    pub role: Role,
+    /// Naive UTC.
+    pub joined_at: NaiveDateTime,
+}
+
+type MemberColumns = (
+    navi_org_members::user_id,
+    navi_users::email,
+    navi_org_members::role,
+    navi_org_members::joined_at,
+);
+
+const MEMBER_COLUMNS: MemberColumns = (
+    navi_org_members::user_id,
+    navi_users::email,
+    navi_org_members::role,
+    navi_org_members::joined_at,
+);
+
+fn member_row(
+    (user_id, email, role, joined_at): (String, String, String, NaiveDateTime),
+) -> Result<MemberRow, StoreError> {
+    Ok(MemberRow {
+        user_id,
+        email,
+        role: role.parse()?,
+        joined_at,
+    })
+}
+
+/// Every member of the scope's org, oldest first.
+pub fn list_members(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+) -> Result<Vec<MemberRow>, StoreError> {
+    navi_org_members::table
+        .inner_join(navi_users::table)
+        .filter(navi_org_members::org_id.eq(scope.org_id()))
+        .order((navi_org_members::joined_at, navi_org_members::user_id))
+        .select(MEMBER_COLUMNS)
+        .load(conn)?
+        .into_iter()
+        .map(member_row)
+        .collect()
+}
+
+fn find_member(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<MemberRow, StoreError> {
+    member_row(
+        navi_org_members::table
+            .inner_join(navi_users::table)
+            .filter(navi_org_members::org_id.eq(scope.org_id()))
+            .filter(navi_org_members::user_id.eq(user_id))
+            .select(MEMBER_COLUMNS)
+            .first(conn)?,
+    )
+}
+
+fn count_owners(scope: &TenantScope, conn: &mut DbConnection) -> Result<i64, StoreError> {
+    Ok(navi_org_members::table
+        .filter(navi_org_members::org_id.eq(scope.org_id()))
+        .filter(navi_org_members::role.eq(Role::Owner.as_str()))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Changes a member's role (owners only). Demoting the last owner is a conflict.
+pub fn change_member_role(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+    user_id: &str,
+    role: Role,
+) -> Result<MemberRow, StoreError> {
+    scope.require(Role::Owner)?;
+    serialized_transaction(conn, &format!("org:{}", scope.org_id()), |conn| {
+        let member = find_member(scope, conn, user_id)?;
+        if member.role == Role::Owner && role != Role::Owner && count_owners(scope, conn)? <= 1 {
+            return Err(StoreError::Conflict(
+                "the last owner of an org cannot be demoted".to_owned(),
+            ));
+        }
+        diesel::update(
+            navi_org_members::table
+                .filter(navi_org_members::org_id.eq(scope.org_id()))
+                .filter(navi_org_members::user_id.eq(user_id)),
+        )
+        .set(navi_org_members::role.eq(role.as_str()))
+        .execute(conn)?;
+        Ok(MemberRow { role, ..member })
+    })
+}
+
+/// Removes a member (admin+; only owners remove owners). Removing the last owner is a conflict.
+pub fn remove_member(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<(), StoreError> {
+    scope.require(Role::Admin)?;
+    serialized_transaction(conn, &format!("org:{}", scope.org_id()), |conn| {
+        let member = find_member(scope, conn, user_id)?;
+        if member.role == Role::Owner {
+            scope.require(Role::Owner)?;
+            if count_owners(scope, conn)? <= 1 {
+                return Err(StoreError::Conflict(
+                    "the last owner of an org cannot be removed".to_owned(),
+                ));
+            }
+        }
+        diesel::delete(
+            navi_org_members::table
+                .filter(navi_org_members::org_id.eq(scope.org_id()))
+                .filter(navi_org_members::user_id.eq(user_id)),
+        )
+        .execute(conn)?;
+        Ok(())
+    })
+}

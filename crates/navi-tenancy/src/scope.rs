@@ -1,0 +1,156 @@
+//! Who may touch which rows. A [`TenantScope`] is the only key to a tenant's rows, and only
+//! authentication makes one; work that must cross tenants needs the [`Privileged`] capability.
+//!
+//! Outside this crate neither can be built by hand:
+//!
+//! ```compile_fail
+//! let scope = navi_tenancy::TenantScope {
+//!     org_id: "org_a".into(), user_id: "usr_a".into(), role: navi_tenancy::Role::Owner,
+//! };
+//! ```
+//!
+//! ```compile_fail
+//! let principal = navi_tenancy::Principal { user_id: "usr_a".into(), key_id: "key_a".into(), pinned_org_id: None };
+//! ```
+
+use diesel::prelude::*;
+
+use crate::schema::{navi_org_members, navi_orgs};
+use crate::{DbConnection, Role, StoreError};
+
+/// An authenticated caller: a user, through one of their API keys. Made only by authentication
+/// (and the `test-support` feature). It gives no access to tenant rows by itself: those need a
+/// [`TenantScope`] from [`Principal::scope`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    user_id: String,
+    key_id: String,
+    pinned_org_id: Option<String>,
+}
+
+impl Principal {
+    /// A principal for tests, without a key lookup.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn for_tests(user_id: &str, key_id: &str, pinned_org_id: Option<&str>) -> Self {
+        Principal {
+            user_id: user_id.to_owned(),
+            key_id: key_id.to_owned(),
+            pinned_org_id: pinned_org_id.map(str::to_owned),
+        }
+    }
+
+    /// The calling user.
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    /// The API key used.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// The org the key is pinned to, if any.
+    pub fn pinned_org_id(&self) -> Option<&str> {
+        self.pinned_org_id.as_deref()
+    }
+
+    /// Resolves the org context of a request: the requested org (the `X-Navi-Org` header), else
+    /// the key's pin. No org at all is [`StoreError::OrgContextRequired`]; an org the key is pinned
+    /// away from, an org the user is not a member of and an org that does not exist are all the
+    /// same [`StoreError::Forbidden`], so existence is not leaked.
+    pub fn scope(
+        &self,
+        conn: &mut DbConnection,
+        requested_org: Option<&str>,
+    ) -> Result<TenantScope, StoreError> {
+        let org_id = match (requested_org, self.pinned_org_id.as_deref()) {
+            (Some(requested), Some(pinned)) if requested != pinned => {
+                return Err(StoreError::Forbidden)
+            }
+            (Some(org), _) | (None, Some(org)) => org,
+            (None, None) => return Err(StoreError::OrgContextRequired),
+        };
+        let role: Option<String> = navi_org_members::table
+            .inner_join(navi_orgs::table)
+            .filter(navi_org_members::org_id.eq(org_id))
+            .filter(navi_org_members::user_id.eq(&self.user_id))
+            .select(navi_org_members::role)
+            .first(conn)
+            .optional()?;
+        let role = role.ok_or(StoreError::Forbidden)?.parse::<Role>()?;
+        Ok(TenantScope {
+            org_id: org_id.to_owned(),
+            user_id: self.user_id.clone(),
+            role,
+        })
+    }
+}
+
+/// The right to read and write one org's rows, as one user with one role. Every repository
+/// function that touches tenant rows takes it first and filters by its org itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantScope {
+    org_id: String,
+    user_id: String,
+    role: Role,
+}
+
+impl TenantScope {
+    /// A scope for tests, without authentication.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn for_tests(org_id: &str, user_id: &str, role: Role) -> Self {
+        TenantScope {
+            org_id: org_id.to_owned(),
+            user_id: user_id.to_owned(),
+            role,
+        }
+    }
+
+    pub(crate) fn for_new_org(org_id: &str, user_id: &str) -> Self {
+        TenantScope {
+            org_id: org_id.to_owned(),
+            user_id: user_id.to_owned(),
+            role: Role::Owner,
+        }
+    }
+
+    /// The org whose rows this scope reaches.
+    pub fn org_id(&self) -> &str {
+        &self.org_id
+    }
+
+    /// The acting user.
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    /// The acting user's role in the org.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// `Ok` when the acting user has at least `role`, else [`StoreError::Forbidden`].
+    pub fn require(&self, role: Role) -> Result<(), StoreError> {
+        if self.role >= role {
+            Ok(())
+        } else {
+            Err(StoreError::Forbidden)
+        }
+    }
+}
+
+/// The capability for work that must cross tenants: finding an API key by its prefix during
+/// authentication, bootstrap, anonymous invite acceptance, re-encrypting every row. Only code
+/// built with the `privileged` feature can make one; only `navi-server` and `xtask` enable it
+/// (a tidy test checks), so every such place is easy to find and review.
+#[derive(Debug)]
+pub struct Privileged(());
+
+impl Privileged {
+    /// Takes the capability. `why` names the cross-tenant work, for the logs.
+    #[cfg(any(test, feature = "privileged"))]
+    pub fn acquire(why: &'static str) -> Privileged {
+        tracing::debug!(why, "privileged capability acquired");
+        Privileged(())
+    }
+}
