@@ -116,6 +116,11 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(message) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", message)
             }
+            StoreError::Unauthenticated => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "A valid API key is required (Authorization: Bearer navi_…).",
+            ),
             StoreError::OrgContextRequired => ApiError::new(
                 StatusCode::FORBIDDEN,
                 "org_context_required",
@@ -149,6 +154,7 @@ mod tests {
             (StoreError::NotFound, 404, "not_found"),
             (StoreError::Conflict("taken".into()), 409, "conflict"),
             (StoreError::Forbidden, 403, "forbidden"),
+            (StoreError::Unauthenticated, 401, "unauthenticated"),
             (StoreError::OrgContextRequired, 403, "org_context_required"),
             (StoreError::Invalid("slug".into()), 400, "invalid_request"),
             (

@@ -9,6 +9,9 @@ pub enum StoreError {
     /// The write conflicts with existing data (a taken slug, the last owner, a used invite).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// No valid credentials: unknown, malformed, revoked or expired key.
+    #[error("unauthenticated")]
+    Unauthenticated,
     /// The request names no org (no `X-Navi-Org` header and an unpinned key).
     #[error("org context required")]
     OrgContextRequired,

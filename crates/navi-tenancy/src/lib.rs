@@ -22,6 +22,7 @@
 //! It deliberately knows nothing of HTTP, configuration sources or caches.
 #![warn(missing_docs)]
 
+pub mod api_keys;
 mod db;
 mod dialect;
 mod error;

@@ -29,6 +29,18 @@ pub struct Principal {
 }
 
 impl Principal {
+    pub(crate) fn authenticated(
+        user_id: String,
+        key_id: String,
+        pinned_org_id: Option<String>,
+    ) -> Self {
+        Principal {
+            user_id,
+            key_id,
+            pinned_org_id,
+        }
+    }
+
     /// A principal for tests, without a key lookup.
     #[cfg(any(test, feature = "test-support"))]
     pub fn for_tests(user_id: &str, key_id: &str, pinned_org_id: Option<&str>) -> Self {

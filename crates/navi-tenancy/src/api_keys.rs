@@ -1,0 +1,389 @@
+//! API keys: `navi_<prefix>_<secret>`. Only an HMAC-SHA256 of the secret under a server-side
+//! pepper is stored; a key is found by its public prefix and its secret compared in constant time.
+
+use std::fmt;
+
+use base64::Engine;
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+use ring::hmac;
+
+use crate::ids::{new_id, random_base32, IdKind};
+use crate::schema::navi_api_keys;
+use crate::scope::Principal;
+use crate::{now, DbConnection, Privileged, Role, StoreError, TenantScope};
+
+const PREFIX_LEN: usize = 8;
+/// 52 base32 characters: 260 random bits.
+const SECRET_LEN: usize = 52;
+/// `last_used_at` is written at most this often per key, so reads don't turn into writes.
+const LAST_USED_RESOLUTION: TimeDelta = TimeDelta::minutes(1);
+/// Longest rotation grace period: 7 days.
+pub const MAX_GRACE_SECONDS: u32 = 604_800;
+
+/// The server-side HMAC key under which key secrets are hashed (`NAVI_API_KEY_PEPPER`).
+pub struct Pepper(hmac::Key);
+
+impl Pepper {
+    /// Parses standard base64 of exactly 32 bytes.
+    pub fn from_base64(encoded: &str) -> Result<Pepper, StoreError> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .filter(|bytes| bytes.len() == 32)
+            .ok_or_else(|| {
+                StoreError::Invalid("the API key pepper must be base64 of 32 bytes".to_owned())
+            })?;
+        Ok(Pepper(hmac::Key::new(hmac::HMAC_SHA256, &bytes)))
+    }
+
+    /// A new random pepper, as standard base64 (for the embedded default's generated file).
+    pub fn generate_base64() -> String {
+        let mut bytes = [0u8; 32];
+        crate::ids::fill_random(&mut bytes);
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    fn hash(&self, secret: &str) -> String {
+        hex(hmac::sign(&self.0, secret.as_bytes()).as_ref())
+    }
+
+    fn verify(&self, secret: &str, stored_hash: &str) -> bool {
+        unhex(stored_hash).is_some_and(|tag| hmac::verify(&self.0, secret.as_bytes(), &tag).is_ok())
+    }
+}
+
+impl fmt::Debug for Pepper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pepper([redacted])")
+    }
+}
+
+/// A full API key, shown once at creation. `Debug` does not print it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKeySecret(String);
+
+impl ApiKeySecret {
+    /// The key to hand to the client.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKeySecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKeySecret([redacted])")
+    }
+}
+
+/// An API key row, without its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = navi_api_keys)]
+pub struct ApiKeyRow {
+    /// `key_…`
+    pub id: String,
+    /// The key's user.
+    pub user_id: String,
+    /// The org it is pinned to; `None` for a user key.
+    pub org_id: Option<String>,
+    /// The caller's label.
+    pub name: String,
+    /// The public prefix (shown in lists).
+    pub prefix: String,
+    /// Naive UTC.
+    pub created_at: NaiveDateTime,
+    /// After this the key no longer works.
+    pub expires_at: Option<NaiveDateTime>,
+    /// Set when revoked.
+    pub revoked_at: Option<NaiveDateTime>,
+    /// Last successful authentication, to the minute.
+    pub last_used_at: Option<NaiveDateTime>,
+}
+
+/// What a new key looks like.
+#[derive(Debug, Clone)]
+pub struct NewApiKey<'a> {
+    /// 1–100 characters.
+    pub name: &'a str,
+    /// Pinned to the scope's org (`true`) or a user key.
+    pub pinned: bool,
+    /// Lifetime in days; `None` never expires.
+    pub expires_in_days: Option<u32>,
+}
+
+fn validate_name(name: &str) -> Result<String, StoreError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(StoreError::Invalid(
+            "name: 1 to 100 characters, no control characters".to_owned(),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// Creates a key for the caller in the scope's org context. Only a user key can create user keys;
+/// a pinned key only creates keys pinned to its own org (the scope is always that org).
+pub fn create_api_key(
+    scope: &TenantScope,
+    principal: &Principal,
+    conn: &mut DbConnection,
+    pepper: &Pepper,
+    new: &NewApiKey<'_>,
+) -> Result<(ApiKeyRow, ApiKeySecret), StoreError> {
+    if principal.user_id() != scope.user_id() {
+        return Err(StoreError::Forbidden);
+    }
+    if !new.pinned && principal.pinned_org_id().is_some() {
+        return Err(StoreError::Forbidden);
+    }
+    let created_at = now();
+    let expires_at = match new.expires_in_days {
+        Some(days @ 1..=3650) => Some(created_at + TimeDelta::days(i64::from(days))),
+        Some(_) => {
+            return Err(StoreError::Invalid(
+                "expires_in_days: a whole number from 1 to 3650".to_owned(),
+            ))
+        }
+        None => None,
+    };
+    let org_id = new.pinned.then(|| scope.org_id().to_owned());
+    insert_key(
+        conn,
+        pepper,
+        scope.user_id(),
+        org_id,
+        validate_name(new.name)?,
+        expires_at,
+        None,
+    )
+}
+
+fn insert_key(
+    conn: &mut DbConnection,
+    pepper: &Pepper,
+    user_id: &str,
+    org_id: Option<String>,
+    name: String,
+    expires_at: Option<NaiveDateTime>,
+    rotated_from: Option<&str>,
+) -> Result<(ApiKeyRow, ApiKeySecret), StoreError> {
+    let prefix = random_base32(PREFIX_LEN);
+    let secret = random_base32(SECRET_LEN);
+    let row = ApiKeyRow {
+        id: new_id(IdKind::ApiKey),
+        user_id: user_id.to_owned(),
+        org_id,
+        name,
+        prefix,
+        created_at: now(),
+        expires_at,
+        revoked_at: None,
+        last_used_at: None,
+    };
+    diesel::insert_into(navi_api_keys::table)
+        .values((
+            navi_api_keys::id.eq(&row.id),
+            navi_api_keys::user_id.eq(&row.user_id),
+            navi_api_keys::org_id.eq(&row.org_id),
+            navi_api_keys::name.eq(&row.name),
+            navi_api_keys::prefix.eq(&row.prefix),
+            navi_api_keys::secret_hash.eq(pepper.hash(&secret)),
+            navi_api_keys::created_at.eq(row.created_at),
+            navi_api_keys::expires_at.eq(row.expires_at),
+            navi_api_keys::rotated_from.eq(rotated_from),
+        ))
+        .execute(conn)?;
+    let key = ApiKeySecret(format!("navi_{}_{secret}", row.prefix));
+    Ok((row, key))
+}
+
+/// Creates a key outside any request (bootstrap, anonymous invite acceptance).
+pub fn create_api_key_privileged(
+    _: &Privileged,
+    conn: &mut DbConnection,
+    pepper: &Pepper,
+    user_id: &str,
+    pinned_org_id: Option<&str>,
+    name: &str,
+) -> Result<(ApiKeyRow, ApiKeySecret), StoreError> {
+    insert_key(
+        conn,
+        pepper,
+        user_id,
+        pinned_org_id.map(str::to_owned),
+        validate_name(name)?,
+        None,
+        None,
+    )
+}
+
+/// Turns a bearer key into the calling [`Principal`]: unknown, malformed, revoked, expired and
+/// wrong-secret keys are all [`StoreError::Unauthenticated`]. Records `last_used_at` at most once
+/// a minute per key.
+pub fn authenticate(
+    _: &Privileged,
+    conn: &mut DbConnection,
+    pepper: &Pepper,
+    bearer: &str,
+) -> Result<Principal, StoreError> {
+    let (prefix, secret) = split_key(bearer).ok_or(StoreError::Unauthenticated)?;
+    let found: Option<(ApiKeyRow, String)> = navi_api_keys::table
+        .filter(navi_api_keys::prefix.eq(prefix))
+        .select((ApiKeyRow::as_select(), navi_api_keys::secret_hash))
+        .first(conn)
+        .optional()?;
+    let (key, stored_hash) = found.ok_or(StoreError::Unauthenticated)?;
+    let at = now();
+    let usable = key.revoked_at.is_none()
+        && key.expires_at.is_none_or(|expires_at| at < expires_at)
+        && pepper.verify(secret, &stored_hash);
+    if !usable {
+        return Err(StoreError::Unauthenticated);
+    }
+    if key
+        .last_used_at
+        .is_none_or(|last| at - last >= LAST_USED_RESOLUTION)
+    {
+        // Conditional, so concurrent requests write once; a failure here must not fail the request.
+        let stale = at - LAST_USED_RESOLUTION;
+        let written = diesel::update(
+            navi_api_keys::table
+                .filter(navi_api_keys::id.eq(&key.id))
+                .filter(
+                    navi_api_keys::last_used_at
+                        .is_null()
+                        .or(navi_api_keys::last_used_at.le(stale)),
+                ),
+        )
+        .set(navi_api_keys::last_used_at.eq(at))
+        .execute(conn);
+        if let Err(error) = written {
+            tracing::warn!(%error, key_id = %key.id, "could not record last_used_at");
+        }
+    }
+    Ok(Principal::authenticated(key.user_id, key.id, key.org_id))
+}
+
+fn split_key(bearer: &str) -> Option<(&str, &str)> {
+    let rest = bearer.strip_prefix("navi_")?;
+    let (prefix, secret) = rest.split_once('_')?;
+    (prefix.len() == PREFIX_LEN && secret.len() == SECRET_LEN).then_some((prefix, secret))
+}
+
+/// The keys visible in the scope: the caller's own keys usable in this org (pinned to it, or user
+/// keys); admin+ also see every key pinned to the org. Newest first.
+pub fn list_api_keys(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+) -> Result<Vec<ApiKeyRow>, StoreError> {
+    let own_usable_here = navi_api_keys::user_id.eq(scope.user_id()).and(
+        navi_api_keys::org_id
+            .eq(scope.org_id())
+            .or(navi_api_keys::org_id.is_null()),
+    );
+    let query = navi_api_keys::table
+        .filter(navi_api_keys::revoked_at.is_null())
+        .order((navi_api_keys::created_at.desc(), navi_api_keys::id))
+        .select(ApiKeyRow::as_select());
+    let rows = if scope.require(Role::Admin).is_ok() {
+        query
+            .filter(own_usable_here.or(navi_api_keys::org_id.eq(scope.org_id())))
+            .load(conn)?
+    } else {
+        query.filter(own_usable_here).load(conn)?
+    };
+    Ok(rows)
+}
+
+/// A key visible in the scope (see [`list_api_keys`]), else `NotFound`.
+fn find_visible_key(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+    key_id: &str,
+) -> Result<ApiKeyRow, StoreError> {
+    list_api_keys(scope, conn)?
+        .into_iter()
+        .find(|key| key.id == key_id)
+        .ok_or(StoreError::NotFound)
+}
+
+/// Revokes a key at once: the key's own user, or admin+ of the org it is pinned to.
+pub fn revoke_api_key(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+    key_id: &str,
+) -> Result<(), StoreError> {
+    let key = find_visible_key(scope, conn, key_id)?;
+    let own = key.user_id == scope.user_id();
+    let admin_of_pin =
+        key.org_id.as_deref() == Some(scope.org_id()) && scope.require(Role::Admin).is_ok();
+    if !own && !admin_of_pin {
+        return Err(StoreError::Forbidden);
+    }
+    diesel::update(navi_api_keys::table.filter(navi_api_keys::id.eq(&key.id)))
+        .set(navi_api_keys::revoked_at.eq(now()))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Replaces a key with a new one of the same name and pin (the key's own user only, since it
+/// hands out a secret). The old key keeps working for `grace_seconds`, then stops.
+pub fn rotate_api_key(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+    pepper: &Pepper,
+    key_id: &str,
+    grace_seconds: u32,
+) -> Result<(ApiKeyRow, ApiKeySecret), StoreError> {
+    if grace_seconds > MAX_GRACE_SECONDS {
+        return Err(StoreError::Invalid(format!(
+            "grace_seconds: a whole number from 0 to {MAX_GRACE_SECONDS}"
+        )));
+    }
+    let old = find_visible_key(scope, conn, key_id)?;
+    if old.user_id != scope.user_id() {
+        return Err(StoreError::Forbidden);
+    }
+    if old.expires_at.is_some_and(|expires_at| expires_at <= now()) {
+        return Err(StoreError::Conflict("the key has expired".to_owned()));
+    }
+    conn.transaction::<_, StoreError, _>(|conn| {
+        let at = now();
+        let grace_end = at + TimeDelta::seconds(i64::from(grace_seconds));
+        let old_expiry = old.expires_at.map_or(grace_end, |e| e.min(grace_end));
+        // Only a key that is still live can be rotated, once.
+        let updated = diesel::update(
+            navi_api_keys::table
+                .filter(navi_api_keys::id.eq(&old.id))
+                .filter(navi_api_keys::revoked_at.is_null()),
+        )
+        .set(navi_api_keys::expires_at.eq(old_expiry))
+        .execute(conn)?;
+        if updated == 0 {
+            return Err(StoreError::NotFound);
+        }
+        insert_key(
+            conn,
+            pepper,
+            &old.user_id,
+            old.org_id.clone(),
+            old.name.clone(),
+            old.expires_at,
+            Some(&old.id),
+        )
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
