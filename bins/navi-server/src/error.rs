@@ -116,6 +116,11 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(message) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", message)
             }
+            StoreError::InvalidInvite => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_invite",
+                "The invite is unknown, expired, revoked or already used.",
+            ),
             StoreError::Unauthenticated => ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
@@ -155,6 +160,7 @@ mod tests {
             (StoreError::Conflict("taken".into()), 409, "conflict"),
             (StoreError::Forbidden, 403, "forbidden"),
             (StoreError::Unauthenticated, 401, "unauthenticated"),
+            (StoreError::InvalidInvite, 400, "invalid_invite"),
             (StoreError::OrgContextRequired, 403, "org_context_required"),
             (StoreError::Invalid("slug".into()), 400, "invalid_request"),
             (

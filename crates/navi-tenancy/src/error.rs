@@ -12,6 +12,9 @@ pub enum StoreError {
     /// No valid credentials: unknown, malformed, revoked or expired key.
     #[error("unauthenticated")]
     Unauthenticated,
+    /// The invite token is unknown, expired, revoked or already used (one answer for all four).
+    #[error("invalid invite")]
+    InvalidInvite,
     /// The request names no org (no `X-Navi-Org` header and an unpinned key).
     #[error("org context required")]
     OrgContextRequired,

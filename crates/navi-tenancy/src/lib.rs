@@ -27,6 +27,7 @@ mod db;
 mod dialect;
 mod error;
 pub mod ids;
+pub mod invites;
 pub mod members;
 pub mod migrations;
 pub mod orgs;

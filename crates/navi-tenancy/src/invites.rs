@@ -1,0 +1,263 @@
+//! Invites: a random 256-bit token, shown once; only its SHA-256 is stored. Accepting succeeds
+//! once, ever, even under concurrent attempts.
+
+use std::fmt;
+
+use base64::Engine;
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+use ring::digest;
+
+use crate::api_keys::{create_api_key_privileged, ApiKeySecret, Pepper};
+use crate::dialect::serialized_transaction;
+use crate::ids::{fill_random, new_id, IdKind};
+use crate::schema::{navi_org_invites, navi_org_members, navi_users};
+use crate::users::{find_or_create_user, find_user_by_email};
+use crate::{now, DbConnection, Email, Principal, Privileged, Role, StoreError, TenantScope};
+
+/// How long an invite can be accepted.
+pub const INVITE_LIFETIME: TimeDelta = TimeDelta::days(7);
+
+/// An invite token, shown once at creation. `Debug` does not print it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct InviteToken(String);
+
+impl InviteToken {
+    /// The token to hand to the invitee.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for InviteToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("InviteToken([redacted])")
+    }
+}
+
+/// An invite row, without its token hash.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = navi_org_invites)]
+pub struct InviteRow {
+    /// `inv_…`
+    pub id: String,
+    /// The org invited to.
+    pub org_id: String,
+    /// Lowercased.
+    pub email: String,
+    /// `admin` or `member`.
+    pub role: String,
+    /// Naive UTC.
+    pub expires_at: NaiveDateTime,
+    /// Set once accepted.
+    pub accepted_at: Option<NaiveDateTime>,
+    /// Set when revoked.
+    pub revoked_at: Option<NaiveDateTime>,
+    /// The inviting user.
+    pub created_by: String,
+    /// Naive UTC.
+    pub created_at: NaiveDateTime,
+}
+
+fn token_hash(token: &str) -> String {
+    digest::digest(&digest::SHA256, token.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Invites `email` to the scope's org as `role` (admin+; `owner` cannot be invited).
+pub fn create_invite(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+    email: &Email,
+    role: Role,
+) -> Result<(InviteRow, InviteToken), StoreError> {
+    scope.require(Role::Admin)?;
+    if role == Role::Owner {
+        return Err(StoreError::Invalid("role: one of admin, member".to_owned()));
+    }
+    let mut bytes = [0u8; 32];
+    fill_random(&mut bytes);
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let created_at = now();
+    let row = InviteRow {
+        id: new_id(IdKind::Invite),
+        org_id: scope.org_id().to_owned(),
+        email: email.as_str().to_owned(),
+        role: role.as_str().to_owned(),
+        expires_at: created_at + INVITE_LIFETIME,
+        accepted_at: None,
+        revoked_at: None,
+        created_by: scope.user_id().to_owned(),
+        created_at,
+    };
+    diesel::insert_into(navi_org_invites::table)
+        .values((
+            navi_org_invites::id.eq(&row.id),
+            navi_org_invites::org_id.eq(&row.org_id),
+            navi_org_invites::email.eq(&row.email),
+            navi_org_invites::role.eq(&row.role),
+            navi_org_invites::token_hash.eq(token_hash(&token)),
+            navi_org_invites::expires_at.eq(row.expires_at),
+            navi_org_invites::created_by.eq(&row.created_by),
+            navi_org_invites::created_at.eq(row.created_at),
+        ))
+        .execute(conn)?;
+    Ok((row, InviteToken(token)))
+}
+
+/// The scope's pending invites (not accepted, revoked or expired), newest first (admin+).
+pub fn list_pending_invites(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+) -> Result<Vec<InviteRow>, StoreError> {
+    scope.require(Role::Admin)?;
+    Ok(navi_org_invites::table
+        .filter(navi_org_invites::org_id.eq(scope.org_id()))
+        .filter(navi_org_invites::accepted_at.is_null())
+        .filter(navi_org_invites::revoked_at.is_null())
+        .filter(navi_org_invites::expires_at.gt(now()))
+        .order((navi_org_invites::created_at.desc(), navi_org_invites::id))
+        .select(InviteRow::as_select())
+        .load(conn)?)
+}
+
+/// Revokes a pending invite of the scope's org (admin+). Anything else is `NotFound`.
+pub fn revoke_invite(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+    invite_id: &str,
+) -> Result<(), StoreError> {
+    scope.require(Role::Admin)?;
+    let revoked = diesel::update(
+        navi_org_invites::table
+            .filter(navi_org_invites::org_id.eq(scope.org_id()))
+            .filter(navi_org_invites::id.eq(invite_id))
+            .filter(navi_org_invites::accepted_at.is_null())
+            .filter(navi_org_invites::revoked_at.is_null()),
+    )
+    .set(navi_org_invites::revoked_at.eq(now()))
+    .execute(conn)?;
+    if revoked == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// What accepting an invite produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedInvite {
+    /// The org joined.
+    pub org_id: String,
+    /// The new member.
+    pub user_id: String,
+    /// The role given.
+    pub role: Role,
+    /// A new key pinned to the org, when the invitee was created by this acceptance.
+    pub api_key: Option<ApiKeySecret>,
+}
+
+/// Accepts an invite, once, ever.
+///
+/// The token is checked first: unknown, expired, revoked or used → [`StoreError::InvalidInvite`],
+/// whoever asks. Then, with a `principal`, it must be the invited user (else `Forbidden`);
+/// without one, the invited email must not have a user yet (else `Unauthenticated`), and a user
+/// and a key pinned to the org are created. The first write of the transaction is one
+/// conditional update that only the first of concurrent callers wins; a later failure rolls it
+/// back, leaving the invite usable.
+pub fn accept_invite(
+    privileged: &Privileged,
+    conn: &mut DbConnection,
+    pepper: &Pepper,
+    token: &str,
+    principal: Option<&Principal>,
+) -> Result<AcceptedInvite, StoreError> {
+    let hash = token_hash(token);
+    serialized_transaction(conn, &format!("invite:{hash}"), |conn| {
+        let at = now();
+        let invite: InviteRow = navi_org_invites::table
+            .filter(navi_org_invites::token_hash.eq(&hash))
+            .select(InviteRow::as_select())
+            .first(conn)
+            .optional()?
+            .filter(|invite| {
+                invite.accepted_at.is_none()
+                    && invite.revoked_at.is_none()
+                    && invite.expires_at > at
+            })
+            .ok_or(StoreError::InvalidInvite)?;
+        let role: Role = invite.role.parse()?;
+        let email = Email::parse(&invite.email)?;
+
+        let existing_user = match principal {
+            Some(principal) => {
+                let caller_email: String = navi_users::table
+                    .find(principal.user_id())
+                    .select(navi_users::email)
+                    .first(conn)?;
+                if caller_email != invite.email {
+                    return Err(StoreError::Forbidden);
+                }
+                Some(principal.user_id().to_owned())
+            }
+            None => {
+                if find_user_by_email(privileged, conn, &email)?.is_some() {
+                    return Err(StoreError::Unauthenticated);
+                }
+                None
+            }
+        };
+
+        let won = diesel::update(
+            navi_org_invites::table
+                .filter(navi_org_invites::id.eq(&invite.id))
+                .filter(navi_org_invites::accepted_at.is_null())
+                .filter(navi_org_invites::revoked_at.is_null())
+                .filter(navi_org_invites::expires_at.gt(at)),
+        )
+        .set(navi_org_invites::accepted_at.eq(at))
+        .execute(conn)?;
+        if won == 0 {
+            return Err(StoreError::InvalidInvite);
+        }
+
+        let (user_id, api_key) = match existing_user {
+            Some(user_id) => (user_id, None),
+            None => {
+                let user = find_or_create_user(privileged, conn, &email)?;
+                let (_, key) = create_api_key_privileged(
+                    privileged,
+                    conn,
+                    pepper,
+                    &user.id,
+                    Some(&invite.org_id),
+                    "invite",
+                )?;
+                (user.id, Some(key))
+            }
+        };
+        diesel::insert_into(navi_org_members::table)
+            .values((
+                navi_org_members::org_id.eq(&invite.org_id),
+                navi_org_members::user_id.eq(&user_id),
+                navi_org_members::role.eq(role.as_str()),
+                navi_org_members::joined_at.eq(at),
+            ))
+            .execute(conn)
+            .map_err(|error| match error {
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                ) => StoreError::Conflict("you are already a member of this org".to_owned()),
+                other => other.into(),
+            })?;
+        Ok(AcceptedInvite {
+            org_id: invite.org_id,
+            user_id,
+            role,
+            api_key,
+        })
+    })
+}

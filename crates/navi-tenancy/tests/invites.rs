@@ -1,0 +1,239 @@
+//! Invites on both backends: creation, listing, revocation, expiry, and single-use acceptance
+//! under concurrency.
+
+use diesel::prelude::*;
+use navi_tenancy::api_keys::{authenticate, create_api_key_privileged, Pepper};
+use navi_tenancy::invites::{accept_invite, create_invite, list_pending_invites, revoke_invite};
+use navi_tenancy::members::list_members;
+use navi_tenancy::orgs::create_org;
+use navi_tenancy::schema::navi_org_invites;
+use navi_tenancy::testing::TestDatabase;
+use navi_tenancy::users::find_or_create_user;
+use navi_tenancy::{
+    backend_tests, checkout, DbPool, Email, OrgName, Principal, Privileged, Role, StoreError,
+    TenantScope,
+};
+
+struct World {
+    pool: DbPool,
+    pepper: Pepper,
+    privileged: Privileged,
+    _db: TestDatabase,
+}
+
+impl World {
+    fn new(db: TestDatabase) -> World {
+        World {
+            pool: db.migrated_pool(),
+            pepper: Pepper::from_base64(&Pepper::generate_base64()).unwrap(),
+            privileged: Privileged::acquire("tests"),
+            _db: db,
+        }
+    }
+
+    fn user(&self, email: &str) -> Principal {
+        let mut conn = checkout(&self.pool).unwrap();
+        let user = find_or_create_user(&self.privileged, &mut conn, &Email::parse(email).unwrap())
+            .unwrap();
+        let (_, key) = create_api_key_privileged(
+            &self.privileged,
+            &mut conn,
+            &self.pepper,
+            &user.id,
+            None,
+            "k",
+        )
+        .unwrap();
+        authenticate(&self.privileged, &mut conn, &self.pepper, key.expose()).unwrap()
+    }
+
+    fn org(&self, owner: &Principal) -> TenantScope {
+        let mut conn = checkout(&self.pool).unwrap();
+        create_org(owner, &mut conn, &OrgName::parse("Org").unwrap(), None)
+            .unwrap()
+            .1
+    }
+
+    fn invite(&self, scope: &TenantScope, email: &str, role: Role) -> String {
+        let mut conn = checkout(&self.pool).unwrap();
+        let (row, token) =
+            create_invite(scope, &mut conn, &Email::parse(email).unwrap(), role).unwrap();
+        assert!(row.id.starts_with("inv_"));
+        token.expose().to_owned()
+    }
+
+    fn accept(
+        &self,
+        token: &str,
+        principal: Option<&Principal>,
+    ) -> Result<navi_tenancy::invites::AcceptedInvite, StoreError> {
+        let mut conn = checkout(&self.pool).unwrap();
+        accept_invite(&self.privileged, &mut conn, &self.pepper, token, principal)
+    }
+}
+
+fn an_invited_user_with_a_key_joins_once(db: TestDatabase) {
+    let w = World::new(db);
+    let ada = w.user("ada@example.com");
+    let scope = w.org(&ada);
+    let bob = w.user("bob@example.com");
+    let token = w.invite(&scope, "BOB@example.com", Role::Admin);
+    assert!(token.len() >= 43, "256-bit token");
+
+    let eve = w.user("eve@example.com");
+    assert!(
+        matches!(w.accept(&token, Some(&eve)), Err(StoreError::Forbidden)),
+        "another user's key"
+    );
+    assert!(
+        matches!(w.accept(&token, None), Err(StoreError::Unauthenticated)),
+        "the user exists"
+    );
+
+    let accepted = w.accept(&token, Some(&bob)).unwrap();
+    assert_eq!(
+        (
+            accepted.org_id.as_str(),
+            accepted.user_id.as_str(),
+            accepted.role
+        ),
+        (scope.org_id(), bob.user_id(), Role::Admin)
+    );
+    assert!(accepted.api_key.is_none());
+    for caller in [Some(&bob), Some(&eve), None] {
+        assert!(
+            matches!(w.accept(&token, caller), Err(StoreError::InvalidInvite)),
+            "used, whoever asks"
+        );
+    }
+    let mut conn = checkout(&w.pool).unwrap();
+    assert_eq!(
+        bob.scope(&mut conn, Some(scope.org_id())).unwrap().role(),
+        Role::Admin
+    );
+    assert!(list_pending_invites(&scope, &mut conn).unwrap().is_empty());
+}
+
+fn an_anonymous_invitee_gets_a_user_and_a_pinned_key(db: TestDatabase) {
+    let w = World::new(db);
+    let ada = w.user("ada@example.com");
+    let scope = w.org(&ada);
+    let token = w.invite(&scope, "new@example.com", Role::Member);
+    let accepted = w.accept(&token, None).unwrap();
+    let key = accepted.api_key.expect("a new key");
+    let mut conn = checkout(&w.pool).unwrap();
+    let principal = authenticate(&w.privileged, &mut conn, &w.pepper, key.expose()).unwrap();
+    assert_eq!(principal.user_id(), accepted.user_id);
+    assert_eq!(principal.pinned_org_id(), Some(scope.org_id()));
+    assert_eq!(
+        principal.scope(&mut conn, None).unwrap().role(),
+        Role::Member
+    );
+    assert_eq!(list_members(&scope, &mut conn).unwrap().len(), 2);
+}
+
+fn unknown_revoked_and_expired_invites_are_invalid(db: TestDatabase) {
+    let w = World::new(db);
+    let ada = w.user("ada@example.com");
+    let scope = w.org(&ada);
+    assert!(matches!(
+        w.accept("no-such-token", None),
+        Err(StoreError::InvalidInvite)
+    ));
+
+    let revoked = w.invite(&scope, "r@example.com", Role::Member);
+    let expired = w.invite(&scope, "x@example.com", Role::Member);
+    let mut conn = checkout(&w.pool).unwrap();
+    let pending = list_pending_invites(&scope, &mut conn).unwrap();
+    assert_eq!(pending.len(), 2);
+    let revoked_id = pending
+        .iter()
+        .find(|i| i.email == "r@example.com")
+        .unwrap()
+        .id
+        .clone();
+    revoke_invite(&scope, &mut conn, &revoked_id).unwrap();
+    assert!(matches!(
+        revoke_invite(&scope, &mut conn, &revoked_id),
+        Err(StoreError::NotFound)
+    ));
+    diesel::update(navi_org_invites::table.filter(navi_org_invites::email.eq("x@example.com")))
+        .set(navi_org_invites::expires_at.eq(navi_tenancy::now()))
+        .execute(&mut conn)
+        .unwrap();
+    assert!(list_pending_invites(&scope, &mut conn).unwrap().is_empty());
+    assert!(matches!(
+        w.accept(&revoked, None),
+        Err(StoreError::InvalidInvite)
+    ));
+    assert!(matches!(
+        w.accept(&expired, None),
+        Err(StoreError::InvalidInvite)
+    ));
+}
+
+fn members_cannot_invite_and_other_orgs_cannot_revoke(db: TestDatabase) {
+    let w = World::new(db);
+    let ada = w.user("ada@example.com");
+    let scope = w.org(&ada);
+    let eve = w.user("eve@example.com");
+    let eves_org = w.org(&eve);
+    let mut conn = checkout(&w.pool).unwrap();
+    let member = TenantScope::for_tests(scope.org_id(), "usr_member", Role::Member);
+    let email = Email::parse("x@example.com").unwrap();
+    assert!(matches!(
+        create_invite(&member, &mut conn, &email, Role::Member),
+        Err(StoreError::Forbidden)
+    ));
+    assert!(matches!(
+        create_invite(&scope, &mut conn, &email, Role::Owner),
+        Err(StoreError::Invalid(_))
+    ));
+    let (invite, _) = create_invite(&scope, &mut conn, &email, Role::Member).unwrap();
+    assert!(matches!(
+        revoke_invite(&eves_org, &mut conn, &invite.id),
+        Err(StoreError::NotFound)
+    ));
+    assert!(list_pending_invites(&eves_org, &mut conn)
+        .unwrap()
+        .is_empty());
+    assert_eq!(list_pending_invites(&scope, &mut conn).unwrap().len(), 1);
+}
+
+fn thirty_two_concurrent_accepts_of_one_token_succeed_once(db: TestDatabase) {
+    let w = World::new(db);
+    let ada = w.user("ada@example.com");
+    let scope = w.org(&ada);
+    for round in 0..3 {
+        let token = w.invite(&scope, &format!("new{round}@example.com"), Role::Member);
+        let barrier = std::sync::Barrier::new(32);
+        let results: Vec<_> = std::thread::scope(|threads| {
+            let handles: Vec<_> = (0..32)
+                .map(|_| {
+                    let (w, token, barrier) = (&w, &token, &barrier);
+                    threads.spawn(move || {
+                        barrier.wait();
+                        w.accept(token, None)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let won = results.iter().filter(|r| r.is_ok()).count();
+        let invalid = results
+            .iter()
+            .filter(|r| matches!(r, Err(StoreError::InvalidInvite)))
+            .count();
+        assert_eq!((won, invalid), (1, 31), "round {round}: {results:?}");
+    }
+    let mut conn = checkout(&w.pool).unwrap();
+    assert_eq!(list_members(&scope, &mut conn).unwrap().len(), 4);
+}
+
+backend_tests!(
+    an_invited_user_with_a_key_joins_once,
+    an_anonymous_invitee_gets_a_user_and_a_pinned_key,
+    unknown_revoked_and_expired_invites_are_invalid,
+    members_cannot_invite_and_other_orgs_cannot_revoke,
+    thirty_two_concurrent_accepts_of_one_token_succeed_once,
+);
