@@ -146,6 +146,17 @@ pub fn revoke_invite(
     Ok(())
 }
 
+/// Who is accepting an invite.
+#[derive(Debug, Clone)]
+pub enum InviteCaller {
+    /// No credentials: the invitee must be a new user.
+    Anonymous,
+    /// A valid key: it must belong to the invited user.
+    Authenticated(Principal),
+    /// Credentials that did not authenticate. Still, the token is judged first.
+    BadCredentials,
+}
+
 /// What accepting an invite produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AcceptedInvite {
@@ -162,8 +173,8 @@ pub struct AcceptedInvite {
 /// Accepts an invite, once, ever.
 ///
 /// The token is checked first: unknown, expired, revoked or used → [`StoreError::InvalidInvite`],
-/// whoever asks. Then, with a `principal`, it must be the invited user (else `Forbidden`);
-/// without one, the invited email must not have a user yet (else `Unauthenticated`), and a user
+/// whoever asks (bad credentials included, which are `Unauthenticated` only for a valid token).
+/// Then an authenticated caller must be the invited user (else `Forbidden`); an anonymous one the invited email must not have a user yet (else `Unauthenticated`), and a user
 /// and a key pinned to the org are created. The first write of the transaction is one
 /// conditional update that only the first of concurrent callers wins; a later failure rolls it
 /// back, leaving the invite usable.
@@ -172,7 +183,7 @@ pub fn accept_invite(
     conn: &mut DbConnection,
     pepper: &Pepper,
     token: &str,
-    principal: Option<&Principal>,
+    caller: &InviteCaller,
 ) -> Result<AcceptedInvite, StoreError> {
     let hash = token_hash(token);
     serialized_transaction(conn, &format!("invite:{hash}"), |conn| {
@@ -191,8 +202,9 @@ pub fn accept_invite(
         let role: Role = invite.role.parse()?;
         let email = Email::parse(&invite.email)?;
 
-        let existing_user = match principal {
-            Some(principal) => {
+        let existing_user = match caller {
+            InviteCaller::BadCredentials => return Err(StoreError::Unauthenticated),
+            InviteCaller::Authenticated(principal) => {
                 let caller_email: String = navi_users::table
                     .find(principal.user_id())
                     .select(navi_users::email)
@@ -202,7 +214,7 @@ pub fn accept_invite(
                 }
                 Some(principal.user_id().to_owned())
             }
-            None => {
+            InviteCaller::Anonymous => {
                 if find_user_by_email(privileged, conn, &email)?.is_some() {
                     return Err(StoreError::Unauthenticated);
                 }

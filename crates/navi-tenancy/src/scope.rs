@@ -165,4 +165,9 @@ impl Privileged {
         tracing::debug!(why, "privileged capability acquired");
         Privileged(())
     }
+
+    /// Acts as `user_id` without a key (bootstrap): an unpinned principal.
+    pub fn act_as(&self, user_id: &str) -> Principal {
+        Principal::authenticated(user_id.to_owned(), "bootstrap".to_owned(), None)
+    }
 }

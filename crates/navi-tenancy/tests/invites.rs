@@ -3,7 +3,9 @@
 
 use diesel::prelude::*;
 use navi_tenancy::api_keys::{authenticate, create_api_key_privileged, Pepper};
-use navi_tenancy::invites::{accept_invite, create_invite, list_pending_invites, revoke_invite};
+use navi_tenancy::invites::{
+    accept_invite, create_invite, list_pending_invites, revoke_invite, InviteCaller,
+};
 use navi_tenancy::members::list_members;
 use navi_tenancy::orgs::create_org;
 use navi_tenancy::schema::navi_org_invites;
@@ -68,7 +70,11 @@ impl World {
         principal: Option<&Principal>,
     ) -> Result<navi_tenancy::invites::AcceptedInvite, StoreError> {
         let mut conn = checkout(&self.pool).unwrap();
-        accept_invite(&self.privileged, &mut conn, &self.pepper, token, principal)
+        let caller = match principal {
+            Some(principal) => InviteCaller::Authenticated(principal.clone()),
+            None => InviteCaller::Anonymous,
+        };
+        accept_invite(&self.privileged, &mut conn, &self.pepper, token, &caller)
     }
 }
 
@@ -140,12 +146,26 @@ fn unknown_revoked_and_expired_invites_are_invalid(db: TestDatabase) {
         w.accept("no-such-token", None),
         Err(StoreError::InvalidInvite)
     ));
+    let mut conn = checkout(&w.pool).unwrap();
+    let bad = InviteCaller::BadCredentials;
+    let result = accept_invite(&w.privileged, &mut conn, &w.pepper, "no-such-token", &bad);
+    assert!(
+        matches!(result, Err(StoreError::InvalidInvite)),
+        "the token is judged first"
+    );
+    let live = w.invite(&scope, "live@example.com", Role::Member);
+    let result = accept_invite(&w.privileged, &mut conn, &w.pepper, &live, &bad);
+    assert!(
+        matches!(result, Err(StoreError::Unauthenticated)),
+        "{result:?}"
+    );
+    drop(conn);
 
     let revoked = w.invite(&scope, "r@example.com", Role::Member);
     let expired = w.invite(&scope, "x@example.com", Role::Member);
     let mut conn = checkout(&w.pool).unwrap();
     let pending = list_pending_invites(&scope, &mut conn).unwrap();
-    assert_eq!(pending.len(), 2);
+    assert_eq!(pending.len(), 3);
     let revoked_id = pending
         .iter()
         .find(|i| i.email == "r@example.com")
@@ -161,7 +181,12 @@ fn unknown_revoked_and_expired_invites_are_invalid(db: TestDatabase) {
         .set(navi_org_invites::expires_at.eq(navi_tenancy::now()))
         .execute(&mut conn)
         .unwrap();
-    assert!(list_pending_invites(&scope, &mut conn).unwrap().is_empty());
+    let still_pending: Vec<String> = list_pending_invites(&scope, &mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|invite| invite.email)
+        .collect();
+    assert_eq!(still_pending, ["live@example.com"]);
     assert!(matches!(
         w.accept(&revoked, None),
         Err(StoreError::InvalidInvite)
