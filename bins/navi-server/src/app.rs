@@ -7,7 +7,8 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PayloadError};
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpRequest, HttpResponse, Resource, ResponseError};
-use navi_tenancy::DbPool;
+use navi_tenancy::api_keys::Pepper;
+use navi_tenancy::{DbConnection, DbPool, StoreError};
 
 use crate::config::Config;
 use crate::error::ApiError;
@@ -21,6 +22,32 @@ pub struct AppState {
     pub pool: DbPool,
     /// The configuration the server started with.
     pub config: Arc<Config>,
+    /// The HMAC key of API key hashes.
+    pub pepper: Arc<Pepper>,
+}
+
+impl AppState {
+    /// Runs synchronous database work on the blocking pool with a checked-out connection, and
+    /// maps its error to the API's.
+    pub async fn db<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let result = web::block(move || {
+            let mut conn = navi_tenancy::checkout(&pool)?;
+            work(&mut conn)
+        })
+        .await;
+        match result {
+            Ok(result) => result.map_err(ApiError::from),
+            Err(error) => {
+                tracing::error!(%error, "database task panicked");
+                Err(ApiError::internal())
+            }
+        }
+    }
 }
 
 /// Builds the application. Middleware registered last runs first: the body limit is outermost.
@@ -45,6 +72,9 @@ pub fn build_app(
             ApiError::invalid_request(format!("Bad path parameter: {error}.")).into()
         }))
         .configure(routes::health::configure)
+        .configure(routes::orgs::configure)
+        .configure(routes::invites::configure)
+        .configure(routes::api_keys::configure)
         .default_service(web::to(unknown_route))
         .wrap(from_fn(log_request))
         .wrap(from_fn(limit_body))

@@ -29,6 +29,9 @@ pub struct Config {
     pub db_pool_size: u32,
     /// `NAVI_DB_STATEMENT_TIMEOUT_MS` (PostgreSQL).
     pub statement_timeout: Duration,
+    /// `NAVI_API_KEY_PEPPER`: base64 of 32 bytes. Required on PostgreSQL; on SQLite, when unset,
+    /// generated once into a file next to the database.
+    pub api_key_pepper: Option<String>,
 }
 
 /// How log lines are written to stderr.
@@ -114,6 +117,23 @@ impl Config {
             &mut problems,
         );
 
+        let api_key_pepper = get("NAVI_API_KEY_PEPPER");
+        match &api_key_pepper {
+            Some(pepper) => {
+                if let Err(e) = navi_tenancy::api_keys::Pepper::from_base64(pepper) {
+                    problems.push(format!("NAVI_API_KEY_PEPPER: {e}"));
+                }
+            }
+            None if database_url.as_ref().map(DatabaseUrl::backend) == Some(Backend::Postgres) => {
+                problems.push(
+                    "NAVI_API_KEY_PEPPER: required with PostgreSQL (standard base64 of 32 random \
+                     bytes, e.g. `openssl rand -base64 32`)"
+                        .into(),
+                );
+            }
+            None => {}
+        }
+
         match (database_url, bind) {
             (Some(database_url), Some(bind)) if problems.is_empty() => Ok(Config {
                 database_url,
@@ -123,6 +143,7 @@ impl Config {
                 log_format,
                 db_pool_size,
                 statement_timeout: Duration::from_millis(statement_timeout_ms.into()),
+                api_key_pepper,
             }),
             _ => Err(ConfigErrors(problems)),
         }
@@ -212,11 +233,31 @@ mod tests {
     }
 
     #[test]
+    fn postgres_requires_a_valid_pepper() {
+        let missing = config(&[("NAVI_DATABASE_URL", "postgres://h/db")]).unwrap_err();
+        assert_eq!(missing.0.len(), 1);
+        assert!(
+            missing.0[0].starts_with("NAVI_API_KEY_PEPPER: required"),
+            "{missing}"
+        );
+        let short = config(&[("NAVI_API_KEY_PEPPER", "c2hvcnQ=")]).unwrap_err();
+        assert!(short.0[0].starts_with("NAVI_API_KEY_PEPPER"), "{short}");
+        assert!(
+            !short.to_string().contains("c2hvcnQ="),
+            "no secret echoed: {short}"
+        );
+    }
+
+    #[test]
     fn postgres_and_redis_are_taken_as_given() {
         let config = config(&[
             (
                 "NAVI_DATABASE_URL",
                 "postgres://postgres@127.0.0.1:5432/navi",
+            ),
+            (
+                "NAVI_API_KEY_PEPPER",
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
             ),
             ("NAVI_REDIS_URL", "redis://127.0.0.1:6379/0"),
             ("NAVI_BIND", "0.0.0.0:9000"),

@@ -7,8 +7,11 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod auth;
+pub mod bootstrap;
 pub mod config;
 pub mod error;
 pub mod limits;
 pub mod routes;
+pub mod secrets;
 pub mod startup;

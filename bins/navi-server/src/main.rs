@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use navi_server::config::Config;
-use navi_server::startup;
+use navi_server::{bootstrap, startup};
 
 /// Navi's HTTP server. Configuration comes from NAVI_* environment variables (see README.md).
 #[derive(Debug, Parser)]
@@ -12,8 +12,28 @@ use navi_server::startup;
 struct Cli {
     /// Apply pending database migrations before serving (needed on PostgreSQL; SQLite always
     /// applies them).
-    #[arg(long)]
+    #[arg(long, global = true)]
     migrate: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a user (if new), an org owned by them and an API key; print
+    /// {"org_id","user_id","api_key"} on stdout.
+    Bootstrap {
+        /// The org's name (1-80 characters).
+        #[arg(long)]
+        org_name: String,
+        /// The owner's email.
+        #[arg(long)]
+        email: String,
+        /// Make a user key that works in every org of the user, instead of one pinned to the
+        /// new org.
+        #[arg(long)]
+        unpinned: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -28,7 +48,20 @@ fn main() -> ExitCode {
         }
     };
     startup::init_tracing(&config);
-    match actix_web::rt::System::new().block_on(startup::serve(config, cli.migrate)) {
+    let result = match cli.command {
+        None => actix_web::rt::System::new().block_on(startup::serve(config, cli.migrate)),
+        Some(Command::Bootstrap {
+            org_name,
+            email,
+            unpinned,
+        }) => bootstrap::bootstrap(&config, cli.migrate, &org_name, &email, unpinned).and_then(
+            |bootstrapped| {
+                println!("{}", serde_json::to_string(&bootstrapped)?);
+                Ok(())
+            },
+        ),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");

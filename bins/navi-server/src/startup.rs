@@ -75,6 +75,7 @@ pub async fn serve(config: Config, migrate: bool) -> anyhow::Result<()> {
     };
     let state = AppState {
         pool,
+        pepper: Arc::new(crate::secrets::api_key_pepper(&config)?),
         config: Arc::clone(&config),
     };
     let (server, addr) = bind(state, config.bind)?;

@@ -3,69 +3,15 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
-use navi_server::app::AppState;
-use navi_server::config::Config;
-use navi_server::startup::{bind, open_database};
+mod common;
+
+use common::{assert_error_body, config_for, state_for, TestServer};
+use navi_server::startup::open_database;
 use navi_tenancy::testing::TestDatabase;
 use navi_tenancy::{migrations, Backend};
 use serde_json::{json, Value};
-
-fn config_for(db: &TestDatabase) -> Config {
-    let mut config = Config::from_lookup(|_| None).expect("the default configuration is valid");
-    config.database_url = db.url().clone();
-    config
-}
-
-struct TestServer {
-    addr: SocketAddr,
-    handle: ServerHandle,
-}
-
-impl TestServer {
-    fn start(db: &TestDatabase) -> TestServer {
-        let config = config_for(db);
-        let pool = open_database(&config, true).expect("database opens");
-        let state = AppState {
-            pool,
-            config: Arc::new(config),
-        };
-        let (server, addr) = bind(state, "127.0.0.1:0".parse().unwrap()).expect("binds");
-        let handle = server.handle();
-        actix_web::rt::spawn(server);
-        TestServer { addr, handle }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let mut response = awc::Client::new()
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request sent");
-        let body = response.body().await.expect("body read");
-        let json = serde_json::from_slice(&body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&body)));
-        (response.status().as_u16(), json)
-    }
-
-    async fn stop(self) {
-        self.handle.stop(true).await;
-    }
-}
-
-fn assert_error_body(body: &Value, code: &str) {
-    assert_eq!(body["error"]["code"], code, "{body}");
-    let message = body["error"]["message"].as_str().expect("a message");
-    assert!(!message.is_empty());
-    assert_eq!(body.as_object().unwrap().len(), 1, "only `error`: {body}");
-}
 
 async fn healthz_readyz_and_unknown_routes(db: TestDatabase) {
     let server = TestServer::start(&db);
@@ -160,11 +106,7 @@ async fn a_declared_body_over_one_mebibyte_is_refused_before_it_is_read_on_any_p
 #[actix_web::test]
 async fn a_two_mebibyte_body_sent_in_full_gets_413() {
     let db = TestDatabase::sqlite();
-    let config = config_for(&db);
-    let state = AppState {
-        pool: open_database(&config, false).unwrap(),
-        config: Arc::new(config),
-    };
+    let state = state_for(&db);
     let app = actix_web::test::init_service(navi_server::app::build_app(state)).await;
     for path in ["/healthz", "/v1/orgs", "/anything/else"] {
         let request = actix_web::test::TestRequest::post()
@@ -257,6 +199,10 @@ fn the_binary_refuses_a_postgres_database_with_pending_migrations() {
     };
     let output = server_binary()
         .env("NAVI_DATABASE_URL", url)
+        .env(
+            "NAVI_API_KEY_PEPPER",
+            navi_tenancy::api_keys::Pepper::generate_base64(),
+        )
         .env("NAVI_BIND", "127.0.0.1:0")
         .output()
         .unwrap();

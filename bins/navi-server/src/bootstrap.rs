@@ -1,0 +1,52 @@
+//! `navi-server bootstrap`: the first user, org and API key, from the command line.
+
+use diesel::Connection;
+use navi_tenancy::api_keys::create_api_key_privileged;
+use navi_tenancy::orgs::create_org;
+use navi_tenancy::users::find_or_create_user;
+use navi_tenancy::{Email, OrgName, Privileged, StoreError};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::startup::open_database;
+
+/// What bootstrap prints: exactly this one JSON object on stdout.
+#[derive(Debug, Serialize)]
+pub struct Bootstrapped {
+    /// The new org.
+    pub org_id: String,
+    /// The (new or existing) user, its owner.
+    pub user_id: String,
+    /// A new key for the user: pinned to the org, or a user key when `unpinned`.
+    pub api_key: String,
+}
+
+/// Creates the user (if new), an org owned by them and an API key, in one transaction, under the
+/// server's configuration and migration rules.
+pub fn bootstrap(
+    config: &Config,
+    migrate: bool,
+    org_name: &str,
+    email: &str,
+    unpinned: bool,
+) -> anyhow::Result<Bootstrapped> {
+    let name = OrgName::parse(org_name)?;
+    let email = Email::parse(email)?;
+    let pool = open_database(config, migrate)?;
+    let pepper = crate::secrets::api_key_pepper(config)?;
+    let mut conn = navi_tenancy::checkout(&pool)?;
+    let privileged = Privileged::acquire("bootstrap");
+    let bootstrapped = conn.transaction::<_, StoreError, _>(|conn| {
+        let user = find_or_create_user(&privileged, conn, &email)?;
+        let (org, _) = create_org(&privileged.act_as(&user.id), conn, &name, None)?;
+        let pin = (!unpinned).then_some(org.id.as_str());
+        let (_, key) =
+            create_api_key_privileged(&privileged, conn, &pepper, &user.id, pin, "bootstrap")?;
+        Ok(Bootstrapped {
+            org_id: org.id,
+            user_id: user.id,
+            api_key: key.expose().to_owned(),
+        })
+    })?;
+    Ok(bootstrapped)
+}

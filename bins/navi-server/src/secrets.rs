@@ -1,0 +1,93 @@
+//! Server secrets for the embedded default: on SQLite, a secret that is not configured is
+//! generated once into a file next to the database (mode 0600) with a loud warning. On PostgreSQL
+//! configuration validation has already required it.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use navi_tenancy::api_keys::Pepper;
+
+use crate::config::Config;
+
+/// The API key pepper: configured, else read from (or generated into) the data directory.
+pub fn api_key_pepper(config: &Config) -> anyhow::Result<Pepper> {
+    let encoded = match &config.api_key_pepper {
+        Some(encoded) => encoded.clone(),
+        None => {
+            let path = data_file(config, "api_key_pepper")?;
+            load_or_generate(&path, "NAVI_API_KEY_PEPPER", Pepper::generate_base64)?
+        }
+    };
+    Ok(Pepper::from_base64(&encoded)?)
+}
+
+fn data_file(config: &Config, name: &str) -> anyhow::Result<PathBuf> {
+    let database = config
+        .database_url
+        .sqlite_path()
+        .context("generated secrets exist only for SQLite; configure them for PostgreSQL")?;
+    let dir = database
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    Ok(dir.join(name))
+}
+
+/// Reads the secret at `path`, or creates the file with a new one (mode 0600, never replacing a
+/// file another process created first).
+fn load_or_generate(
+    path: &Path,
+    variable: &str,
+    generate: impl FnOnce() -> String,
+) -> anyhow::Result<String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => {
+            let secret = generate();
+            file.write_all(format!("{secret}\n").as_bytes())
+                .and_then(|()| file.sync_all())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            tracing::warn!(
+                path = %path.display(),
+                "{variable} is not set: generated one into {}. Back this file up with the \
+                 database; set {variable} in production",
+                path.display()
+            );
+            Ok(secret)
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            let secret = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Ok(secret.trim().to_owned())
+        }
+        Err(error) => Err(error).with_context(|| format!("cannot create {}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_secret_is_private_and_stable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data/secret");
+        let first = load_or_generate(&path, "X", || "one".into()).unwrap();
+        let second = load_or_generate(&path, "X", || "two".into()).unwrap();
+        assert_eq!((first.as_str(), second.as_str()), ("one", "one"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

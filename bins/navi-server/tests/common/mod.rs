@@ -1,0 +1,118 @@
+//! The server harness shared by the HTTP tests: a real server on port 0 over a test database.
+#![allow(dead_code)] // Each test binary uses part of it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix_web::dev::ServerHandle;
+use navi_server::app::AppState;
+use navi_server::config::Config;
+use navi_server::startup::{bind, open_database};
+use navi_tenancy::api_keys::Pepper;
+use navi_tenancy::testing::TestDatabase;
+use navi_tenancy::Backend;
+use serde_json::Value;
+
+/// The default configuration over `db`; PostgreSQL gets the pepper it requires.
+pub fn config_for(db: &TestDatabase) -> Config {
+    let mut config = Config::from_lookup(|_| None).expect("the default configuration is valid");
+    config.database_url = db.url().clone();
+    if db.backend() == Backend::Postgres {
+        config.api_key_pepper = Some(Pepper::generate_base64());
+    }
+    config
+}
+
+/// The state the server would build over `db`, migrations applied.
+pub fn state_for(db: &TestDatabase) -> AppState {
+    let config = config_for(db);
+    let pool = open_database(&config, true).expect("database opens");
+    AppState {
+        pool,
+        pepper: Arc::new(navi_server::secrets::api_key_pepper(&config).expect("pepper")),
+        config: Arc::new(config),
+    }
+}
+
+/// A server running in this process on a free port.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    handle: ServerHandle,
+}
+
+/// A response: status and JSON body (`Value::Null` when empty).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl TestServer {
+    pub fn start(db: &TestDatabase) -> TestServer {
+        let state = state_for(db);
+        let (server, addr) = bind(state.clone(), "127.0.0.1:0".parse().unwrap()).expect("binds");
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        TestServer {
+            addr,
+            state,
+            handle,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Sends `method path` with an optional key, org header and JSON body.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        org: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let method = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = awc::Client::new().request(method, self.url(path));
+        if let Some(key) = key {
+            request = request.insert_header(("Authorization", format!("Bearer {key}")));
+        }
+        if let Some(org) = org {
+            request = request.insert_header(("X-Navi-Org", org));
+        }
+        let mut response = match body {
+            Some(body) => request.send_json(&body).await,
+            None => request.send().await,
+        }
+        .expect("request sent");
+        let bytes = response.body().await.expect("body read");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
+        };
+        Reply {
+            status: response.status().as_u16(),
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let reply = self.call("GET", path, None, None, None).await;
+        (reply.status, reply.body)
+    }
+
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+    }
+}
+
+pub fn assert_error_body(body: &Value, code: &str) {
+    assert_eq!(body["error"]["code"], code, "{body}");
+    let message = body["error"]["message"].as_str().expect("a message");
+    assert!(!message.is_empty());
+    assert_eq!(body.as_object().unwrap().len(), 1, "only `error`: {body}");
+}
