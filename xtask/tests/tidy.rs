@@ -113,3 +113,35 @@ fn only_the_server_and_xtask_enable_the_privileged_capability() {
         );
     }
 }
+
+#[test]
+fn raw_sql_stays_inside_navi_tenancy() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    source_files(&root, &mut files);
+    let raw_sql = ["sql_", "query"].concat();
+    let offenders: Vec<String> = files
+        .iter()
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+        .map(|path| {
+            path.strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        // Tests may shape their own fixtures; production code reaches tables only through
+        // navi-tenancy's scoped functions.
+        .filter(|path| {
+            !path.starts_with("crates/navi-tenancy/")
+                && !path.contains("/tests/")
+                && !path.contains("/benches/")
+        })
+        .filter(|path| {
+            std::fs::read_to_string(root.join(path)).is_ok_and(|text| text.contains(&raw_sql))
+        })
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "raw SQL outside navi-tenancy: {offenders:?}"
+    );
+}

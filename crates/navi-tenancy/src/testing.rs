@@ -156,6 +156,71 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Fixtures that reach past the repositories, for tests that need a state the API cannot make
+/// directly (an expired key, a membership without an invite). The tables themselves stay private.
+pub mod fixtures {
+    use chrono::NaiveDateTime;
+    use diesel::prelude::*;
+
+    use crate::schema::{navi_api_keys, navi_org_invites, navi_org_members};
+    use crate::{DbConnection, Role};
+
+    /// Adds a membership directly.
+    pub fn add_member(conn: &mut DbConnection, org_id: &str, user_id: &str, role: Role) {
+        diesel::insert_into(navi_org_members::table)
+            .values((
+                navi_org_members::org_id.eq(org_id),
+                navi_org_members::user_id.eq(user_id),
+                navi_org_members::role.eq(role.as_str()),
+                navi_org_members::joined_at.eq(crate::now()),
+            ))
+            .execute(conn)
+            .expect("membership inserted");
+    }
+
+    /// Sets a key's `expires_at`.
+    pub fn set_api_key_expiry(conn: &mut DbConnection, key_id: &str, at: NaiveDateTime) {
+        diesel::update(navi_api_keys::table.find(key_id))
+            .set(navi_api_keys::expires_at.eq(at))
+            .execute(conn)
+            .expect("key updated");
+    }
+
+    /// Sets a key's `last_used_at`.
+    pub fn set_api_key_last_used(conn: &mut DbConnection, key_id: &str, at: NaiveDateTime) {
+        diesel::update(navi_api_keys::table.find(key_id))
+            .set(navi_api_keys::last_used_at.eq(at))
+            .execute(conn)
+            .expect("key updated");
+    }
+
+    /// A key's `last_used_at`.
+    pub fn api_key_last_used(conn: &mut DbConnection, key_id: &str) -> Option<NaiveDateTime> {
+        navi_api_keys::table
+            .find(key_id)
+            .select(navi_api_keys::last_used_at)
+            .first(conn)
+            .expect("key exists")
+    }
+
+    /// The stored hash of a key's secret.
+    pub fn api_key_secret_hash(conn: &mut DbConnection, key_id: &str) -> String {
+        navi_api_keys::table
+            .find(key_id)
+            .select(navi_api_keys::secret_hash)
+            .first(conn)
+            .expect("key exists")
+    }
+
+    /// Sets `expires_at` of the invites to `email`.
+    pub fn set_invite_expiry(conn: &mut DbConnection, email: &str, at: NaiveDateTime) {
+        diesel::update(navi_org_invites::table.filter(navi_org_invites::email.eq(email)))
+            .set(navi_org_invites::expires_at.eq(at))
+            .execute(conn)
+            .expect("invite updated");
+    }
+}
+
 /// Runs each listed test body (a `fn(TestDatabase)`) once on PostgreSQL and once on SQLite, as
 /// `<module>::postgres::<name>` and `<module>::sqlite::<name>`.
 #[macro_export]

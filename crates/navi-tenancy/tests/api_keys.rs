@@ -1,13 +1,12 @@
 //! API keys on both backends: creation, authentication, pinning, revocation, rotation with a grace
 //! period, expiry, and `last_used_at` throttling.
 
-use diesel::prelude::*;
 use navi_tenancy::api_keys::{
     authenticate, create_api_key, create_api_key_privileged, list_api_keys, revoke_api_key,
     rotate_api_key, NewApiKey, Pepper,
 };
 use navi_tenancy::orgs::create_org;
-use navi_tenancy::schema::{navi_api_keys, navi_org_members};
+use navi_tenancy::testing::fixtures;
 use navi_tenancy::testing::TestDatabase;
 use navi_tenancy::users::find_or_create_user;
 use navi_tenancy::{
@@ -92,11 +91,7 @@ fn a_created_key_authenticates_as_its_user_with_its_pin(db: TestDatabase) {
     ));
     // The secret is not stored anywhere in the row.
     let secret = key.expose().rsplit('_').next().unwrap().to_owned();
-    let stored: String = navi_api_keys::table
-        .find(&row.id)
-        .select(navi_api_keys::secret_hash)
-        .first(&mut w.conn)
-        .unwrap();
+    let stored = fixtures::api_key_secret_hash(&mut w.conn, &row.id);
     assert_ne!(stored, secret);
     assert!(!stored.contains(&secret));
 }
@@ -172,15 +167,7 @@ fn admins_revoke_keys_pinned_to_their_org_and_members_do_not(db: TestDatabase) {
     let mut w = World::new(db);
     let (ada, scope, _) = w.owner("ada@example.com");
     let (bob, _, _) = w.owner("bob@example.com");
-    diesel::insert_into(navi_org_members::table)
-        .values((
-            navi_org_members::org_id.eq(scope.org_id()),
-            navi_org_members::user_id.eq(bob.user_id()),
-            navi_org_members::role.eq("member"),
-            navi_org_members::joined_at.eq(navi_tenancy::now()),
-        ))
-        .execute(&mut w.conn)
-        .unwrap();
+    fixtures::add_member(&mut w.conn, scope.org_id(), bob.user_id(), Role::Member);
     let bob_scope = bob.scope(&mut w.conn, Some(scope.org_id())).unwrap();
     assert_eq!(bob_scope.role(), Role::Member);
     let (bobs_key, _) =
@@ -217,10 +204,8 @@ fn a_rotated_key_works_during_its_grace_period_and_not_after(db: TestDatabase) {
     );
     assert!(w.auth(new_key.expose()).is_ok());
     // The grace period ends.
-    diesel::update(navi_api_keys::table.find(&old.id))
-        .set(navi_api_keys::expires_at.eq(navi_tenancy::now() - chrono::TimeDelta::seconds(1)))
-        .execute(&mut w.conn)
-        .unwrap();
+    let past = navi_tenancy::now() - chrono::TimeDelta::seconds(1);
+    fixtures::set_api_key_expiry(&mut w.conn, &old.id, past);
     assert!(matches!(
         w.auth(old_key.expose()),
         Err(StoreError::Unauthenticated)
@@ -250,10 +235,7 @@ fn an_expired_key_is_refused(db: TestDatabase) {
     let (row, key) = create_api_key(&scope, &ada, &mut w.conn, &w.pepper, &expiring).unwrap();
     assert!(row.expires_at.is_some());
     assert!(w.auth(key.expose()).is_ok());
-    diesel::update(navi_api_keys::table.find(&row.id))
-        .set(navi_api_keys::expires_at.eq(navi_tenancy::now()))
-        .execute(&mut w.conn)
-        .unwrap();
+    fixtures::set_api_key_expiry(&mut w.conn, &row.id, navi_tenancy::now());
     assert!(matches!(
         w.auth(key.expose()),
         Err(StoreError::Unauthenticated)
@@ -274,11 +256,7 @@ fn last_used_at_is_written_at_most_once_a_minute(db: TestDatabase) {
     let (ada, scope, _) = w.owner("ada@example.com");
     let (row, key) = create_api_key(&scope, &ada, &mut w.conn, &w.pepper, &pinned("k")).unwrap();
     let last_used = |w: &mut World| -> Option<chrono::NaiveDateTime> {
-        navi_api_keys::table
-            .find(&row.id)
-            .select(navi_api_keys::last_used_at)
-            .first(&mut w.conn)
-            .unwrap()
+        fixtures::api_key_last_used(&mut w.conn, &row.id)
     };
     assert_eq!(last_used(&mut w), None);
     w.auth(key.expose()).unwrap();
@@ -290,10 +268,7 @@ fn last_used_at_is_written_at_most_once_a_minute(db: TestDatabase) {
         "not rewritten within the minute"
     );
     let old = first - chrono::TimeDelta::minutes(2);
-    diesel::update(navi_api_keys::table.find(&row.id))
-        .set(navi_api_keys::last_used_at.eq(old))
-        .execute(&mut w.conn)
-        .unwrap();
+    fixtures::set_api_key_last_used(&mut w.conn, &row.id, old);
     w.auth(key.expose()).unwrap();
     assert!(last_used(&mut w).unwrap() > old);
     drop(w.db);

@@ -1,14 +1,13 @@
 //! Invites on both backends: creation, listing, revocation, expiry, and single-use acceptance
 //! under concurrency.
 
-use diesel::prelude::*;
 use navi_tenancy::api_keys::{authenticate, create_api_key_privileged, Pepper};
 use navi_tenancy::invites::{
     accept_invite, create_invite, list_pending_invites, revoke_invite, InviteCaller,
 };
 use navi_tenancy::members::list_members;
 use navi_tenancy::orgs::create_org;
-use navi_tenancy::schema::navi_org_invites;
+use navi_tenancy::testing::fixtures;
 use navi_tenancy::testing::TestDatabase;
 use navi_tenancy::users::find_or_create_user;
 use navi_tenancy::{
@@ -177,10 +176,7 @@ fn unknown_revoked_and_expired_invites_are_invalid(db: TestDatabase) {
         revoke_invite(&scope, &mut conn, &revoked_id),
         Err(StoreError::NotFound)
     ));
-    diesel::update(navi_org_invites::table.filter(navi_org_invites::email.eq("x@example.com")))
-        .set(navi_org_invites::expires_at.eq(navi_tenancy::now()))
-        .execute(&mut conn)
-        .unwrap();
+    fixtures::set_invite_expiry(&mut conn, "x@example.com", navi_tenancy::now());
     let still_pending: Vec<String> = list_pending_invites(&scope, &mut conn)
         .unwrap()
         .into_iter()

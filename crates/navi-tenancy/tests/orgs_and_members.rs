@@ -25,17 +25,12 @@ fn org(pool: &DbPool, owner: &Principal, name: &str) -> TenantScope {
 
 /// Adds `who` to `scope`'s org with `role` by plain SQL (invites come with their issue).
 fn join(db: &TestDatabase, scope: &TenantScope, who: &Principal, role: Role) {
-    use diesel::prelude::*;
-    use navi_tenancy::schema::navi_org_members as m;
-    diesel::insert_into(m::table)
-        .values((
-            m::org_id.eq(scope.org_id()),
-            m::user_id.eq(who.user_id()),
-            m::role.eq(role.as_str()),
-            m::joined_at.eq(navi_tenancy::now()),
-        ))
-        .execute(&mut db.connect())
-        .unwrap();
+    navi_tenancy::testing::fixtures::add_member(
+        &mut db.connect(),
+        scope.org_id(),
+        who.user_id(),
+        role,
+    );
 }
 
 fn users_are_found_by_email_case_insensitively(db: TestDatabase) {
