@@ -1,0 +1,219 @@
+//! The in-process backend: sharded, bounded, with TTLs.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use crate::backend::{validate_ttl, BackendKind, BackendStats, CacheBackend, GetDelPath};
+use crate::error::CacheError;
+
+/// How many entries the eviction scan looks at when a shard is full. Like Redis's approximated
+/// eviction: cheap and good enough, never a scan of the whole shard under its lock.
+const EVICTION_SAMPLE: usize = 16;
+
+/// Settings for [`MemoryBackend`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryConfig {
+    /// The most entries the backend holds; when full, inserting a new key first drops expired
+    /// entries and then evicts the entry closest to expiry among a sample (counted in
+    /// [`BackendStats::memory_evictions`]). The bound is enforced per shard:
+    /// `capacity.div_ceil(shards)` entries each.
+    pub capacity: usize,
+    /// Number of independently locked shards, so concurrent callers on several cores rarely wait
+    /// for each other. Clamped to `1..=capacity`.
+    pub shards: usize,
+}
+
+impl Default for MemoryConfig {
+    fn default() -> Self {
+        Self {
+            capacity: 100_000,
+            shards: 16,
+        }
+    }
+}
+
+/// The in-memory [`CacheBackend`]: `shards` independent `Mutex<HashMap>`s, picked by a hash of the
+/// key. Get-and-delete is one `HashMap::remove` under the shard's lock, so it is atomic against
+/// every other operation on that key.
+///
+/// State lives in this process only: two server instances with memory backends do not share
+/// tokens, so a token could be consumed once per instance. Use it for tests, development and
+/// single-instance deployments.
+#[derive(Debug)]
+pub struct MemoryBackend {
+    shards: Box<[PaddedShard]>,
+    shard_capacity: usize,
+    shard_hasher: RandomState,
+}
+
+/// A shard on cache lines of its own: neighbouring locks sharing a line would make two cores
+/// fight over it even when they touch different shards.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct PaddedShard(Mutex<Shard>);
+
+#[derive(Debug, Default)]
+struct Shard {
+    entries: HashMap<String, Entry>,
+    // Counted under the shard's lock rather than in shared atomics: two cores bumping one counter
+    // would fight over its cache line on every call.
+    evictions: u64,
+    getdels: u64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    value: Vec<u8>,
+    expires_at: Instant,
+}
+
+impl MemoryBackend {
+    /// A backend with the given capacity and sharding. A zero capacity is refused.
+    pub fn new(config: MemoryConfig) -> Result<Self, CacheError> {
+        if config.capacity == 0 {
+            return Err(CacheError::invalid(
+                "memory cache capacity must be positive",
+            ));
+        }
+        let shard_count = config.shards.clamp(1, config.capacity);
+        let shards = (0..shard_count)
+            .map(|_| PaddedShard::default())
+            .collect::<Vec<_>>()
+            .into_boxed_slice();
+        Ok(Self {
+            shards,
+            shard_capacity: config.capacity.div_ceil(shard_count),
+            shard_hasher: RandomState::new(),
+        })
+    }
+
+    /// Entries held right now, including expired ones not yet dropped.
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| lock(shard).entries.len())
+            .sum()
+    }
+
+    /// True when no entries are held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn shard(&self, key: &str) -> MutexGuard<'_, Shard> {
+        // The modulo keeps the index below shards.len(), which fits in usize, so the cast back
+        // cannot truncate.
+        let index = (self.shard_hasher.hash_one(key) % self.shards.len() as u64) as usize;
+        lock(&self.shards[index])
+    }
+
+    fn get_del_now(&self, key: &str) -> Option<Vec<u8>> {
+        let now = Instant::now();
+        let mut shard = self.shard(key);
+        shard.getdels += 1;
+        let entry = shard.entries.remove(key)?;
+        (entry.expires_at > now).then_some(entry.value)
+    }
+}
+
+/// The data under a shard's lock stays consistent even if a holder panicked (every critical
+/// section is a single map operation), so a poisoned lock is used as is.
+fn lock(shard: &PaddedShard) -> MutexGuard<'_, Shard> {
+    shard.0.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shard {
+    /// Make room for one new key: drop expired entries in a sample, else evict the sampled entry
+    /// closest to expiry.
+    fn make_room(&mut self, now: Instant) {
+        let mut expired = Vec::new();
+        let mut soonest: Option<(&String, Instant)> = None;
+        for (key, entry) in self.entries.iter().take(EVICTION_SAMPLE) {
+            if entry.expires_at <= now {
+                expired.push(key.clone());
+            } else if soonest.is_none_or(|(_, at)| entry.expires_at < at) {
+                soonest = Some((key, entry.expires_at));
+            }
+        }
+        if expired.is_empty() {
+            if let Some((key, _)) = soonest {
+                let key = key.clone();
+                self.entries.remove(&key);
+                self.evictions += 1;
+            }
+        } else {
+            for key in expired {
+                self.entries.remove(&key);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl CacheBackend for MemoryBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Memory
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        let now = Instant::now();
+        let mut shard = self.shard(key);
+        match shard.entries.get(key) {
+            Some(entry) if entry.expires_at > now => Ok(Some(entry.value.clone())),
+            Some(_) => {
+                shard.entries.remove(key);
+                Ok(None)
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
+        validate_ttl(ttl)?;
+        let now = Instant::now();
+        let expires_at = now
+            .checked_add(ttl)
+            .ok_or_else(|| CacheError::invalid(format!("TTL {ttl:?} overflows the clock")))?;
+        let mut shard = self.shard(key);
+        if !shard.entries.contains_key(key) && shard.entries.len() >= self.shard_capacity {
+            shard.make_room(now);
+        }
+        shard
+            .entries
+            .insert(key.to_owned(), Entry { value, expires_at });
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, CacheError> {
+        let now = Instant::now();
+        let removed = self.shard(key).entries.remove(key);
+        Ok(removed.is_some_and(|entry| entry.expires_at > now))
+    }
+
+    async fn get_del(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        Ok(self.get_del_now(key))
+    }
+
+    async fn ping(&self) -> Result<(), CacheError> {
+        Ok(())
+    }
+
+    async fn stats(&self) -> BackendStats {
+        let (mut getdels, mut evictions) = (0, 0);
+        for shard in self.shards.iter() {
+            let shard = lock(shard);
+            getdels += shard.getdels;
+            evictions += shard.evictions;
+        }
+        BackendStats {
+            getdel_by_path: vec![(GetDelPath::Memory, getdels)],
+            lua_fallbacks: 0,
+            memory_evictions: evictions,
+            redis_evicted_keys: None,
+        }
+    }
+}

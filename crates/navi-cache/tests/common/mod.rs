@@ -1,0 +1,461 @@
+//! Helpers shared by the integration tests: the machine's Redis, throwaway redis-servers, and the
+//! conformance suite every backend runs.
+#![allow(dead_code)] // Each test binary uses a different subset.
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use navi_cache::{
+    Cache, CacheBackend, CacheError, GetDelMode, RedisBackend, RedisConfig, TokenPurpose,
+};
+use ring::rand::{SecureRandom, SystemRandom};
+
+/// The Redis tests run against: `NAVI_TEST_REDIS_URL`, default `redis://127.0.0.1:6379`.
+pub fn redis_url() -> String {
+    std::env::var("NAVI_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// A key prefix no other test (or run) uses.
+pub fn unique_prefix(test: &str) -> String {
+    let mut bytes = [0u8; 8];
+    SystemRandom::new().fill(&mut bytes).unwrap();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("navi-test:{test}:{hex}:")
+}
+
+/// A Redis backend on `url`, failing the test with a clear message if Redis is not there.
+pub async fn redis_backend(url: &str, mode: GetDelMode) -> RedisBackend {
+    let mut config = RedisConfig::new(url);
+    config.getdel_mode = mode;
+    // The race tests queue thousands of requests on purpose; they test single use, not shedding
+    // load, and a debug build on a busy machine is slow.
+    config.pool_wait_timeout = Duration::from_secs(60);
+    let backend = RedisBackend::new(&config).expect("valid redis config");
+    if let Err(err) = backend.ping().await {
+        panic!(
+            "Redis is required for this test and is not reachable at {url}: {err}. \
+             Start it (redis-server --daemonize yes --port 6379 --save \"\" --appendonly no) \
+             or set NAVI_TEST_REDIS_URL."
+        );
+    }
+    backend
+}
+
+/// A cache over the machine's Redis with its own key prefix.
+pub async fn redis_cache(test: &str, mode: GetDelMode) -> Cache {
+    let backend = redis_backend(&redis_url(), mode).await;
+    Cache::new(Arc::new(backend), unique_prefix(test))
+}
+
+/// A cache and whatever must outlive it (a throwaway server).
+#[derive(Debug)]
+pub struct Fixture {
+    pub cache: Cache,
+    pub server: Option<ThrowawayRedis>,
+}
+
+/// A throwaway redis-server on a free port, killed (and reaped) on drop.
+#[derive(Debug)]
+pub struct ThrowawayRedis {
+    child: Child,
+    pub port: u16,
+    /// The server's working directory: a replica writes the RDB it receives there.
+    _dir: tempfile::TempDir,
+}
+
+impl ThrowawayRedis {
+    /// Start `redis-server` with no persistence and `extra` arguments, and wait until it accepts
+    /// connections.
+    pub fn start(extra: &[&str]) -> Self {
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("temporary directory for redis-server");
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .arg("--dir")
+            .arg(dir.path())
+            .args(["--save", "", "--appendonly", "no"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|err| {
+                panic!(
+                    "cannot start redis-server (is it installed at /usr/bin/redis-server?): {err}"
+                )
+            });
+        let server = Self {
+            child,
+            port,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "throwaway redis-server on port {port} did not start within 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Stop the server now (the drop then has nothing left to do).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ThrowawayRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// Run one raw command on `url` (test setup only: LPUSH, ACL, INFO ...).
+pub async fn raw_command<T: redis::FromRedisValue>(
+    url: &str,
+    command: &redis::Cmd,
+) -> redis::RedisResult<T> {
+    let client = redis::Client::open(url)?;
+    let mut connection = client.get_multiplexed_async_connection().await?;
+    command.query_async(&mut connection).await
+}
+
+/// `N` tokens, each consumed by `CONSUMERS` concurrent tasks spread over `caches` (several caches
+/// = several pools = several "instances"): exactly one consumer per token gets its payload.
+pub async fn exactly_one_consumer_per_token(caches: &[Cache]) {
+    const TOKENS: usize = 10_000;
+    const CONSUMERS: usize = 16;
+    const BATCH: usize = 500;
+    let purpose = TokenPurpose::parse("race").unwrap();
+    let ttl = Duration::from_secs(300);
+
+    for batch_start in (0..TOKENS).step_by(BATCH) {
+        let batch: Vec<usize> = (batch_start..(batch_start + BATCH).min(TOKENS)).collect();
+        let mut issued = Vec::with_capacity(batch.len());
+        for &index in &batch {
+            let token = caches[0].issue_token(&purpose, &index, ttl).await.unwrap();
+            issued.push((index, token.into_string()));
+        }
+        let mut tasks = Vec::with_capacity(issued.len() * CONSUMERS);
+        for (index, token) in &issued {
+            for consumer in 0..CONSUMERS {
+                let cache = caches[consumer % caches.len()].clone();
+                let purpose = purpose.clone();
+                let token = token.clone();
+                let index = *index;
+                tasks.push(tokio::spawn(async move {
+                    let consumed: Option<usize> = cache
+                        .consume_token(&purpose, &token)
+                        .await
+                        .unwrap_or_else(|err| panic!("consume of token {index} failed: {err}"));
+                    (index, consumed)
+                }));
+            }
+        }
+        let mut successes = vec![0usize; batch.len()];
+        for task in futures_util::future::join_all(tasks).await {
+            let (index, consumed) = task.expect("consumer task panicked");
+            if let Some(payload) = consumed {
+                assert_eq!(payload, index, "a token returned another token's payload");
+                successes[index - batch_start] += 1;
+            }
+        }
+        for (offset, count) in successes.iter().enumerate() {
+            assert_eq!(
+                *count,
+                1,
+                "token {} was consumed {count} times by {CONSUMERS} racing consumers",
+                batch_start + offset
+            );
+        }
+    }
+}
+
+/// The behaviour every backend must share, one function per behaviour so failures name it.
+pub mod suite {
+    use super::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct State {
+        pub org: u64,
+        pub redirect: String,
+    }
+
+    fn state() -> State {
+        State {
+            org: 7,
+            redirect: "/dashboard".to_owned(),
+        }
+    }
+
+    pub async fn value_set_is_read_back(cache: Cache) {
+        cache
+            .set_json("a", &state(), Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(cache.get_json::<State>("a").await.unwrap(), Some(state()));
+        // A get does not consume.
+        assert_eq!(cache.get_json::<State>("a").await.unwrap(), Some(state()));
+        assert_eq!(cache.get_json::<State>("missing").await.unwrap(), None);
+    }
+
+    pub async fn set_replaces_the_previous_value(cache: Cache) {
+        cache
+            .set_json("a", &1u32, Duration::from_secs(60))
+            .await
+            .unwrap();
+        cache
+            .set_json("a", &2u32, Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(cache.get_json::<u32>("a").await.unwrap(), Some(2));
+    }
+
+    pub async fn delete_removes_and_reports(cache: Cache) {
+        cache
+            .set_json("a", &1u32, Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert!(cache.delete("a").await.unwrap());
+        assert!(!cache.delete("a").await.unwrap());
+        assert_eq!(cache.get_json::<u32>("a").await.unwrap(), None);
+    }
+
+    pub async fn getdel_returns_the_value_once(cache: Cache) {
+        cache
+            .set_json("a", &state(), Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(
+            cache.getdel_json::<State>("a").await.unwrap(),
+            Some(state())
+        );
+        assert_eq!(cache.getdel_json::<State>("a").await.unwrap(), None);
+        assert_eq!(cache.get_json::<State>("a").await.unwrap(), None);
+        assert_eq!(cache.getdel_json::<State>("never-set").await.unwrap(), None);
+    }
+
+    pub async fn zero_ttl_is_refused(cache: Cache) {
+        let err = cache
+            .set_json("a", &1u32, Duration::ZERO)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CacheError::Invalid(_)), "got {err:?}");
+        assert!(err.to_string().contains("TTL"), "unclear message: {err}");
+        let err = cache
+            .set_json("a", &1u32, Duration::from_nanos(10))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CacheError::Invalid(_)), "got {err:?}");
+        // Nothing was written.
+        assert_eq!(cache.get_json::<u32>("a").await.unwrap(), None);
+        // The backend refuses it too when called directly.
+        let err = cache
+            .backend()
+            .set("direct", b"1".to_vec(), Duration::ZERO)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CacheError::Invalid(_)), "got {err:?}");
+    }
+
+    pub async fn value_expires_after_its_ttl(cache: Cache) {
+        cache
+            .set_json("short", &1u32, Duration::from_secs(1))
+            .await
+            .unwrap();
+        cache
+            .set_json("short-getdel", &1u32, Duration::from_secs(1))
+            .await
+            .unwrap();
+        cache
+            .set_json("long", &2u32, Duration::from_secs(60))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(cache.get_json::<u32>("short").await.unwrap(), None);
+        assert_eq!(
+            cache.getdel_json::<u32>("short-getdel").await.unwrap(),
+            None
+        );
+        assert!(!cache.delete("short").await.unwrap());
+        assert_eq!(cache.get_json::<u32>("long").await.unwrap(), Some(2));
+    }
+
+    pub async fn invalid_json_is_a_decode_error_and_still_deleted(cache: Cache) {
+        let key = format!("{}garbage", cache.key_prefix());
+        let backend = cache.backend();
+        backend
+            .set(&key, b"not json{".to_vec(), Duration::from_secs(60))
+            .await
+            .unwrap();
+        let err = cache.getdel_json::<State>("garbage").await.unwrap_err();
+        assert!(matches!(err, CacheError::Decode { .. }), "got {err:?}");
+        assert!(
+            err.to_string().contains("not valid JSON"),
+            "unclear message: {err}"
+        );
+        assert_eq!(
+            backend.get(&key).await.unwrap(),
+            None,
+            "garbage was not deleted"
+        );
+
+        // Valid JSON of the wrong shape is a decode error too, and also deleted.
+        cache
+            .set_json("wrong-shape", &[1, 2, 3], Duration::from_secs(60))
+            .await
+            .unwrap();
+        let err = cache.getdel_json::<State>("wrong-shape").await.unwrap_err();
+        assert!(matches!(err, CacheError::Decode { .. }), "got {err:?}");
+        assert_eq!(
+            cache
+                .get_json::<serde_json::Value>("wrong-shape")
+                .await
+                .unwrap(),
+            None
+        );
+    }
+
+    pub async fn token_is_consumed_once_and_only_for_its_purpose(cache: Cache) {
+        let sso = TokenPurpose::parse("sso_state").unwrap();
+        let invite = TokenPurpose::parse("invite").unwrap();
+        let token = cache
+            .issue_token(&sso, &state(), Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert!(token.as_str().len() >= 22, "token shorter than 128 bits");
+        assert!(token
+            .as_str()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert_eq!(format!("{token:?}"), "Token([redacted])");
+        // Stored under the hash: the token text is not a key, nor part of one.
+        let stored_key = format!(
+            "{}{}",
+            cache.key_prefix(),
+            navi_cache::token_key(&sso, token.as_str())
+        );
+        assert!(!stored_key.contains(token.as_str()));
+        assert!(cache.backend().get(&stored_key).await.unwrap().is_some());
+
+        assert_eq!(
+            cache
+                .consume_token::<State>(&invite, token.as_str())
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            cache
+                .consume_token::<State>(&sso, token.as_str())
+                .await
+                .unwrap(),
+            Some(state())
+        );
+        assert_eq!(
+            cache
+                .consume_token::<State>(&sso, token.as_str())
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            cache.consume_token::<State>(&sso, "made-up").await.unwrap(),
+            None
+        );
+    }
+
+    pub async fn tokens_are_distinct(cache: Cache) {
+        let purpose = TokenPurpose::parse("distinct").unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..200 {
+            let token = cache
+                .issue_token(&purpose, &(), Duration::from_secs(60))
+                .await
+                .unwrap();
+            assert!(seen.insert(token.into_string()), "token repeated");
+        }
+    }
+
+    pub async fn requests_are_counted_by_op_and_result(cache: Cache) {
+        cache
+            .set_json("a", &1u32, Duration::from_secs(60))
+            .await
+            .unwrap();
+        cache.get_json::<u32>("a").await.unwrap();
+        cache.get_json::<u32>("b").await.unwrap();
+        cache.getdel_json::<u32>("a").await.unwrap();
+        cache.getdel_json::<u32>("a").await.unwrap();
+        cache.delete("a").await.unwrap();
+        let _ = cache.set_json("a", &1u32, Duration::ZERO).await;
+        let metrics = cache.metrics().await;
+        assert_eq!(metrics.requests_for("set", "ok"), 1);
+        assert_eq!(metrics.requests_for("set", "error"), 1);
+        assert_eq!(metrics.requests_for("get", "hit"), 1);
+        assert_eq!(metrics.requests_for("get", "miss"), 1);
+        assert_eq!(metrics.requests_for("getdel", "hit"), 1);
+        assert_eq!(metrics.requests_for("getdel", "miss"), 1);
+        assert_eq!(metrics.requests_for("delete", "miss"), 1);
+        let mut text = String::new();
+        metrics.write_prometheus(&mut text);
+        assert!(
+            text.contains("navi_cache_requests_total{op=\"getdel\",result=\"hit\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("navi_cache_getdel_total{path=\"memory\"}"),
+            "{text}"
+        );
+        assert!(text.contains("navi_cache_evictions_total "), "{text}");
+    }
+}
+
+/// Emit one `#[tokio::test]` per suite behaviour for a backend, built by `$make` (an async
+/// function taking the test name and returning a [`Fixture`]).
+#[macro_export]
+macro_rules! conformance_suite {
+    ($make:expr) => {
+        $crate::conformance_suite!(@tests $make;
+            value_set_is_read_back,
+            set_replaces_the_previous_value,
+            delete_removes_and_reports,
+            getdel_returns_the_value_once,
+            zero_ttl_is_refused,
+            value_expires_after_its_ttl,
+            invalid_json_is_a_decode_error_and_still_deleted,
+            token_is_consumed_once_and_only_for_its_purpose,
+            tokens_are_distinct,
+            requests_are_counted_by_op_and_result,
+        );
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn ten_thousand_tokens_sixteen_consumers_each_exactly_one_wins() {
+            let fixture = $make("race").await;
+            $crate::common::exactly_one_consumer_per_token(std::slice::from_ref(&fixture.cache)).await;
+        }
+    };
+    (@tests $make:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let fixture = $make(stringify!($name)).await;
+                $crate::common::suite::$name(fixture.cache.clone()).await;
+            }
+        )*
+    };
+}
