@@ -13,6 +13,7 @@ use navi_tenancy::{DbConnection, DbPool, StoreError};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::limits::{limit_body, MAX_BODY_BYTES};
+use crate::metrics::HttpMetrics;
 use crate::routes;
 
 /// What every handler can reach.
@@ -24,6 +25,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The HMAC key of API key hashes.
     pub pepper: Arc<Pepper>,
+    /// The JSON cache and single-use tokens (Redis or memory).
+    pub cache: navi_cache::Cache,
+    /// The server's own Prometheus metrics.
+    pub http_metrics: HttpMetrics,
 }
 
 impl AppState {
@@ -72,6 +77,7 @@ pub fn build_app(
             ApiError::invalid_request(format!("Bad path parameter: {error}.")).into()
         }))
         .configure(routes::health::configure)
+        .configure(crate::metrics::configure)
         .configure(routes::orgs::configure)
         .configure(routes::invites::configure)
         .configure(routes::api_keys::configure)
@@ -121,6 +127,7 @@ async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
     .error_response()
 }
 
+/// Logs each request and counts it in `navi_http_requests_total` by route pattern and status.
 async fn log_request(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -129,12 +136,15 @@ async fn log_request(
     let method = req.method().clone();
     let path = req.path().to_owned();
     let response = next.call(req).await?;
-    tracing::info!(
-        %method,
-        path,
-        status = response.status().as_u16(),
-        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "request"
-    );
+    let elapsed = started.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    if let Some(state) = response.request().app_data::<web::Data<AppState>>() {
+        state.http_metrics.observe(&route, status, elapsed);
+    }
+    tracing::info!(%method, path, route, status, elapsed_ms = elapsed * 1000.0, "request");
     Ok(response)
 }

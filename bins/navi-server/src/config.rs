@@ -4,6 +4,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use navi_cache::{CacheFallback, GetDelMode};
 pub use navi_tenancy::DEFAULT_DATABASE_URL;
 use navi_tenancy::{Backend, DatabaseUrl};
 
@@ -32,6 +33,14 @@ pub struct Config {
     /// `NAVI_API_KEY_PEPPER`: base64 of 32 bytes. Required on PostgreSQL; on SQLite, when unset,
     /// generated once into a file next to the database.
     pub api_key_pepper: Option<String>,
+    /// `NAVI_CACHE_FALLBACK`: `memory` lets a single instance degrade to the in-process cache when
+    /// Redis is configured but unreachable at start; `none` (the default) fails closed.
+    pub cache_fallback: CacheFallback,
+    /// `NAVI_CACHE_GETDEL_MODE`: `auto` (GETDEL, Lua where the server lacks it), `getdel` or `lua`.
+    pub cache_getdel_mode: GetDelMode,
+    /// `NAVI_METRICS_TOKEN`: when set, `/metrics` requires it as a bearer token; when unset,
+    /// only loopback clients may read `/metrics`.
+    pub metrics_token: Option<String>,
 }
 
 /// How log lines are written to stderr.
@@ -134,6 +143,24 @@ impl Config {
             None => {}
         }
 
+        let cache_fallback = get("NAVI_CACHE_FALLBACK")
+            .map(|value| value.parse::<CacheFallback>())
+            .transpose()
+            .unwrap_or_else(|_| {
+                problems.push("NAVI_CACHE_FALLBACK: one of memory, none".into());
+                None
+            })
+            .unwrap_or(CacheFallback::Disabled);
+        let cache_getdel_mode = get("NAVI_CACHE_GETDEL_MODE")
+            .map(|value| value.parse::<GetDelMode>())
+            .transpose()
+            .unwrap_or_else(|_| {
+                problems.push("NAVI_CACHE_GETDEL_MODE: one of auto, getdel, lua".into());
+                None
+            })
+            .unwrap_or(GetDelMode::Auto);
+        let metrics_token = get("NAVI_METRICS_TOKEN");
+
         match (database_url, bind) {
             (Some(database_url), Some(bind)) if problems.is_empty() => Ok(Config {
                 database_url,
@@ -144,6 +171,9 @@ impl Config {
                 db_pool_size,
                 statement_timeout: Duration::from_millis(statement_timeout_ms.into()),
                 api_key_pepper,
+                cache_fallback,
+                cache_getdel_mode,
+                metrics_token,
             }),
             _ => Err(ConfigErrors(problems)),
         }

@@ -12,6 +12,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod error;
 pub mod limits;
+pub mod metrics;
 pub mod routes;
 pub mod secrets;
 pub mod startup;

@@ -51,6 +51,25 @@ pub fn open_database(config: &Config, migrate: bool) -> anyhow::Result<DbPool> {
     Ok(pool)
 }
 
+/// Connects the cache: memory without `NAVI_REDIS_URL`; Redis otherwise, failing closed while it
+/// is down unless `NAVI_CACHE_FALLBACK=memory`.
+pub async fn connect_cache(config: &Config) -> anyhow::Result<navi_cache::Cache> {
+    let redis = config.redis_url.as_ref().map(|url| {
+        let mut redis = navi_cache::RedisConfig::new(url.clone());
+        redis.getdel_mode = config.cache_getdel_mode;
+        redis
+    });
+    let cache = navi_cache::Cache::connect(navi_cache::CacheConfig {
+        redis,
+        fallback: config.cache_fallback,
+        ..Default::default()
+    })
+    .await
+    .context("cannot set up the cache")?;
+    tracing::info!(backend = ?cache.backend_kind(), "cache ready");
+    Ok(cache)
+}
+
 /// Binds the server without running it, so a caller (a test) can read the bound address.
 pub fn bind(state: AppState, addr: SocketAddr) -> anyhow::Result<(Server, SocketAddr)> {
     let server = HttpServer::new(move || build_app(state.clone()))
@@ -76,6 +95,8 @@ pub async fn serve(config: Config, migrate: bool) -> anyhow::Result<()> {
     let state = AppState {
         pool,
         pepper: Arc::new(crate::secrets::api_key_pepper(&config)?),
+        cache: connect_cache(&config).await?,
+        http_metrics: crate::metrics::HttpMetrics::new(),
         config: Arc::clone(&config),
     };
     let (server, addr) = bind(state, config.bind)?;

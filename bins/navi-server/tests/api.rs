@@ -36,9 +36,9 @@ struct Owner {
 }
 
 impl Api {
-    fn start(db: TestDatabase) -> Api {
+    async fn start(db: TestDatabase) -> Api {
         Api {
-            server: TestServer::start(&db),
+            server: TestServer::start(&db).await,
             _db: db,
         }
     }
@@ -135,7 +135,7 @@ fn is_timestamp(value: &Value) -> bool {
 }
 
 async fn orgs_are_created_and_read(db: TestDatabase) {
-    let api = Api::start(db);
+    let api = Api::start(db).await;
     let (key, user_id) = api.user("ada@example.com");
 
     let reply = api
@@ -222,7 +222,7 @@ async fn orgs_are_created_and_read(db: TestDatabase) {
 }
 
 async fn members_are_listed_changed_and_removed_by_role(db: TestDatabase) {
-    let api = Api::start(db);
+    let api = Api::start(db).await;
     let owner = api.owner("ada@example.com", "Acme").await;
     let (admin_key, admin_id) = api.member(&owner, "bob@example.com", "admin").await;
     let (member_key, member_id) = api.member(&owner, "cy@example.com", "member").await;
@@ -318,7 +318,7 @@ async fn members_are_listed_changed_and_removed_by_role(db: TestDatabase) {
 }
 
 async fn invites_are_created_listed_revoked_and_accepted_once(db: TestDatabase) {
-    let api = Api::start(db);
+    let api = Api::start(db).await;
     let owner = api.owner("ada@example.com", "Acme").await;
     let (member_key, _) = api.member(&owner, "cy@example.com", "member").await;
     let org = Some(owner.org_id.as_str());
@@ -507,7 +507,7 @@ async fn invites_are_created_listed_revoked_and_accepted_once(db: TestDatabase) 
 }
 
 async fn api_keys_are_created_listed_rotated_and_revoked(db: TestDatabase) {
-    let api = Api::start(db);
+    let api = Api::start(db).await;
     let owner = api.owner("ada@example.com", "Acme").await;
     let (member_key, member_id) = api.member(&owner, "cy@example.com", "member").await;
     let org = Some(owner.org_id.as_str());
@@ -749,7 +749,7 @@ async fn snapshot(api: &Api, owner: &Owner) -> Vec<Reply> {
 /// being a member: never a byte of A's data, and "exists elsewhere" answers exactly like "does
 /// not exist".
 async fn another_orgs_data_is_unreachable_from_every_endpoint(db: TestDatabase) {
-    let api = Api::start(db);
+    let api = Api::start(db).await;
     let a = api.owner("ada@example.com", "Org A").await;
     let (a_member_key, a_member_id) = api.member(&a, "amy@example.com", "member").await;
     let a_invite = api.invite(&a, "pending@example.com", "member").await;
@@ -891,7 +891,7 @@ async fn another_orgs_data_is_unreachable_from_every_endpoint(db: TestDatabase) 
 }
 
 async fn thirty_two_concurrent_accepts_give_one_201(db: TestDatabase) {
-    let api = Api::start(db);
+    let api = Api::start(db).await;
     let owner = api.owner("ada@example.com", "Acme").await;
     let token = api.invite(&owner, "racer@example.com", "member").await;
     let attempts = (0..32).map(|_| {

@@ -14,7 +14,7 @@ use navi_tenancy::{migrations, Backend};
 use serde_json::{json, Value};
 
 async fn healthz_readyz_and_unknown_routes(db: TestDatabase) {
-    let server = TestServer::start(&db);
+    let server = TestServer::start(&db).await;
     assert_eq!(server.get("/healthz").await, (200, json!({"status": "ok"})));
     let (status, body) = server.get("/readyz").await;
     assert_eq!(status, 200, "{body}");
@@ -76,7 +76,7 @@ fn send_head_only(addr: SocketAddr, path: &str, length: usize) -> String {
 #[actix_web::test]
 async fn a_declared_body_over_one_mebibyte_is_refused_before_it_is_read_on_any_path() {
     let db = TestDatabase::sqlite();
-    let server = TestServer::start(&db);
+    let server = TestServer::start(&db).await;
     let addr = server.addr;
     for path in ["/healthz", "/no/such/route", "/v1/orgs"] {
         let response =
@@ -106,7 +106,7 @@ async fn a_declared_body_over_one_mebibyte_is_refused_before_it_is_read_on_any_p
 #[actix_web::test]
 async fn a_two_mebibyte_body_sent_in_full_gets_413() {
     let db = TestDatabase::sqlite();
-    let state = state_for(&db);
+    let state = state_for(&db).await;
     let app = actix_web::test::init_service(navi_server::app::build_app(state)).await;
     for path in ["/healthz", "/v1/orgs", "/anything/else"] {
         let request = actix_web::test::TestRequest::post()
@@ -124,7 +124,7 @@ async fn a_two_mebibyte_body_sent_in_full_gets_413() {
 #[actix_web::test]
 async fn readyz_is_503_naming_the_database_when_it_is_gone() {
     let db = TestDatabase::postgres_database();
-    let server = TestServer::start(&db);
+    let server = TestServer::start(&db).await;
     assert_eq!(server.get("/readyz").await.0, 200);
     db.destroy();
     let (status, body) = server.get("/readyz").await;

@@ -41,8 +41,19 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             "timeout".to_owned()
         }
     };
-    let ready = database == "ok";
-    let body = json!({"database": database});
+    let cache = match actix_web::rt::time::timeout(READINESS_TIMEOUT, state.cache.ping()).await {
+        Ok(Ok(())) => "ok",
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "readiness: cache check failed");
+            "unavailable"
+        }
+        Err(_) => {
+            tracing::warn!("readiness: cache check timed out");
+            "timeout"
+        }
+    };
+    let ready = database == "ok" && cache == "ok";
+    let body = json!({"database": database, "cache": cache});
     if ready {
         HttpResponse::Ok().json(body)
     } else {

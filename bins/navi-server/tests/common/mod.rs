@@ -23,13 +23,22 @@ pub fn config_for(db: &TestDatabase) -> Config {
     config
 }
 
-/// The state the server would build over `db`, migrations applied.
-pub fn state_for(db: &TestDatabase) -> AppState {
-    let config = config_for(db);
+/// The state the server would build over `db`, migrations applied, with the memory cache.
+pub async fn state_for(db: &TestDatabase) -> AppState {
+    state_with(config_for(db)).await
+}
+
+/// The state the server would build from `config` (memory cache unless it names Redis).
+pub async fn state_with(config: Config) -> AppState {
     let pool = open_database(&config, true).expect("database opens");
+    let cache = navi_server::startup::connect_cache(&config)
+        .await
+        .expect("cache connects");
     AppState {
         pool,
         pepper: Arc::new(navi_server::secrets::api_key_pepper(&config).expect("pepper")),
+        cache,
+        http_metrics: navi_server::metrics::HttpMetrics::new(),
         config: Arc::new(config),
     }
 }
@@ -49,8 +58,11 @@ pub struct Reply {
 }
 
 impl TestServer {
-    pub fn start(db: &TestDatabase) -> TestServer {
-        let state = state_for(db);
+    pub async fn start(db: &TestDatabase) -> TestServer {
+        TestServer::start_with(state_for(db).await)
+    }
+
+    pub fn start_with(state: AppState) -> TestServer {
         let (server, addr) = bind(state.clone(), "127.0.0.1:0".parse().unwrap()).expect("binds");
         let handle = server.handle();
         actix_web::rt::spawn(server);

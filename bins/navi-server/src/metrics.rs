@@ -1,0 +1,110 @@
+//! `/metrics`: Prometheus text exposition of the server's own metrics and the cache's.
+
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use prometheus::{Encoder, Histogram, HistogramOpts, IntCounterVec, Opts, Registry, TextEncoder};
+use ring::hmac;
+
+use crate::app::{resource, AppState};
+use crate::error::ApiError;
+
+/// The server's own metrics.
+#[derive(Debug, Clone)]
+pub struct HttpMetrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    duration: Histogram,
+}
+
+impl HttpMetrics {
+    /// Registers the metric families (names as in shared/API.md).
+    pub fn new() -> HttpMetrics {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "navi_http_requests_total",
+                "HTTP requests by route and status.",
+            ),
+            &["route", "status"],
+        )
+        .expect("static metric definition is valid");
+        let duration = Histogram::with_opts(HistogramOpts::new(
+            "navi_http_request_duration_seconds",
+            "HTTP request duration in seconds.",
+        ))
+        .expect("static metric definition is valid");
+        registry
+            .register(Box::new(requests.clone()))
+            .expect("registered once");
+        registry
+            .register(Box::new(duration.clone()))
+            .expect("registered once");
+        HttpMetrics {
+            registry,
+            requests,
+            duration,
+        }
+    }
+
+    /// Counts one request. `route` is the matched pattern (never the raw path, so ids do not
+    /// become label values).
+    pub fn observe(&self, route: &str, status: u16, seconds: f64) {
+        self.requests
+            .with_label_values(&[route, &status.to_string()])
+            .inc();
+        self.duration.observe(seconds);
+    }
+
+    fn encode(&self) -> String {
+        let mut buffer = Vec::new();
+        if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
+            tracing::error!(%error, "cannot encode metrics");
+        }
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}
+
+impl Default for HttpMetrics {
+    fn default() -> Self {
+        HttpMetrics::new()
+    }
+}
+
+/// Mounts `/metrics`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/metrics").get(metrics));
+}
+
+async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if !may_read_metrics(&req, state.config.metrics_token.as_deref()) {
+        return ApiError::forbidden(
+            "Metrics are available to loopback clients or with the metrics token.",
+        )
+        .error_response();
+    }
+    let mut text = state.http_metrics.encode();
+    state.cache.metrics().await.write_prometheus(&mut text);
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text)
+}
+
+/// With a token configured, the bearer must match it (compared in constant time); without one,
+/// only loopback peers may read.
+fn may_read_metrics(req: &HttpRequest, token: Option<&str>) -> bool {
+    match token {
+        Some(token) => {
+            let presented = req
+                .headers()
+                .get(AUTHORIZATION)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.strip_prefix("Bearer "))
+                .unwrap_or_default();
+            // HMAC both under a throwaway key: hmac::verify compares in constant time.
+            let key = hmac::Key::new(hmac::HMAC_SHA256, b"navi metrics token comparison");
+            let expected = hmac::sign(&key, token.as_bytes());
+            hmac::verify(&key, presented.as_bytes(), expected.as_ref()).is_ok()
+        }
+        None => req.peer_addr().is_some_and(|peer| peer.ip().is_loopback()),
+    }
+}
