@@ -38,6 +38,9 @@ pub struct Config {
     pub cache_fallback: CacheFallback,
     /// `NAVI_CACHE_GETDEL_MODE`: `auto` (GETDEL, Lua where the server lacks it), `getdel` or `lua`.
     pub cache_getdel_mode: GetDelMode,
+    /// `NAVI_CACHE_WAIT_REPLICAS` / `NAVI_CACHE_WAIT_TIMEOUT_MS`: after each consume, `WAIT` for
+    /// this many replicas to acknowledge the delete (see docs/runbooks/redis-failover.md).
+    pub cache_consume_wait: Option<navi_cache::ConsumeWait>,
     /// `NAVI_METRICS_TOKEN`: when set, `/metrics` requires it as a bearer token; when unset,
     /// only loopback clients may read `/metrics`.
     pub metrics_token: Option<String>,
@@ -160,6 +163,20 @@ impl Config {
             })
             .unwrap_or(GetDelMode::Auto);
         let metrics_token = get("NAVI_METRICS_TOKEN");
+        let cache_consume_wait = get("NAVI_CACHE_WAIT_REPLICAS").map(|_| {
+            let replicas = number(&get, "NAVI_CACHE_WAIT_REPLICAS", 1, 1..=16, &mut problems);
+            let timeout_ms = number(
+                &get,
+                "NAVI_CACHE_WAIT_TIMEOUT_MS",
+                100,
+                1..=1_500,
+                &mut problems,
+            );
+            navi_cache::ConsumeWait {
+                replicas,
+                timeout: Duration::from_millis(timeout_ms.into()),
+            }
+        });
 
         match (database_url, bind) {
             (Some(database_url), Some(bind)) if problems.is_empty() => Ok(Config {
@@ -173,6 +190,7 @@ impl Config {
                 api_key_pepper,
                 cache_fallback,
                 cache_getdel_mode,
+                cache_consume_wait,
                 metrics_token,
             }),
             _ => Err(ConfigErrors(problems)),
@@ -260,6 +278,31 @@ mod tests {
             ]
         );
         assert!(!errors.to_string().contains("pw@"), "{errors}");
+    }
+
+    #[test]
+    fn cache_settings_are_parsed_and_checked() {
+        let parsed = config(&[
+            ("NAVI_CACHE_FALLBACK", "memory"),
+            ("NAVI_CACHE_GETDEL_MODE", "lua"),
+            ("NAVI_CACHE_WAIT_REPLICAS", "1"),
+        ])
+        .unwrap();
+        assert_eq!(parsed.cache_fallback, CacheFallback::Memory);
+        assert_eq!(parsed.cache_getdel_mode, GetDelMode::Lua);
+        let wait = parsed.cache_consume_wait.expect("WAIT configured");
+        assert_eq!(
+            (wait.replicas, wait.timeout),
+            (1, Duration::from_millis(100))
+        );
+        let errors = config(&[
+            ("NAVI_CACHE_FALLBACK", "disk"),
+            ("NAVI_CACHE_GETDEL_MODE", "fast"),
+            ("NAVI_CACHE_WAIT_REPLICAS", "1"),
+            ("NAVI_CACHE_WAIT_TIMEOUT_MS", "5000"),
+        ])
+        .unwrap_err();
+        assert_eq!(errors.0.len(), 3, "{errors}");
     }
 
     #[test]

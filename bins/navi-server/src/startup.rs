@@ -57,6 +57,7 @@ pub async fn connect_cache(config: &Config) -> anyhow::Result<navi_cache::Cache>
     let redis = config.redis_url.as_ref().map(|url| {
         let mut redis = navi_cache::RedisConfig::new(url.clone());
         redis.getdel_mode = config.cache_getdel_mode;
+        redis.consume_wait = config.cache_consume_wait;
         redis
     });
     let cache = navi_cache::Cache::connect(navi_cache::CacheConfig {
