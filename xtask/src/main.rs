@@ -3,7 +3,9 @@
 //! - `cargo xtask migrate [--database-url URL] [--check] [--revert]`
 //! - `cargo xtask new-migration NAME`
 //! - `cargo xtask test [-- ARGS FOR cargo test]`
+//! - `cargo xtask bench <auth|cache|crypto>`
 
+mod bench;
 mod migrate;
 mod services;
 mod test;
@@ -37,6 +39,12 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         cargo_args: Vec<String>,
     },
+    /// Run a benchmark against the test services; it prints its ratio against a baseline.
+    Bench {
+        /// Which benchmark.
+        #[arg(value_enum)]
+        suite: bench::Suite,
+    },
 }
 
 fn main() -> ExitCode {
@@ -45,6 +53,7 @@ fn main() -> ExitCode {
         Task::Migrate(args) => migrate::run(args),
         Task::NewMigration { name } => migrate::new_migration(&name).map(|()| ExitCode::SUCCESS),
         Task::Test { cargo_args } => test::run(&cargo_args),
+        Task::Bench { suite } => bench::run(suite),
     };
     result.unwrap_or_else(|error| {
         eprintln!("xtask: error: {error:#}");

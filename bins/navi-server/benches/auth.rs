@@ -1,0 +1,125 @@
+//! `cargo bench -p navi-server --bench auth` (or `cargo xtask bench auth`): requests/s of
+//! authenticated `GET /v1/org` next to `GET /healthz` under the same concurrent load, on SQLite and
+//! PostgreSQL, with their ratio (target ≥ 0.5). Server and client share this process and machine,
+//! so both endpoints pay the same client cost; rounds alternate so both meet the same background
+//! load, and the best round of each is reported.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use common::TestServer;
+use navi_tenancy::api_keys::create_api_key_privileged;
+use navi_tenancy::orgs::create_org;
+use navi_tenancy::testing::TestDatabase;
+use navi_tenancy::users::find_or_create_user;
+use navi_tenancy::{checkout, Backend, Email, OrgName, Privileged};
+
+const CONCURRENCY: usize = 32;
+const ROUND: Duration = Duration::from_secs(2);
+const ROUNDS: usize = 3;
+
+/// Requests per second that `CONCURRENCY` tasks get from `url` for `ROUND`. Every response must be
+/// 200: a benchmark of errors would measure nothing.
+async fn measure(client: Rc<awc::Client>, url: &str, key: Option<&str>) -> f64 {
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..CONCURRENCY)
+        .map(|_| {
+            let (client, url, key) = (Rc::clone(&client), url.to_owned(), key.map(str::to_owned));
+            actix_web::rt::spawn(async move {
+                let mut done = 0u64;
+                while started.elapsed() < ROUND {
+                    let mut request = client.get(&url);
+                    if let Some(key) = &key {
+                        request = request.insert_header(("Authorization", format!("Bearer {key}")));
+                    }
+                    let mut response = request.send().await.expect("request sent");
+                    assert_eq!(response.status().as_u16(), 200, "{url}");
+                    response.body().await.expect("body read");
+                    done += 1;
+                }
+                done
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.expect("load task");
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+async fn bench(backend: Backend) -> (f64, f64) {
+    let db = TestDatabase::new(backend);
+    let server = TestServer::start(&db).await;
+    let key = {
+        let privileged = Privileged::acquire("benchmark setup");
+        let mut conn = checkout(&server.state.pool).expect("connection");
+        let user = find_or_create_user(
+            &privileged,
+            &mut conn,
+            &Email::parse("bench@example.com").unwrap(),
+        )
+        .unwrap();
+        let (org, _) = create_org(
+            &privileged.act_as(&user.id),
+            &mut conn,
+            &OrgName::parse("Bench").unwrap(),
+            None,
+        )
+        .unwrap();
+        let (_, key) = create_api_key_privileged(
+            &privileged,
+            &mut conn,
+            &server.state.pepper,
+            &user.id,
+            Some(&org.id),
+            "bench",
+        )
+        .unwrap();
+        key.expose().to_owned()
+    };
+    let client = Rc::new(
+        awc::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connector(awc::Connector::new().limit(CONCURRENCY))
+            .finish(),
+    );
+    let (health, org) = (server.url("/healthz"), server.url("/v1/org"));
+    // Warm up connections, caches and the pool.
+    measure(Rc::clone(&client), &health, None).await;
+    measure(Rc::clone(&client), &org, Some(&key)).await;
+    let (mut best_health, mut best_org) = (0f64, 0f64);
+    for _ in 0..ROUNDS {
+        best_health = best_health.max(measure(Rc::clone(&client), &health, None).await);
+        best_org = best_org.max(measure(Rc::clone(&client), &org, Some(&key)).await);
+    }
+    server.stop().await;
+    (best_health, best_org)
+}
+
+fn main() {
+    actix_web::rt::System::new().block_on(async {
+        println!(
+            "auth benchmark: {CONCURRENCY} concurrent clients, best of {ROUNDS} rounds of {}s",
+            ROUND.as_secs()
+        );
+        println!(
+            "{:<12} {:>16} {:>20} {:>8}",
+            "backend", "GET /healthz r/s", "GET /v1/org r/s", "ratio"
+        );
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            let (health, org) = bench(backend).await;
+            println!(
+                "{:<12} {:>16.0} {:>20.0} {:>8.2}",
+                backend.to_string(),
+                health,
+                org,
+                org / health
+            );
+        }
+        println!("ratio = authenticated GET /v1/org / GET /healthz (target >= 0.5)");
+    });
+}

@@ -1,0 +1,46 @@
+//! `cargo xtask bench <auth|cache|crypto>`: runs a benchmark against the same services the tests
+//! use (found running, or started as throwaway servers), printing its ratio against a baseline
+//! measured in the same run.
+
+use std::process::{Command, ExitCode};
+
+use anyhow::Context;
+
+use crate::services;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Suite {
+    /// Authenticated `GET /v1/org` against `GET /healthz`, on SQLite and PostgreSQL.
+    Auth,
+    /// `getdel_json` on Redis and memory against redis-benchmark and a bare map.
+    Cache,
+    /// Seal + open of 1 KiB against bare ring AES-256-GCM.
+    Crypto,
+}
+
+pub fn run(suite: Suite) -> anyhow::Result<ExitCode> {
+    let scratch = crate::workspace_root()
+        .join("target")
+        .join("navi-test-services");
+    std::fs::create_dir_all(&scratch)?;
+    let postgres = services::postgres(&scratch)?;
+    let redis = services::redis(&scratch)?;
+    let (package, bench) = match suite {
+        Suite::Auth => ("navi-server", "auth"),
+        Suite::Cache => ("navi-cache", "getdel"),
+        Suite::Crypto => ("navi-crypto", "seal"),
+    };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(crate::workspace_root())
+        .args(["bench", "-p", package, "--bench", bench])
+        .env("NAVI_TEST_DATABASE_URL", &postgres.url)
+        .env("NAVI_TEST_REDIS_URL", &redis.url)
+        .status()
+        .context("cannot run cargo bench")?;
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
