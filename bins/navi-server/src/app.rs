@@ -29,6 +29,8 @@ pub struct AppState {
     pub cache: navi_cache::Cache,
     /// The server's own Prometheus metrics.
     pub http_metrics: HttpMetrics,
+    /// Recently verified key records and org contexts of this instance.
+    pub auth_cache: crate::auth_cache::AuthCache,
 }
 
 impl AppState {

@@ -1,16 +1,21 @@
 //! Authentication: `Authorization: Bearer <api key>` → [`Principal`], and the org context
 //! (`X-Navi-Org`, else the key's pin) → [`TenantScope`]. Handlers take these extractors first, so
-//! an unauthenticated request is refused before its body is parsed.
+//! an unauthenticated request is refused before its body is parsed. Key records and contexts come
+//! from the per-instance [`AuthCache`](crate::auth_cache::AuthCache) when it has them.
+
+use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
-use navi_tenancy::api_keys::authenticate;
+use navi_tenancy::api_keys::{find_key_for_authentication, parse_key, record_key_use};
 use navi_tenancy::invites::InviteCaller;
-use navi_tenancy::{Principal, Privileged, StoreError, TenantScope};
+use navi_tenancy::orgs::OrgRow;
+use navi_tenancy::{now, Principal, Privileged, StoreError, TenantScope};
 
 use crate::app::AppState;
+use crate::auth_cache::OrgContext;
 use crate::error::ApiError;
 
 /// The header naming the org a request acts in.
@@ -27,6 +32,8 @@ pub struct Scoped {
     pub principal: Principal,
     /// The org they act in, with their role there.
     pub scope: TenantScope,
+    /// That org's row.
+    pub org: OrgRow,
 }
 
 /// Whoever calls `POST /v1/invites/accept`: credentials are optional there.
@@ -74,6 +81,73 @@ fn requested_org(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// Verifies `key`: its record from the cache or the database, then the secret, revocation and
+/// expiry in memory, and `last_used_at` written when a minute old.
+async fn principal(state: &AppState, key: &str) -> Result<Principal, ApiError> {
+    let (prefix, secret) = parse_key(key).ok_or(StoreError::Unauthenticated)?;
+    let record = match state.auth_cache.key(prefix) {
+        Some(record) => record,
+        None => {
+            let generation = state.auth_cache.key_generation();
+            let owned_prefix = prefix.to_owned();
+            let record = state
+                .db(move |conn| {
+                    let privileged = Privileged::acquire("authenticate an API key");
+                    find_key_for_authentication(&privileged, conn, &owned_prefix)
+                })
+                .await?
+                .ok_or(StoreError::Unauthenticated)?;
+            let record = Arc::new(record);
+            state
+                .auth_cache
+                .put_key(prefix, generation, Arc::clone(&record));
+            record
+        }
+    };
+    let at = now();
+    let principal = record.verify(&state.pepper, secret, at)?;
+    if record.use_is_stale(at) {
+        let generation = state.auth_cache.key_generation();
+        let key_id = record.key_id().to_owned();
+        let written = state
+            .db(move |conn| {
+                let privileged = Privileged::acquire("record API key use");
+                record_key_use(&privileged, conn, &key_id, at)
+            })
+            .await;
+        // A failure to record use must not fail the request.
+        if written.is_ok() {
+            state
+                .auth_cache
+                .put_key(prefix, generation, Arc::new(record.used_at(at)));
+        }
+    }
+    Ok(principal)
+}
+
+/// The caller's scope and org row in the requested (or pinned) org.
+async fn context(
+    state: &AppState,
+    principal: &Principal,
+    requested_org: Option<String>,
+) -> Result<OrgContext, ApiError> {
+    let org_id = principal.org_context(requested_org.as_deref())?;
+    if let Some(context) = state.auth_cache.context(principal.user_id(), org_id) {
+        return Ok(context);
+    }
+    let generation = state.auth_cache.context_generation();
+    let owned = principal.clone();
+    let context = Arc::new(
+        state
+            .db(move |conn| owned.scope_with_org(conn, requested_org.as_deref()))
+            .await?,
+    );
+    state
+        .auth_cache
+        .put_context(generation, Arc::clone(&context));
+    Ok(context)
+}
+
 impl FromRequest for Authenticated {
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
@@ -85,13 +159,7 @@ impl FromRequest for Authenticated {
             let Bearer::Key(key) = bearer else {
                 return Err(ApiError::from(StoreError::Unauthenticated).into());
             };
-            let pepper = state.pepper.clone();
-            let principal = state
-                .db(move |conn| {
-                    authenticate(&Privileged::acquire("authenticate"), conn, &pepper, &key)
-                })
-                .await?;
-            Ok(Authenticated(principal))
+            Ok(Authenticated(principal(&state, &key).await?))
         })
     }
 }
@@ -107,17 +175,14 @@ impl FromRequest for Scoped {
             let Bearer::Key(key) = bearer else {
                 return Err(ApiError::from(StoreError::Unauthenticated).into());
             };
-            let org = org?;
-            let pepper = state.pepper.clone();
-            let scoped = state
-                .db(move |conn| {
-                    let principal =
-                        authenticate(&Privileged::acquire("authenticate"), conn, &pepper, &key)?;
-                    let scope = principal.scope(conn, org.as_deref())?;
-                    Ok(Scoped { principal, scope })
-                })
-                .await?;
-            Ok(scoped)
+            let principal = principal(&state, &key).await?;
+            let context = context(&state, &principal, org?).await?;
+            let (scope, org) = Arc::unwrap_or_clone(context);
+            Ok(Scoped {
+                principal,
+                scope,
+                org,
+            })
         })
     }
 }
@@ -130,21 +195,15 @@ impl FromRequest for MaybeAuthenticated {
         let (state, bearer) = (state(req), bearer(req));
         Box::pin(async move {
             let state = state?;
-            let key = match bearer {
-                Bearer::Missing => return Ok(MaybeAuthenticated(InviteCaller::Anonymous)),
-                Bearer::Malformed => return Ok(MaybeAuthenticated(InviteCaller::BadCredentials)),
-                Bearer::Key(key) => key,
+            let caller = match bearer {
+                Bearer::Missing => InviteCaller::Anonymous,
+                Bearer::Malformed => InviteCaller::BadCredentials,
+                Bearer::Key(key) => match principal(&state, &key).await {
+                    Ok(principal) => InviteCaller::Authenticated(principal),
+                    Err(error) if error.code() == "unauthenticated" => InviteCaller::BadCredentials,
+                    Err(error) => return Err(error.into()),
+                },
             };
-            let pepper = state.pepper.clone();
-            let caller = state
-                .db(move |conn| {
-                    match authenticate(&Privileged::acquire("authenticate"), conn, &pepper, &key) {
-                        Ok(principal) => Ok(InviteCaller::Authenticated(principal)),
-                        Err(StoreError::Unauthenticated) => Ok(InviteCaller::BadCredentials),
-                        Err(other) => Err(other),
-                    }
-                })
-                .await?;
             Ok(MaybeAuthenticated(caller))
         })
     }

@@ -41,6 +41,9 @@ pub struct Config {
     /// `NAVI_CACHE_WAIT_REPLICAS` / `NAVI_CACHE_WAIT_TIMEOUT_MS`: after each consume, `WAIT` for
     /// this many replicas to acknowledge the delete (see docs/runbooks/redis-failover.md).
     pub cache_consume_wait: Option<navi_cache::ConsumeWait>,
+    /// `NAVI_AUTH_CACHE_TTL_MS`: how long this instance keeps verified key records and org
+    /// contexts (0 turns the cache off). Changes made through another instance show here within it.
+    pub auth_cache_ttl: Duration,
     /// `NAVI_METRICS_TOKEN`: when set, `/metrics` requires it as a bearer token; when unset,
     /// only loopback clients may read `/metrics`.
     pub metrics_token: Option<String>,
@@ -163,6 +166,13 @@ impl Config {
             })
             .unwrap_or(GetDelMode::Auto);
         let metrics_token = get("NAVI_METRICS_TOKEN");
+        let auth_cache_ttl_ms = number(
+            &get,
+            "NAVI_AUTH_CACHE_TTL_MS",
+            5_000,
+            0..=60_000,
+            &mut problems,
+        );
         let cache_consume_wait = get("NAVI_CACHE_WAIT_REPLICAS").map(|_| {
             let replicas = number(&get, "NAVI_CACHE_WAIT_REPLICAS", 1, 1..=16, &mut problems);
             let timeout_ms = number(
@@ -191,6 +201,7 @@ impl Config {
                 cache_fallback,
                 cache_getdel_mode,
                 cache_consume_wait,
+                auth_cache_ttl: Duration::from_millis(auth_cache_ttl_ms.into()),
                 metrics_token,
             }),
             _ => Err(ConfigErrors(problems)),

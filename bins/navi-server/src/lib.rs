@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod auth_cache;
 pub mod bootstrap;
 pub mod config;
 pub mod error;

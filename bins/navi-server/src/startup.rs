@@ -98,6 +98,7 @@ pub async fn serve(config: Config, migrate: bool) -> anyhow::Result<()> {
         pepper: Arc::new(crate::secrets::api_key_pepper(&config)?),
         cache: connect_cache(&config).await?,
         http_metrics: crate::metrics::HttpMetrics::new(),
+        auth_cache: crate::auth_cache::AuthCache::new(config.auth_cache_ttl),
         config: Arc::clone(&config),
     };
     let (server, addr) = bind(state, config.bind)?;

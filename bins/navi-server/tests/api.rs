@@ -920,3 +920,92 @@ on_both_backends!(
     another_orgs_data_is_unreachable_from_every_endpoint,
     thirty_two_concurrent_accepts_give_one_201,
 );
+
+/// Two instances over one database: a revocation through A is refused by A at once; B, which may
+/// have the key cached, refuses it once its cache TTL has passed (at once with the cache off).
+async fn revocation_reaches_other_instances_within_the_cache_ttl(ttl_ms: u64) {
+    let db = TestDatabase::sqlite();
+    let start = |ttl_ms: u64| {
+        let mut config = common::config_for(&db);
+        config.auth_cache_ttl = std::time::Duration::from_millis(ttl_ms);
+        async move { TestServer::start_with(common::state_with(config).await) }
+    };
+    let a = start(5_000).await;
+    let b = start(ttl_ms).await;
+    let privileged = Privileged::acquire("test setup");
+    let key = {
+        let mut conn = checkout(&a.state.pool).unwrap();
+        let user = find_or_create_user(
+            &privileged,
+            &mut conn,
+            &Email::parse("ada@example.com").unwrap(),
+        )
+        .unwrap();
+        let (_, key) =
+            create_api_key_privileged(&privileged, &mut conn, &a.state.pepper, &user.id, None, "k")
+                .unwrap();
+        key.expose().to_owned()
+    };
+    let org = a
+        .call(
+            "POST",
+            "/v1/orgs",
+            Some(&key),
+            None,
+            Some(json!({"name": "Acme"})),
+        )
+        .await;
+    let org_id = org.body["id"].as_str().unwrap().to_owned();
+    // Both instances have seen (and may have cached) the key.
+    assert_eq!(
+        a.call("GET", "/v1/org", Some(&key), Some(&org_id), None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        b.call("GET", "/v1/org", Some(&key), Some(&org_id), None)
+            .await
+            .status,
+        200
+    );
+    let keys = a
+        .call("GET", "/v1/api-keys", Some(&key), Some(&org_id), None)
+        .await;
+    let key_id = keys.body["api_keys"][0]["id"].as_str().unwrap().to_owned();
+    let revoked = a
+        .call(
+            "DELETE",
+            &format!("/v1/api-keys/{key_id}"),
+            Some(&key),
+            Some(&org_id),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, 204);
+    assert_error(
+        &a.call("GET", "/v1/org", Some(&key), Some(&org_id), None)
+            .await,
+        401,
+        "unauthenticated",
+    );
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(ttl_ms + 50)).await;
+    assert_error(
+        &b.call("GET", "/v1/org", Some(&key), Some(&org_id), None)
+            .await,
+        401,
+        "unauthenticated",
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+#[actix_web::test]
+async fn revocation_reaches_a_caching_instance_after_its_ttl() {
+    revocation_reaches_other_instances_within_the_cache_ttl(300).await;
+}
+
+#[actix_web::test]
+async fn revocation_reaches_an_instance_without_a_cache_at_once() {
+    revocation_reaches_other_instances_within_the_cache_ttl(0).await;
+}

@@ -217,57 +217,145 @@ pub fn create_api_key_privileged(
     )
 }
 
-/// Turns a bearer key into the calling [`Principal`]: unknown, malformed, revoked, expired and
-/// wrong-secret keys are all [`StoreError::Unauthenticated`]. Records `last_used_at` at most once
-/// a minute per key.
-pub fn authenticate(
+/// What authentication needs of a key: its owner, pin, validity and stored hash. Callers may keep
+/// it for a short while (a per-instance cache); [`KeyRecord::verify`] still checks the secret,
+/// revocation and expiry on every use.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    key_id: String,
+    user_id: String,
+    pinned_org_id: Option<String>,
+    secret_hash: String,
+    expires_at: Option<NaiveDateTime>,
+    revoked: bool,
+    last_used_at: Option<NaiveDateTime>,
+}
+
+impl fmt::Debug for KeyRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRecord")
+            .field("key_id", &self.key_id)
+            .field("user_id", &self.user_id)
+            .field("pinned_org_id", &self.pinned_org_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyRecord {
+    /// The key's id.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// The caller, when `secret` is this key's secret and the key is neither revoked nor expired
+    /// at `at`; else [`StoreError::Unauthenticated`]. The secret is compared in constant time.
+    pub fn verify(
+        &self,
+        pepper: &Pepper,
+        secret: &str,
+        at: NaiveDateTime,
+    ) -> Result<Principal, StoreError> {
+        let usable = !self.revoked
+            && self.expires_at.is_none_or(|expires_at| at < expires_at)
+            && pepper.verify(secret, &self.secret_hash);
+        if !usable {
+            return Err(StoreError::Unauthenticated);
+        }
+        Ok(Principal::authenticated(
+            self.user_id.clone(),
+            self.key_id.clone(),
+            self.pinned_org_id.clone(),
+        ))
+    }
+
+    /// Whether `last_used_at` is older than its one-minute resolution at `at`.
+    pub fn use_is_stale(&self, at: NaiveDateTime) -> bool {
+        self.last_used_at
+            .is_none_or(|last| at - last >= LAST_USED_RESOLUTION)
+    }
+
+    /// This record after [`record_key_use`] at `at`.
+    pub fn used_at(&self, at: NaiveDateTime) -> KeyRecord {
+        KeyRecord {
+            last_used_at: Some(at),
+            ..self.clone()
+        }
+    }
+}
+
+/// Splits a bearer key `navi_<prefix>_<secret>` into prefix and secret.
+pub fn parse_key(bearer: &str) -> Option<(&str, &str)> {
+    let rest = bearer.strip_prefix("navi_")?;
+    let (prefix, secret) = rest.split_once('_')?;
+    (prefix.len() == PREFIX_LEN && secret.len() == SECRET_LEN).then_some((prefix, secret))
+}
+
+/// Finds a key by its public prefix. Keys span tenants: this is privileged.
+pub fn find_key_for_authentication(
     _: &Privileged,
     conn: &mut DbConnection,
-    pepper: &Pepper,
-    bearer: &str,
-) -> Result<Principal, StoreError> {
-    let (prefix, secret) = split_key(bearer).ok_or(StoreError::Unauthenticated)?;
+    prefix: &str,
+) -> Result<Option<KeyRecord>, StoreError> {
     let found: Option<(ApiKeyRow, String)> = navi_api_keys::table
         .filter(navi_api_keys::prefix.eq(prefix))
         .select((ApiKeyRow::as_select(), navi_api_keys::secret_hash))
         .first(conn)
         .optional()?;
-    let (key, stored_hash) = found.ok_or(StoreError::Unauthenticated)?;
-    let at = now();
-    let usable = key.revoked_at.is_none()
-        && key.expires_at.is_none_or(|expires_at| at < expires_at)
-        && pepper.verify(secret, &stored_hash);
-    if !usable {
-        return Err(StoreError::Unauthenticated);
-    }
-    if key
-        .last_used_at
-        .is_none_or(|last| at - last >= LAST_USED_RESOLUTION)
-    {
-        // Conditional, so concurrent requests write once; a failure here must not fail the request.
-        let stale = at - LAST_USED_RESOLUTION;
-        let written = diesel::update(
-            navi_api_keys::table
-                .filter(navi_api_keys::id.eq(&key.id))
-                .filter(
-                    navi_api_keys::last_used_at
-                        .is_null()
-                        .or(navi_api_keys::last_used_at.le(stale)),
-                ),
-        )
-        .set(navi_api_keys::last_used_at.eq(at))
-        .execute(conn);
-        if let Err(error) = written {
-            tracing::warn!(%error, key_id = %key.id, "could not record last_used_at");
-        }
-    }
-    Ok(Principal::authenticated(key.user_id, key.id, key.org_id))
+    Ok(found.map(|(key, secret_hash)| KeyRecord {
+        key_id: key.id,
+        user_id: key.user_id,
+        pinned_org_id: key.org_id,
+        secret_hash,
+        expires_at: key.expires_at,
+        revoked: key.revoked_at.is_some(),
+        last_used_at: key.last_used_at,
+    }))
 }
 
-fn split_key(bearer: &str) -> Option<(&str, &str)> {
-    let rest = bearer.strip_prefix("navi_")?;
-    let (prefix, secret) = rest.split_once('_')?;
-    (prefix.len() == PREFIX_LEN && secret.len() == SECRET_LEN).then_some((prefix, secret))
+/// Records that a key was used at `at`, unless another request already did within the minute (a
+/// conditional update, so concurrent requests write once).
+pub fn record_key_use(
+    _: &Privileged,
+    conn: &mut DbConnection,
+    key_id: &str,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let stale = at - LAST_USED_RESOLUTION;
+    diesel::update(
+        navi_api_keys::table
+            .filter(navi_api_keys::id.eq(key_id))
+            .filter(
+                navi_api_keys::last_used_at
+                    .is_null()
+                    .or(navi_api_keys::last_used_at.le(stale)),
+            ),
+    )
+    .set(navi_api_keys::last_used_at.eq(at))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Turns a bearer key into the calling [`Principal`]: unknown, malformed, revoked, expired and
+/// wrong-secret keys are all [`StoreError::Unauthenticated`]. Records `last_used_at` at most once
+/// a minute per key.
+pub fn authenticate(
+    privileged: &Privileged,
+    conn: &mut DbConnection,
+    pepper: &Pepper,
+    bearer: &str,
+) -> Result<Principal, StoreError> {
+    let (prefix, secret) = parse_key(bearer).ok_or(StoreError::Unauthenticated)?;
+    let key = find_key_for_authentication(privileged, conn, prefix)?
+        .ok_or(StoreError::Unauthenticated)?;
+    let at = now();
+    let principal = key.verify(pepper, secret, at)?;
+    if key.use_is_stale(at) {
+        // A failure to record use must not fail the request.
+        if let Err(error) = record_key_use(privileged, conn, key.key_id(), at) {
+            tracing::warn!(%error, key_id = %key.key_id(), "could not record last_used_at");
+        }
+    }
+    Ok(principal)
 }
 
 /// The keys visible in the scope: the caller's own keys usable in this org (pinned to it, or user

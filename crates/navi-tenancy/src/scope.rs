@@ -15,6 +15,7 @@
 
 use diesel::prelude::*;
 
+use crate::orgs::OrgRow;
 use crate::schema::{navi_org_members, navi_orgs};
 use crate::{DbConnection, Role, StoreError};
 
@@ -66,35 +67,53 @@ impl Principal {
         self.pinned_org_id.as_deref()
     }
 
-    /// Resolves the org context of a request: the requested org (the `X-Navi-Org` header), else
-    /// the key's pin. No org at all is [`StoreError::OrgContextRequired`]; an org the key is pinned
-    /// away from, an org the user is not a member of and an org that does not exist are all the
-    /// same [`StoreError::Forbidden`], so existence is not leaked.
+    /// The org a request acts in: the requested org (the `X-Navi-Org` header), else the key's
+    /// pin. No org at all is [`StoreError::OrgContextRequired`]; an org the key is pinned away
+    /// from is [`StoreError::Forbidden`].
+    pub fn org_context<'a>(
+        &'a self,
+        requested_org: Option<&'a str>,
+    ) -> Result<&'a str, StoreError> {
+        match (requested_org, self.pinned_org_id.as_deref()) {
+            (Some(requested), Some(pinned)) if requested != pinned => Err(StoreError::Forbidden),
+            (Some(org), _) | (None, Some(org)) => Ok(org),
+            (None, None) => Err(StoreError::OrgContextRequired),
+        }
+    }
+
+    /// Resolves the org context of a request (see [`Principal::org_context`]). An org the key is
+    /// pinned away from, an org the user is not a member of and an org that does not exist are
+    /// all the same [`StoreError::Forbidden`], so existence is not leaked.
     pub fn scope(
         &self,
         conn: &mut DbConnection,
         requested_org: Option<&str>,
     ) -> Result<TenantScope, StoreError> {
-        let org_id = match (requested_org, self.pinned_org_id.as_deref()) {
-            (Some(requested), Some(pinned)) if requested != pinned => {
-                return Err(StoreError::Forbidden)
-            }
-            (Some(org), _) | (None, Some(org)) => org,
-            (None, None) => return Err(StoreError::OrgContextRequired),
-        };
-        let role: Option<String> = navi_org_members::table
+        self.scope_with_org(conn, requested_org)
+            .map(|(scope, _)| scope)
+    }
+
+    /// [`Principal::scope`] together with the org's row, in one query.
+    pub fn scope_with_org(
+        &self,
+        conn: &mut DbConnection,
+        requested_org: Option<&str>,
+    ) -> Result<(TenantScope, OrgRow), StoreError> {
+        let org_id = self.org_context(requested_org)?;
+        let found: Option<(String, OrgRow)> = navi_org_members::table
             .inner_join(navi_orgs::table)
             .filter(navi_org_members::org_id.eq(org_id))
             .filter(navi_org_members::user_id.eq(&self.user_id))
-            .select(navi_org_members::role)
+            .select((navi_org_members::role, OrgRow::as_select()))
             .first(conn)
             .optional()?;
-        let role = role.ok_or(StoreError::Forbidden)?.parse::<Role>()?;
-        Ok(TenantScope {
-            org_id: org_id.to_owned(),
+        let (role, org) = found.ok_or(StoreError::Forbidden)?;
+        let scope = TenantScope {
+            org_id: org.id.clone(),
             user_id: self.user_id.clone(),
-            role,
-        })
+            role: role.parse::<Role>()?,
+        };
+        Ok((scope, org))
     }
 }
 

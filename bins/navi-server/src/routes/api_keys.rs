@@ -88,7 +88,9 @@ impl From<ApiKeyRow> for KeyResponse {
 }
 
 async fn create(
-    Scoped { principal, scope }: Scoped,
+    Scoped {
+        principal, scope, ..
+    }: Scoped,
     state: web::Data<AppState>,
     body: web::Json<CreateKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -127,6 +129,7 @@ async fn rotate(
     let (row, key) = state
         .db(move |conn| rotate_api_key(&scope, conn, &pepper, &id, grace_seconds))
         .await?;
+    state.auth_cache.forget_keys();
     Ok(HttpResponse::Created().json(CreatedKeyResponse::new(row, &key)))
 }
 
@@ -139,5 +142,7 @@ async fn revoke(
     state
         .db(move |conn| revoke_api_key(&scope, conn, &id))
         .await?;
+    // Revocation takes effect at once on this instance.
+    state.auth_cache.forget_keys();
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use navi_tenancy::members::{change_member_role, list_members, remove_member, MemberRow};
-use navi_tenancy::orgs::{create_org, find_org, OrgRow};
+use navi_tenancy::orgs::{create_org, OrgRow};
 use navi_tenancy::{OrgName, Role, Slug};
 use serde::{Deserialize, Serialize};
 
@@ -91,12 +91,9 @@ async fn create(
     Ok(HttpResponse::Created().json(OrgResponse::from(org)))
 }
 
-async fn current(
-    Scoped { scope, .. }: Scoped,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let org = state.db(move |conn| find_org(&scope, conn)).await?;
-    Ok(HttpResponse::Ok().json(OrgResponse::from(org)))
+async fn current(Scoped { org, .. }: Scoped) -> HttpResponse {
+    // The extractor resolved the org together with the caller's membership: no second read.
+    HttpResponse::Ok().json(OrgResponse::from(org))
 }
 
 async fn members(
@@ -119,6 +116,7 @@ async fn change_role(
     let member = state
         .db(move |conn| change_member_role(&scope, conn, &user_id, role))
         .await?;
+    state.auth_cache.forget_contexts();
     Ok(HttpResponse::Ok().json(MemberResponse::from(member)))
 }
 
@@ -131,5 +129,6 @@ async fn remove(
     state
         .db(move |conn| remove_member(&scope, conn, &user_id))
         .await?;
+    state.auth_cache.forget_contexts();
     Ok(HttpResponse::NoContent().finish())
 }

@@ -39,6 +39,7 @@ pub async fn state_with(config: Config) -> AppState {
         pepper: Arc::new(navi_server::secrets::api_key_pepper(&config).expect("pepper")),
         cache,
         http_metrics: navi_server::metrics::HttpMetrics::new(),
+        auth_cache: navi_server::auth_cache::AuthCache::new(config.auth_cache_ttl),
         config: Arc::new(config),
     }
 }
