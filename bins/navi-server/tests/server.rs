@@ -274,3 +274,63 @@ fn the_binary_serves_the_embedded_default_with_no_configuration_and_stops_on_sig
         .unwrap();
     assert_eq!(stdout, "", "logs go to stderr; stdout stays free");
 }
+
+#[actix_web::test]
+async fn bootstrap_prints_one_json_object_whose_key_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        let output = server_binary()
+            .current_dir(dir.path())
+            .args([
+                "bootstrap",
+                "--org-name",
+                "Acme Corp",
+                "--email",
+                "Ada@Example.com",
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert_eq!(stdout.lines().count(), 1, "exactly one line: {stdout}");
+        let value: Value = serde_json::from_str(&stdout).unwrap();
+        let keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["org_id", "user_id", "api_key"]);
+        value
+    };
+    let pinned = run(&[]);
+    let unpinned = run(&["--unpinned"]);
+    assert_eq!(pinned["user_id"], unpinned["user_id"], "the user is reused");
+    assert_ne!(pinned["org_id"], unpinned["org_id"]);
+
+    // A server over the same data directory accepts both keys.
+    let mut config = navi_server::config::Config::from_lookup(|_| None).unwrap();
+    config.database_url =
+        navi_tenancy::DatabaseUrl::parse(dir.path().join("data/navi.db").to_str().unwrap())
+            .unwrap();
+    let server = TestServer::start_with(common::state_with(config).await);
+    let reply = server
+        .call("GET", "/v1/org", pinned["api_key"].as_str(), None, None)
+        .await;
+    assert_eq!((reply.status, &reply.body["id"]), (200, &pinned["org_id"]));
+    let org = unpinned["org_id"].as_str();
+    let reply = server
+        .call("GET", "/v1/org", unpinned["api_key"].as_str(), None, None)
+        .await;
+    assert_error_body(&reply.body, "org_context_required");
+    let reply = server
+        .call("GET", "/v1/org", unpinned["api_key"].as_str(), org, None)
+        .await;
+    assert_eq!(reply.status, 200);
+    server.stop().await;
+}
