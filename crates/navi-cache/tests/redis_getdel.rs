@@ -3,11 +3,10 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::{raw_command, redis_backend, redis_cache, redis_url, unique_prefix, Fixture};
-use navi_cache::{Cache, CacheError, GetDelMode, GetDelPath};
+use common::{redis_backend, redis_cache, redis_url, Fixture};
+use navi_cache::{GetDelMode, GetDelPath};
 
 async fn getdel_fixture(test: &str) -> Fixture {
     Fixture {
@@ -42,46 +41,18 @@ async fn getdel_path_is_used_and_counted_on_a_modern_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_pools_racing_consume_each_token_once() {
-    let prefix = unique_prefix("two-pools");
-    let first = Cache::new(
-        Arc::new(redis_backend(&redis_url(), GetDelMode::Auto).await),
-        prefix.clone(),
-    );
-    let second = Cache::new(
-        Arc::new(redis_backend(&redis_url(), GetDelMode::Auto).await),
-        prefix,
-    );
-    common::exactly_one_consumer_per_token(&[first.clone(), second.clone()]).await;
-    for cache in [first, second] {
-        let metrics = cache.metrics().await;
-        assert!(metrics.getdel_for("getdel") > 0);
-        assert_eq!(metrics.getdel_for("lua"), 0);
-    }
+    common::two_pools_race("two-pools", GetDelMode::Auto, "getdel", "lua").await;
 }
 
 #[tokio::test]
 async fn getdel_on_a_list_is_a_wrongtype_error_not_a_miss() {
-    let cache = redis_cache("wrongtype", GetDelMode::Auto).await;
-    let key = format!("{}list", cache.key_prefix());
-    let _: i64 = raw_command(&redis_url(), redis::cmd("LPUSH").arg(&key).arg("x"))
-        .await
-        .unwrap();
-    let err = cache.getdel_json::<String>("list").await.unwrap_err();
-    match &err {
-        CacheError::Server { code, .. } => assert_eq!(code, "WRONGTYPE"),
-        other => panic!("expected WRONGTYPE, got {other:?}"),
-    }
+    let cache =
+        common::wrongtype_is_an_error_not_a_miss(redis_cache("wrongtype", GetDelMode::Auto).await)
+            .await;
     // No silent fallback: the pool is still on GETDEL, and the list is untouched.
     let redis_backend = redis_backend(&redis_url(), GetDelMode::Auto).await;
     assert_eq!(redis_backend.getdel_path(), GetDelPath::GetDel);
     let metrics = cache.metrics().await;
     assert_eq!(metrics.lua_fallbacks, 0);
     assert_eq!(metrics.requests_for("getdel", "error"), 1);
-    let length: i64 = raw_command(&redis_url(), redis::cmd("LLEN").arg(&key))
-        .await
-        .unwrap();
-    assert_eq!(length, 1);
-    let _: i64 = raw_command(&redis_url(), redis::cmd("DEL").arg(&key))
-        .await
-        .unwrap();
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{raw_command, redis_backend, redis_cache, redis_url, unique_prefix, Fixture};
-use navi_cache::{Cache, CacheError, GetDelMode, GetDelPath};
+use navi_cache::{Cache, GetDelMode, GetDelPath};
 
 async fn lua_fixture(test: &str) -> Fixture {
     Fixture {
@@ -55,40 +55,11 @@ async fn script_is_reloaded_after_script_flush() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_pools_racing_on_lua_consume_each_token_once() {
-    let prefix = unique_prefix("two-pools-lua");
-    let first = Cache::new(
-        Arc::new(redis_backend(&redis_url(), GetDelMode::Lua).await),
-        prefix.clone(),
-    );
-    let second = Cache::new(
-        Arc::new(redis_backend(&redis_url(), GetDelMode::Lua).await),
-        prefix,
-    );
-    common::exactly_one_consumer_per_token(&[first.clone(), second.clone()]).await;
-    for cache in [first, second] {
-        let metrics = cache.metrics().await;
-        assert!(metrics.getdel_for("lua") > 0);
-        assert_eq!(metrics.getdel_for("getdel"), 0);
-    }
+    common::two_pools_race("two-pools-lua", GetDelMode::Lua, "lua", "getdel").await;
 }
 
 #[tokio::test]
 async fn lua_on_a_list_is_a_wrongtype_error_not_a_miss() {
-    let cache = redis_cache("wrongtype-lua", GetDelMode::Lua).await;
-    let key = format!("{}list", cache.key_prefix());
-    let _: i64 = raw_command(&redis_url(), redis::cmd("LPUSH").arg(&key).arg("x"))
-        .await
-        .unwrap();
-    let err = cache.getdel_json::<String>("list").await.unwrap_err();
-    match &err {
-        CacheError::Server { code, .. } => assert_eq!(code, "WRONGTYPE"),
-        other => panic!("expected WRONGTYPE, got {other:?}"),
-    }
-    let length: i64 = raw_command(&redis_url(), redis::cmd("LLEN").arg(&key))
-        .await
-        .unwrap();
-    assert_eq!(length, 1);
-    let _: i64 = raw_command(&redis_url(), redis::cmd("DEL").arg(&key))
-        .await
-        .unwrap();
+    common::wrongtype_is_an_error_not_a_miss(redis_cache("wrongtype-lua", GetDelMode::Lua).await)
+        .await;
 }

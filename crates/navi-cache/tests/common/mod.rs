@@ -186,6 +186,48 @@ pub async fn exactly_one_consumer_per_token(caches: &[Cache]) {
 }
 
 /// The behaviour every backend must share, one function per behaviour so failures name it.
+/// Two separate pools ("instances") in `mode` race to consume the same tokens: each is consumed
+/// exactly once, every consume went down `path` and none down the other Redis path.
+pub async fn two_pools_race(test: &str, mode: GetDelMode, path: &str, other_path: &str) {
+    let prefix = unique_prefix(test);
+    let first = Cache::new(
+        std::sync::Arc::new(redis_backend(&redis_url(), mode).await),
+        prefix.clone(),
+    );
+    let second = Cache::new(
+        std::sync::Arc::new(redis_backend(&redis_url(), mode).await),
+        prefix,
+    );
+    exactly_one_consumer_per_token(&[first.clone(), second.clone()]).await;
+    for cache in [first, second] {
+        let metrics = cache.metrics().await;
+        assert!(metrics.getdel_for(path) > 0);
+        assert_eq!(metrics.getdel_for(other_path), 0);
+    }
+}
+
+/// `getdel_json` on a key holding a list is a WRONGTYPE error, never a miss, and leaves the list
+/// alone. Returns the cache for path-specific checks.
+pub async fn wrongtype_is_an_error_not_a_miss(cache: Cache) -> Cache {
+    let key = format!("{}list", cache.key_prefix());
+    let _: i64 = raw_command(&redis_url(), redis::cmd("LPUSH").arg(&key).arg("x"))
+        .await
+        .unwrap();
+    let err = cache.getdel_json::<String>("list").await.unwrap_err();
+    match &err {
+        CacheError::Server { code, .. } => assert_eq!(code, "WRONGTYPE"),
+        other => panic!("expected WRONGTYPE, got {other:?}"),
+    }
+    let length: i64 = raw_command(&redis_url(), redis::cmd("LLEN").arg(&key))
+        .await
+        .unwrap();
+    assert_eq!(length, 1);
+    let _: i64 = raw_command(&redis_url(), redis::cmd("DEL").arg(&key))
+        .await
+        .unwrap();
+    cache
+}
+
 pub mod suite {
     use super::*;
     use serde::{Deserialize, Serialize};
