@@ -4,6 +4,7 @@
 //! - `cargo xtask new-migration NAME`
 //! - `cargo xtask test [-- ARGS FOR cargo test]`
 //! - `cargo xtask bench <auth|cache|crypto>`
+//! - `cargo xtask gen-key`
 
 mod bench;
 mod migrate;
@@ -39,6 +40,9 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         cargo_args: Vec<String>,
     },
+    /// Print a new encryption key as `id:base64`, for NAVI_ENCRYPTION_KEYS (put the new key first
+    /// to make it the primary).
+    GenKey,
     /// Run a benchmark against the test services; it prints its ratio against a baseline.
     Bench {
         /// Which benchmark.
@@ -54,6 +58,12 @@ fn main() -> ExitCode {
         Task::NewMigration { name } => migrate::new_migration(&name).map(|()| ExitCode::SUCCESS),
         Task::Test { cargo_args } => test::run(&cargo_args),
         Task::Bench { suite } => bench::run(suite),
+        Task::GenKey => navi_crypto::generate_key_line()
+            .map(|line| {
+                println!("{}", line.as_str());
+                ExitCode::SUCCESS
+            })
+            .map_err(anyhow::Error::from),
     };
     result.unwrap_or_else(|error| {
         eprintln!("xtask: error: {error:#}");

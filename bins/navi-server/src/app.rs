@@ -25,6 +25,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The HMAC key of API key hashes.
     pub pepper: Arc<Pepper>,
+    /// The keys that seal and open encrypted columns.
+    pub keyring: navi_crypto::Keyring,
     /// The JSON cache and single-use tokens (Redis or memory).
     pub cache: navi_cache::Cache,
     /// The server's own Prometheus metrics.

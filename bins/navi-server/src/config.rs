@@ -33,6 +33,10 @@ pub struct Config {
     /// `NAVI_API_KEY_PEPPER`: base64 of 32 bytes. Required on PostgreSQL; on SQLite, when unset,
     /// generated once into a file next to the database.
     pub api_key_pepper: Option<String>,
+    /// `NAVI_ENCRYPTION_KEYS` (`id:base64,...`, first primary) or `NAVI_ENCRYPTION_KEY_FILE`.
+    /// Required on PostgreSQL; on SQLite, when neither is set, a key file is generated once next to
+    /// the database.
+    pub encryption_keys: Option<KeySource>,
     /// `NAVI_CACHE_FALLBACK`: `memory` lets a single instance degrade to the in-process cache when
     /// Redis is configured but unreachable at start; `none` (the default) fails closed.
     pub cache_fallback: CacheFallback,
@@ -47,6 +51,15 @@ pub struct Config {
     /// `NAVI_METRICS_TOKEN`: when set, `/metrics` requires it as a bearer token; when unset,
     /// only loopback clients may read `/metrics`.
     pub metrics_token: Option<String>,
+}
+
+/// Where the encryption keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// `NAVI_ENCRYPTION_KEYS`, already checked to parse.
+    Inline(String),
+    /// `NAVI_ENCRYPTION_KEY_FILE`.
+    File(std::path::PathBuf),
 }
 
 /// How log lines are written to stderr.
@@ -149,6 +162,34 @@ impl Config {
             None => {}
         }
 
+        let encryption_keys = match (get("NAVI_ENCRYPTION_KEYS"), get("NAVI_ENCRYPTION_KEY_FILE")) {
+            (Some(_), Some(_)) => {
+                problems.push(
+                    "NAVI_ENCRYPTION_KEYS / NAVI_ENCRYPTION_KEY_FILE: set one of them, not both"
+                        .into(),
+                );
+                None
+            }
+            (Some(keys), None) => match navi_crypto::Keyring::parse(&keys) {
+                Ok(_) => Some(KeySource::Inline(keys)),
+                Err(e) => {
+                    problems.push(format!("NAVI_ENCRYPTION_KEYS: {e}"));
+                    None
+                }
+            },
+            (None, Some(file)) => Some(KeySource::File(file.into())),
+            (None, None) => {
+                if database_url.as_ref().map(DatabaseUrl::backend) == Some(Backend::Postgres) {
+                    problems.push(
+                        "NAVI_ENCRYPTION_KEYS: required with PostgreSQL (`cargo xtask gen-key` prints \
+                         one), or NAVI_ENCRYPTION_KEY_FILE"
+                            .into(),
+                    );
+                }
+                None
+            }
+        };
+
         let cache_fallback = get("NAVI_CACHE_FALLBACK")
             .map(|value| value.parse::<CacheFallback>())
             .transpose()
@@ -198,6 +239,7 @@ impl Config {
                 db_pool_size,
                 statement_timeout: Duration::from_millis(statement_timeout_ms.into()),
                 api_key_pepper,
+                encryption_keys,
                 cache_fallback,
                 cache_getdel_mode,
                 cache_consume_wait,
@@ -317,12 +359,22 @@ mod tests {
     }
 
     #[test]
-    fn postgres_requires_a_valid_pepper() {
+    fn postgres_requires_a_valid_pepper_and_encryption_keys() {
         let missing = config(&[("NAVI_DATABASE_URL", "postgres://h/db")]).unwrap_err();
-        assert_eq!(missing.0.len(), 1);
+        assert_eq!(missing.0.len(), 2, "{missing}");
         assert!(
             missing.0[0].starts_with("NAVI_API_KEY_PEPPER: required"),
             "{missing}"
+        );
+        assert!(
+            missing.0[1].starts_with("NAVI_ENCRYPTION_KEYS: required"),
+            "{missing}"
+        );
+        let bad = config(&[("NAVI_ENCRYPTION_KEYS", "k1:c2hvcnQ=")]).unwrap_err();
+        assert!(bad.0[0].starts_with("NAVI_ENCRYPTION_KEYS"), "{bad}");
+        assert!(
+            !bad.to_string().contains("c2hvcnQ="),
+            "no key echoed: {bad}"
         );
         let short = config(&[("NAVI_API_KEY_PEPPER", "c2hvcnQ=")]).unwrap_err();
         assert!(short.0[0].starts_with("NAVI_API_KEY_PEPPER"), "{short}");
@@ -342,6 +394,10 @@ mod tests {
             (
                 "NAVI_API_KEY_PEPPER",
                 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            ),
+            (
+                "NAVI_ENCRYPTION_KEYS",
+                "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
             ),
             ("NAVI_REDIS_URL", "redis://127.0.0.1:6379/0"),
             ("NAVI_BIND", "0.0.0.0:9000"),

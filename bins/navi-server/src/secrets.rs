@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use navi_tenancy::api_keys::Pepper;
 
-use crate::config::Config;
+use crate::config::{Config, KeySource};
 
 /// The API key pepper: configured, else read from (or generated into) the data directory.
 pub fn api_key_pepper(config: &Config) -> anyhow::Result<Pepper> {
@@ -21,6 +21,30 @@ pub fn api_key_pepper(config: &Config) -> anyhow::Result<Pepper> {
         }
     };
     Ok(Pepper::from_base64(&encoded)?)
+}
+
+/// The encryption keyring: configured inline or as a file, else (SQLite) read from or generated
+/// into `encryption_keys` next to the database, with a warning when generated.
+pub fn encryption_keys(config: &Config) -> anyhow::Result<navi_crypto::Keyring> {
+    match &config.encryption_keys {
+        Some(KeySource::Inline(keys)) => Ok(navi_crypto::Keyring::parse(keys)?),
+        Some(KeySource::File(path)) => navi_crypto::Keyring::from_file(path)
+            .with_context(|| format!("cannot load encryption keys from {}", path.display())),
+        None => {
+            let path = data_file(config, "encryption_keys")?;
+            let (keyring, origin) = navi_crypto::Keyring::load_or_generate(&path)
+                .with_context(|| format!("cannot load or create {}", path.display()))?;
+            if origin == navi_crypto::KeyFileOrigin::Generated {
+                tracing::warn!(
+                    path = %path.display(),
+                    "NAVI_ENCRYPTION_KEYS is not set: generated an encryption key into {}. Back \
+                     this file up with the database: without it encrypted values cannot be read",
+                    path.display()
+                );
+            }
+            Ok(keyring)
+        }
+    }
 }
 
 fn data_file(config: &Config, name: &str) -> anyhow::Result<PathBuf> {

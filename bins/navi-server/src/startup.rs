@@ -96,6 +96,7 @@ pub async fn serve(config: Config, migrate: bool) -> anyhow::Result<()> {
     let state = AppState {
         pool,
         pepper: Arc::new(crate::secrets::api_key_pepper(&config)?),
+        keyring: crate::secrets::encryption_keys(&config)?,
         cache: connect_cache(&config).await?,
         http_metrics: crate::metrics::HttpMetrics::new(),
         auth_cache: crate::auth_cache::AuthCache::new(config.auth_cache_ttl),

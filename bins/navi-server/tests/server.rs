@@ -203,6 +203,10 @@ fn the_binary_refuses_a_postgres_database_with_pending_migrations() {
             "NAVI_API_KEY_PEPPER",
             navi_tenancy::api_keys::Pepper::generate_base64(),
         )
+        .env(
+            "NAVI_ENCRYPTION_KEYS",
+            navi_crypto::generate_key_line().unwrap().as_str(),
+        )
         .env("NAVI_BIND", "127.0.0.1:0")
         .output()
         .unwrap();
@@ -246,6 +250,12 @@ fn the_binary_serves_the_embedded_default_with_no_configuration_and_stops_on_sig
         dir.path().join("data/navi.db").is_file(),
         "the default keeps its data in ./data/"
     );
+    for secret in ["data/api_key_pepper", "data/encryption_keys"] {
+        let metadata = std::fs::metadata(dir.path().join(secret)).unwrap();
+        let mode = std::os::unix::fs::PermissionsExt::mode(&metadata.permissions());
+        assert_eq!(mode & 0o777, 0o600, "{secret}");
+    }
+    assert!(log.contains("NAVI_ENCRYPTION_KEYS is not set"), "{log}");
 
     let mut stream = TcpStream::connect(addr).unwrap();
     write!(

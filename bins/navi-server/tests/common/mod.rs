@@ -19,6 +19,10 @@ pub fn config_for(db: &TestDatabase) -> Config {
     config.database_url = db.url().clone();
     if db.backend() == Backend::Postgres {
         config.api_key_pepper = Some(Pepper::generate_base64());
+        let key = navi_crypto::generate_key_line().expect("a key");
+        config.encryption_keys = Some(navi_server::config::KeySource::Inline(
+            key.as_str().to_owned(),
+        ));
     }
     config
 }
@@ -37,6 +41,7 @@ pub async fn state_with(config: Config) -> AppState {
     AppState {
         pool,
         pepper: Arc::new(navi_server::secrets::api_key_pepper(&config).expect("pepper")),
+        keyring: navi_server::secrets::encryption_keys(&config).expect("encryption keys"),
         cache,
         http_metrics: navi_server::metrics::HttpMetrics::new(),
         auth_cache: navi_server::auth_cache::AuthCache::new(config.auth_cache_ttl),
