@@ -168,14 +168,13 @@ impl FromRequest for Scoped {
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let (state, bearer, org) = (state(req), bearer(req), requested_org(req));
+    /// [`Authenticated`], then the org context.
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let (state, org) = (state(req), requested_org(req));
+        let authenticated = Authenticated::from_request(req, payload);
         Box::pin(async move {
+            let Authenticated(principal) = authenticated.await?;
             let state = state?;
-            let Bearer::Key(key) = bearer else {
-                return Err(ApiError::from(StoreError::Unauthenticated).into());
-            };
-            let principal = principal(&state, &key).await?;
             let context = context(&state, &principal, org?).await?;
             let (scope, org) = Arc::unwrap_or_clone(context);
             Ok(Scoped {
