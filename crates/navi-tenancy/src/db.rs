@@ -22,6 +22,9 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
+// Encrypted columns (navi-crypto's `Ciphertext`, `Sealed<T>`, `StoredValue`) through the enum.
+navi_crypto::impl_encrypted_columns_for_multi_backend!(MultiBackend);
+
 impl DbConnection {
     /// Which backend this connection talks to.
     pub fn backend(&self) -> Backend {

@@ -24,6 +24,11 @@ pub enum StoreError {
     /// The input is not acceptable; the message names the field.
     #[error("invalid: {0}")]
     Invalid(String),
+    /// A stored secret cannot be opened: not a ciphertext (e.g. plaintext written around the
+    /// repository), sealed under a key that is not in the keyring, tampered with, or not the
+    /// expected JSON. The message names the problem, never the content.
+    #[error("the stored secret cannot be read: {0}")]
+    SecretUnreadable(String),
     /// The database cannot be reached (connection refused, pool exhausted, timeout).
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -40,6 +45,12 @@ impl From<diesel::result::Error> for StoreError {
         use diesel::result::{DatabaseErrorKind, Error};
         match error {
             Error::NotFound => StoreError::NotFound,
+            ref refused @ Error::DeserializationError(_) => {
+                match navi_crypto::CryptoError::in_diesel_error(refused) {
+                    Some(crypto) => StoreError::SecretUnreadable(crypto.to_string()),
+                    None => StoreError::Database(error),
+                }
+            }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 StoreError::Unavailable(info.message().to_owned())
             }

@@ -42,9 +42,11 @@
 pub mod api_keys;
 mod db;
 mod dialect;
+pub mod encrypted_columns;
 mod error;
 pub mod ids;
 pub mod invites;
+pub mod mcp_servers;
 pub mod members;
 pub mod migrations;
 pub mod orgs;

@@ -59,11 +59,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use navi_crypto::sql_types::Encrypted;
+
+    navi_mcp_servers (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        url -> Text,
+        transport -> Text,
+        secret -> Nullable<Encrypted>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(navi_orgs -> navi_users (owner_user_id));
 diesel::joinable!(navi_api_keys -> navi_users (user_id));
 diesel::joinable!(navi_org_members -> navi_orgs (org_id));
 diesel::joinable!(navi_org_members -> navi_users (user_id));
 diesel::joinable!(navi_org_invites -> navi_orgs (org_id));
+diesel::joinable!(navi_mcp_servers -> navi_orgs (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     navi_users,
@@ -71,4 +88,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     navi_org_members,
     navi_org_invites,
     navi_api_keys,
+    navi_mcp_servers,
 );

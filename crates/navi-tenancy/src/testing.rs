@@ -129,6 +129,56 @@ impl TestDatabase {
         pool
     }
 
+    /// Everything the database holds for this test, as raw as a backup would be: on SQLite the
+    /// bytes of the database file and its write-ahead log; on PostgreSQL every row of every table
+    /// of the test's schema as text (`bytea` columns appear hex-encoded, so search for both the
+    /// text and its hex form).
+    pub fn raw_contents(&self, conn: &mut DbConnection) -> Vec<u8> {
+        use diesel::prelude::*;
+        use diesel::sql_types::Text;
+
+        #[derive(QueryableByName)]
+        struct Line {
+            #[diesel(sql_type = Text)]
+            line: String,
+        }
+
+        match &self.url {
+            DatabaseUrl::Sqlite(_) => {
+                let path = self.url.sqlite_path().expect("a SQLite URL has a path");
+                let mut bytes = std::fs::read(path).expect("database file readable");
+                let mut wal = path.as_os_str().to_owned();
+                wal.push("-wal");
+                if let Ok(log) = std::fs::read(PathBuf::from(wal)) {
+                    bytes.extend(log);
+                }
+                bytes
+            }
+            DatabaseUrl::Postgres(_) => {
+                let tables: Vec<Line> = diesel::sql_query(
+                    "SELECT table_name::text AS line FROM information_schema.tables \
+                     WHERE table_schema = current_schema()",
+                )
+                .load(conn)
+                .expect("tables listed");
+                let mut contents = Vec::new();
+                for table in tables {
+                    let rows: Vec<Line> = diesel::sql_query(format!(
+                        "SELECT CAST(t AS TEXT) AS line FROM \"{}\" t",
+                        table.line
+                    ))
+                    .load(conn)
+                    .expect("rows read");
+                    for row in rows {
+                        contents.extend(row.line.into_bytes());
+                        contents.push(b'\n');
+                    }
+                }
+                contents
+            }
+        }
+    }
+
     /// Removes the database now, e.g. to take it away from under a running server. Idempotent.
     pub fn destroy(&self) {
         match &self.cleanup {
@@ -210,6 +260,22 @@ pub mod fixtures {
             .select(navi_api_keys::secret_hash)
             .first(conn)
             .expect("key exists")
+    }
+
+    /// Writes `bytes` into an MCP server's encrypted `secret` column with raw SQL, around the
+    /// repository and its types (what a careless script or an import from an older system does).
+    pub fn write_raw_mcp_secret(conn: &mut DbConnection, server_id: &str, bytes: &[u8]) {
+        use diesel::sql_types::{Binary, Text};
+        let sql = match conn {
+            DbConnection::Postgresql(_) => "UPDATE navi_mcp_servers SET secret = $1 WHERE id = $2",
+            DbConnection::Sqlite(_) => "UPDATE navi_mcp_servers SET secret = ? WHERE id = ?",
+        };
+        let updated = diesel::sql_query(sql)
+            .bind::<Binary, _>(bytes)
+            .bind::<Text, _>(server_id)
+            .execute(conn)
+            .expect("secret overwritten");
+        assert_eq!(updated, 1, "no MCP server {server_id}");
     }
 
     /// Sets `expires_at` of the invites to `email`.
