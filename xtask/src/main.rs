@@ -5,8 +5,10 @@
 //! - `cargo xtask test [-- ARGS FOR cargo test]`
 //! - `cargo xtask bench <auth|cache|crypto>`
 //! - `cargo xtask gen-key`
+//! - `cargo xtask key-usage`, `cargo xtask rotate-keys [--seal-plaintext]`, `cargo xtask remove-key ID`
 
 mod bench;
+mod keys;
 mod migrate;
 mod services;
 mod test;
@@ -43,6 +45,14 @@ enum Task {
     /// Print a new encryption key as `id:base64`, for NAVI_ENCRYPTION_KEYS (put the new key first
     /// to make it the primary).
     GenKey,
+    /// Count the rows of every encrypted column per key id, and list the rows that are not
+    /// ciphertext. Exit 1 when there are any, or rows under a key missing from the keyring.
+    KeyUsage(keys::KeyArgs),
+    /// Re-seal every encrypted value under the primary key, in batches, while the servers keep
+    /// serving. Safe to stop and rerun.
+    RotateKeys(keys::RotateArgs),
+    /// Remove a key from the key file, refusing (with the count) while rows are sealed under it.
+    RemoveKey(keys::RemoveKeyArgs),
     /// Run a benchmark against the test services; it prints its ratio against a baseline.
     Bench {
         /// Which benchmark.
@@ -58,6 +68,9 @@ fn main() -> ExitCode {
         Task::NewMigration { name } => migrate::new_migration(&name).map(|()| ExitCode::SUCCESS),
         Task::Test { cargo_args } => test::run(&cargo_args),
         Task::Bench { suite } => bench::run(suite),
+        Task::KeyUsage(args) => keys::usage(args),
+        Task::RotateKeys(args) => keys::rotate(args),
+        Task::RemoveKey(args) => keys::remove(args),
         Task::GenKey => navi_crypto::generate_key_line()
             .map(|line| {
                 println!("{}", line.as_str());

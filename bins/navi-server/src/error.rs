@@ -142,6 +142,17 @@ impl From<StoreError> for ApiError {
                 "You may not do this in this organization.",
             ),
             StoreError::Invalid(message) => ApiError::invalid_request(message),
+            StoreError::SecretUnreadable(cause) => {
+                tracing::error!(%cause, "a stored secret cannot be read");
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    format!(
+                        "The stored secret cannot be read ({cause}). Set the secret again, or ask \
+                         an operator to run `cargo xtask key-usage`."
+                    ),
+                )
+            }
             StoreError::Unavailable(cause) => {
                 tracing::warn!(%cause, "database unavailable");
                 ApiError::unavailable("The database is unavailable.")
@@ -174,6 +185,11 @@ mod tests {
                 "unavailable",
             ),
             (StoreError::Migration("x".into()), 500, "internal"),
+            (
+                StoreError::SecretUnreadable("no key".into()),
+                409,
+                "conflict",
+            ),
         ];
         for (store, status, code) in cases {
             let api = ApiError::from(store);

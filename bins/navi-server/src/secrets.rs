@@ -48,15 +48,10 @@ pub fn encryption_keys(config: &Config) -> anyhow::Result<navi_crypto::Keyring> 
 }
 
 fn data_file(config: &Config, name: &str) -> anyhow::Result<PathBuf> {
-    let database = config
+    config
         .database_url
-        .sqlite_path()
-        .context("generated secrets exist only for SQLite; configure them for PostgreSQL")?;
-    let dir = database
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    Ok(dir.join(name))
+        .data_file(name)
+        .context("generated secrets exist only for SQLite; configure them for PostgreSQL")
 }
 
 /// Reads the secret at `path`, or creates the file with a new one (mode 0600, never replacing a

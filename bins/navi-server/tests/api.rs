@@ -4,135 +4,12 @@
 
 mod common;
 
-use common::{assert_error_body, Reply, TestServer};
+use common::{assert_error, is_timestamp, Api, Owner, Reply, TestServer};
 use navi_tenancy::api_keys::create_api_key_privileged;
 use navi_tenancy::testing::TestDatabase;
 use navi_tenancy::users::find_or_create_user;
 use navi_tenancy::{checkout, Email, Privileged};
 use serde_json::{json, Value};
-
-/// Runs each async scenario on both backends.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $( #[actix_web::test] async fn $name() { super::$name(super::TestDatabase::postgres()).await } )*
-        }
-        mod sqlite {
-            $( #[actix_web::test] async fn $name() { super::$name(super::TestDatabase::sqlite()).await } )*
-        }
-    };
-}
-
-struct Api {
-    server: TestServer,
-    _db: TestDatabase,
-}
-
-/// A user with an unpinned key, and the org they own.
-struct Owner {
-    key: String,
-    user_id: String,
-    org_id: String,
-}
-
-impl Api {
-    async fn start(db: TestDatabase) -> Api {
-        Api {
-            server: TestServer::start(&db).await,
-            _db: db,
-        }
-    }
-
-    /// A user with a fresh unpinned key, made directly in the database.
-    fn user(&self, email: &str) -> (String, String) {
-        let privileged = Privileged::acquire("test setup");
-        let mut conn = checkout(&self.server.state.pool).unwrap();
-        let user =
-            find_or_create_user(&privileged, &mut conn, &Email::parse(email).unwrap()).unwrap();
-        let (_, key) = create_api_key_privileged(
-            &privileged,
-            &mut conn,
-            &self.server.state.pepper,
-            &user.id,
-            None,
-            "test",
-        )
-        .unwrap();
-        (key.expose().to_owned(), user.id)
-    }
-
-    async fn owner(&self, email: &str, org_name: &str) -> Owner {
-        let (key, user_id) = self.user(email);
-        let reply = self
-            .call(
-                "POST",
-                "/v1/orgs",
-                Some(&key),
-                None,
-                Some(json!({"name": org_name})),
-            )
-            .await;
-        assert_eq!(reply.status, 201, "{reply:?}");
-        Owner {
-            key,
-            user_id,
-            org_id: reply.body["id"].as_str().unwrap().to_owned(),
-        }
-    }
-
-    /// Invites `email` as `role` and has them accept with their own new unpinned key.
-    async fn member(&self, owner: &Owner, email: &str, role: &str) -> (String, String) {
-        let (key, user_id) = self.user(email);
-        let token = self.invite(owner, email, role).await;
-        let reply = self
-            .call(
-                "POST",
-                "/v1/invites/accept",
-                Some(&key),
-                None,
-                Some(json!({"token": token})),
-            )
-            .await;
-        assert_eq!(reply.status, 201, "{reply:?}");
-        (key, user_id)
-    }
-
-    async fn invite(&self, owner: &Owner, email: &str, role: &str) -> String {
-        let reply = self
-            .call(
-                "POST",
-                "/v1/org/invites",
-                Some(&owner.key),
-                Some(&owner.org_id),
-                Some(json!({"email": email, "role": role})),
-            )
-            .await;
-        assert_eq!(reply.status, 201, "{reply:?}");
-        reply.body["token"].as_str().unwrap().to_owned()
-    }
-
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        key: Option<&str>,
-        org: Option<&str>,
-        body: Option<Value>,
-    ) -> Reply {
-        self.server.call(method, path, key, org, body).await
-    }
-}
-
-fn assert_error(reply: &Reply, status: u16, code: &str) {
-    assert_eq!(reply.status, status, "{reply:?}");
-    assert_error_body(&reply.body, code);
-}
-
-fn is_timestamp(value: &Value) -> bool {
-    value
-        .as_str()
-        .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok() && s.ends_with('Z'))
-}
 
 async fn orgs_are_created_and_read(db: TestDatabase) {
     let api = Api::start(db).await;
@@ -736,6 +613,7 @@ async fn snapshot(api: &Api, owner: &Owner) -> Vec<Reply> {
         "/v1/org/members",
         "/v1/org/invites",
         "/v1/api-keys",
+        "/v1/mcp-servers",
     ] {
         state.push(
             api.call("GET", path, Some(&owner.key), Some(&owner.org_id), None)
@@ -773,6 +651,22 @@ async fn another_orgs_data_is_unreachable_from_every_endpoint(db: TestDatabase) 
         .as_str()
         .unwrap()
         .to_owned();
+    let a_server = api
+        .call(
+            "POST",
+            "/v1/mcp-servers",
+            Some(&a.key),
+            Some(&a.org_id),
+            Some(
+                json!({"name": "A tools", "url": "https://a.example/mcp", "transport": "http",
+                        "secret": {"token": "a-secret"}}),
+            ),
+        )
+        .await;
+    assert_eq!(a_server.status, 201, "{a_server:?}");
+    let a_server_id = a_server.body["id"].as_str().unwrap().to_owned();
+    let server_body = json!({"name": "B's now", "url": "https://b.example", "transport": "sse",
+                             "secret": {"token": "b"}});
     let b = api.owner("bob@example.com", "Org B").await;
     let before = snapshot(&api, &a).await;
 
@@ -807,6 +701,30 @@ async fn another_orgs_data_is_unreachable_from_every_endpoint(db: TestDatabase) 
             format!("/v1/api-keys/{a_key_id}/rotate"),
             "/v1/api-keys/key_nonexistent000000000/rotate".into(),
             Some(json!({"grace_seconds": 0})),
+        ),
+        (
+            "GET",
+            format!("/v1/mcp-servers/{a_server_id}"),
+            "/v1/mcp-servers/mcp_nonexistent000000000".into(),
+            None,
+        ),
+        (
+            "PUT",
+            format!("/v1/mcp-servers/{a_server_id}"),
+            "/v1/mcp-servers/mcp_nonexistent000000000".into(),
+            Some(server_body.clone()),
+        ),
+        (
+            "GET",
+            format!("/v1/mcp-servers/{a_server_id}/secret"),
+            "/v1/mcp-servers/mcp_nonexistent000000000/secret".into(),
+            None,
+        ),
+        (
+            "DELETE",
+            format!("/v1/mcp-servers/{a_server_id}"),
+            "/v1/mcp-servers/mcp_nonexistent000000000".into(),
+            None,
         ),
     ];
     for (method, elsewhere, nowhere, body) in &by_id {
@@ -851,6 +769,16 @@ async fn another_orgs_data_is_unreachable_from_every_endpoint(db: TestDatabase) 
             format!("/v1/api-keys/{a_key_id}/rotate"),
             Some(json!({"grace_seconds": 0})),
         ),
+        ("POST", "/v1/mcp-servers".into(), Some(server_body.clone())),
+        ("GET", "/v1/mcp-servers".into(), None),
+        ("GET", format!("/v1/mcp-servers/{a_server_id}"), None),
+        (
+            "PUT",
+            format!("/v1/mcp-servers/{a_server_id}"),
+            Some(server_body.clone()),
+        ),
+        ("GET", format!("/v1/mcp-servers/{a_server_id}/secret"), None),
+        ("DELETE", format!("/v1/mcp-servers/{a_server_id}"), None),
     ];
     let (pinned_b, _) = {
         let reply = api
@@ -887,6 +815,16 @@ async fn another_orgs_data_is_unreachable_from_every_endpoint(db: TestDatabase) 
 
     // A's invite token is still A's to give; A's data did not change.
     assert_eq!(snapshot(&api, &a).await, before);
+    let secret = api
+        .call(
+            "GET",
+            &format!("/v1/mcp-servers/{a_server_id}/secret"),
+            Some(&a.key),
+            Some(&a.org_id),
+            None,
+        )
+        .await;
+    assert_eq!(secret.body, json!({"secret": {"token": "a-secret"}}));
     let _ = (a_member_key, a_invite);
 }
 

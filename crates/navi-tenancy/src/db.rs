@@ -138,6 +138,17 @@ impl DatabaseUrl {
         }
     }
 
+    /// A file kept next to a SQLite database (generated secrets such as `encryption_keys`);
+    /// `None` for PostgreSQL.
+    pub fn data_file(&self, name: &str) -> Option<PathBuf> {
+        let database = self.sqlite_path()?;
+        let dir = database
+            .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Some(dir.join(name))
+    }
+
     /// Opens one connection and prepares it as the pool would.
     pub fn connect(&self, options: &ConnectionOptions) -> Result<DbConnection, StoreError> {
         match self {

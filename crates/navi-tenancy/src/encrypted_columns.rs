@@ -270,3 +270,65 @@ pub fn reseal_cells(
     }
     Ok(batch)
 }
+
+impl RotationBatch {
+    /// Adds another batch's counts to these (the last row id becomes the other's).
+    pub fn absorb(&mut self, other: RotationBatch) {
+        self.last_row_id = other.last_row_id;
+        self.read += other.read;
+        self.resealed += other.resealed;
+        self.sealed_plaintext += other.sealed_plaintext;
+        self.already_primary += other.already_primary;
+        self.changed_meanwhile += other.changed_meanwhile;
+        self.not_ciphertext.extend(other.not_ciphertext);
+        self.unopenable.extend(other.unopenable);
+    }
+}
+
+/// Re-seals a whole column under the primary key, batch by batch from the first row id, calling
+/// `progress` after each batch with the column's running totals. Returns the totals.
+///
+/// Rows changed by a writer between a batch's read and its write are left to the writer
+/// (`changed_meanwhile`); when there were any, the column is walked again (at most
+/// `max_passes` times) so a value a writer still sealed under an old key is rotated too.
+pub fn rotate_column(
+    privileged: &Privileged,
+    conn: &mut DbConnection,
+    keyring: &Keyring,
+    column: &EncryptedColumn,
+    batch_size: i64,
+    seal_plaintext: bool,
+    mut progress: impl FnMut(&RotationBatch),
+) -> Result<RotationBatch, StoreError> {
+    const MAX_PASSES: usize = 3;
+    let mut total = RotationBatch::default();
+    for _ in 0..MAX_PASSES {
+        let mut pass = RotationBatch::default();
+        let mut after = String::new();
+        loop {
+            let batch = rotate_batch(
+                privileged,
+                conn,
+                keyring,
+                column,
+                &after,
+                batch_size,
+                seal_plaintext,
+            )?;
+            let Some(last) = batch.last_row_id.clone() else {
+                break;
+            };
+            after = last;
+            pass.absorb(batch);
+            let mut running = total.clone();
+            running.absorb(pass.clone());
+            progress(&running);
+        }
+        let again = pass.changed_meanwhile > 0;
+        total.absorb(pass);
+        if !again {
+            break;
+        }
+    }
+    Ok(total)
+}

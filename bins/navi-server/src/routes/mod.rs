@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod health;
 pub mod invites;
+pub mod mcp_servers;
 pub mod orgs;
 
 use chrono::{NaiveDateTime, SecondsFormat};

@@ -8,10 +8,13 @@ use actix_web::dev::ServerHandle;
 use navi_server::app::AppState;
 use navi_server::config::Config;
 use navi_server::startup::{bind, open_database};
+use navi_tenancy::api_keys::create_api_key_privileged;
 use navi_tenancy::api_keys::Pepper;
 use navi_tenancy::testing::TestDatabase;
+use navi_tenancy::users::find_or_create_user;
 use navi_tenancy::Backend;
-use serde_json::Value;
+use navi_tenancy::{checkout, Email, Privileged};
+use serde_json::{json, Value};
 
 /// The default configuration over `db`; PostgreSQL gets the pepper it requires.
 pub fn config_for(db: &TestDatabase) -> Config {
@@ -133,4 +136,133 @@ pub fn assert_error_body(body: &Value, code: &str) {
     let message = body["error"]["message"].as_str().expect("a message");
     assert!(!message.is_empty());
     assert_eq!(body.as_object().unwrap().len(), 1, "only `error`: {body}");
+}
+
+/// Runs each async scenario on both backends.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $( #[actix_web::test] async fn $name() { super::$name(super::TestDatabase::postgres()).await } )*
+        }
+        mod sqlite {
+            $( #[actix_web::test] async fn $name() { super::$name(super::TestDatabase::sqlite()).await } )*
+        }
+    };
+}
+
+pub struct Api {
+    pub server: TestServer,
+    _db: Option<TestDatabase>,
+}
+
+/// A user with an unpinned key, and the org they own.
+pub struct Owner {
+    pub key: String,
+    pub user_id: String,
+    pub org_id: String,
+}
+
+impl Api {
+    pub async fn start(db: TestDatabase) -> Api {
+        Api {
+            server: TestServer::start(&db).await,
+            _db: Some(db),
+        }
+    }
+
+    /// Drives a server the caller started (and whose database the caller keeps alive).
+    pub fn start_on(server: TestServer) -> Api {
+        Api { server, _db: None }
+    }
+
+    /// A user with a fresh unpinned key, made directly in the database.
+    pub fn user(&self, email: &str) -> (String, String) {
+        let privileged = Privileged::acquire("test setup");
+        let mut conn = checkout(&self.server.state.pool).unwrap();
+        let user =
+            find_or_create_user(&privileged, &mut conn, &Email::parse(email).unwrap()).unwrap();
+        let (_, key) = create_api_key_privileged(
+            &privileged,
+            &mut conn,
+            &self.server.state.pepper,
+            &user.id,
+            None,
+            "test",
+        )
+        .unwrap();
+        (key.expose().to_owned(), user.id)
+    }
+
+    pub async fn owner(&self, email: &str, org_name: &str) -> Owner {
+        let (key, user_id) = self.user(email);
+        let reply = self
+            .call(
+                "POST",
+                "/v1/orgs",
+                Some(&key),
+                None,
+                Some(json!({"name": org_name})),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+        Owner {
+            key,
+            user_id,
+            org_id: reply.body["id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Invites `email` as `role` and has them accept with their own new unpinned key.
+    pub async fn member(&self, owner: &Owner, email: &str, role: &str) -> (String, String) {
+        let (key, user_id) = self.user(email);
+        let token = self.invite(owner, email, role).await;
+        let reply = self
+            .call(
+                "POST",
+                "/v1/invites/accept",
+                Some(&key),
+                None,
+                Some(json!({"token": token})),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+        (key, user_id)
+    }
+
+    pub async fn invite(&self, owner: &Owner, email: &str, role: &str) -> String {
+        let reply = self
+            .call(
+                "POST",
+                "/v1/org/invites",
+                Some(&owner.key),
+                Some(&owner.org_id),
+                Some(json!({"email": email, "role": role})),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+        reply.body["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        org: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        self.server.call(method, path, key, org, body).await
+    }
+}
+
+pub fn assert_error(reply: &Reply, status: u16, code: &str) {
+    assert_eq!(reply.status, status, "{reply:?}");
+    assert_error_body(&reply.body, code);
+}
+
+pub fn is_timestamp(value: &Value) -> bool {
+    value
+        .as_str()
+        .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok() && s.ends_with('Z'))
 }
