@@ -1,0 +1,35 @@
+//! The crate's errors: aggregation that cannot be completed.
+
+use chrono::NaiveDate;
+
+/// Why a dashboard could not be assembled from the aggregates it was given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnalyticsError {
+    /// A total does not fit in an `i64`. Counters never wrap or saturate: a dashboard that cannot
+    /// be stated exactly is not stated at all.
+    ///
+    /// With the API's non-negative inputs this happens exactly when the true total exceeds
+    /// `i64::MAX`, whatever the order in which partial sums were added.
+    #[error("the {quantity} total does not fit in a signed 64-bit integer")]
+    Overflow {
+        /// Which total overflowed (`"requests"`, `"cost_micros"`, `"total_tokens"`, ...).
+        quantity: &'static str,
+    },
+    /// An aggregate was attributed to a calendar day outside the dashboard's range: the caller
+    /// grouped by the wrong day or forgot to restrict its rows to the query's segments.
+    #[error("{date} is outside the dashboard's range {from} to {to}")]
+    DateOutsideRange {
+        /// The day the aggregate was attributed to.
+        date: NaiveDate,
+        /// The first day of the range.
+        from: NaiveDate,
+        /// The last day of the range.
+        to: NaiveDate,
+    },
+}
+
+/// `a + b`, or [`AnalyticsError::Overflow`] naming `quantity`.
+pub(crate) fn checked_sum(a: i64, b: i64, quantity: &'static str) -> Result<i64, AnalyticsError> {
+    a.checked_add(b)
+        .ok_or(AnalyticsError::Overflow { quantity })
+}
