@@ -1,6 +1,28 @@
-//! The crate's errors: aggregation that cannot be completed.
+//! The crate's errors: a query a caller sent wrong, and aggregation that cannot be completed.
 
 use chrono::NaiveDate;
+
+/// A dashboard query parameter that cannot be accepted.
+///
+/// The server answers it with 400 `invalid_request`; `message` is one human sentence that names
+/// `field`, written for the API's error body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvalidQuery {
+    /// The query parameter at fault: `"from"`, `"to"` or `"tz"`.
+    pub field: &'static str,
+    /// One human sentence naming the field, ending with a full stop.
+    pub message: String,
+}
+
+impl InvalidQuery {
+    pub(crate) fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}
 
 /// Why a dashboard could not be assembled from the aggregates it was given.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
