@@ -1,14 +1,23 @@
-//! Property tests: the time logic against chrono-tz.
+//! Property tests: the time logic against chrono-tz, the builder against the reference, and the
+//! JSON shape of any dashboard.
 
 mod common;
 
 use chrono::{DateTime, LocalResult, NaiveDate, Offset, TimeDelta, TimeZone, Utc};
 use chrono_tz::{GapInfo, Tz};
-use common::{date, ZONES};
-use navi_analytics::{epoch_day_to_date, DashboardQuery, ROLLUP_GRAINS_SECONDS};
+use common::{date, CellSource, ZONES};
+use navi_analytics::{
+    epoch_day_to_date, DashboardQuery, FeedbackEvent, LlmCall, Reference, UsageSource,
+    LATENCY_BUCKET_UPPER_BOUNDS_MS, ROLLUP_GRAINS_SECONDS,
+};
 use proptest::prelude::*;
+use serde_json::Value;
 
-/// The first day instants are drawn from, and how many days they cover (2026-10-01..=2027-04-30).
+const ORGS: [&str; 3] = ["org_a", "org_b", "org_c"];
+const USERS: [&str; 4] = ["usr_1", "usr_2", "usr_3", "usr_4"];
+const MODELS: [&str; 4] = ["gpt-4o", "claude-sonnet", "llama-3", "Mistral"];
+
+/// The first day data is spread over, and how many days it covers (2026-10-01..=2027-04-30).
 fn first_day() -> NaiveDate {
     date(2026, 10, 1)
 }
@@ -18,7 +27,7 @@ fn zone() -> impl Strategy<Value = Tz> {
     proptest::sample::select(ZONES.to_vec())
 }
 
-/// A range starting within those months: mostly short, sometimes up to a year.
+/// A range starting within the data's months: mostly short, sometimes up to a year.
 fn range() -> impl Strategy<Value = (NaiveDate, NaiveDate)> {
     let length = prop_oneof![4 => 1_i64..=45, 1 => 1_i64..=366];
     (0..DATA_DAYS, length).prop_map(|(start, length)| {
@@ -27,7 +36,7 @@ fn range() -> impl Strategy<Value = (NaiveDate, NaiveDate)> {
     })
 }
 
-/// An instant in those months, half the time on or right next to a quarter hour, where
+/// An instant in the data's months, half the time on or right next to a quarter hour, where
 /// day and offset boundaries lie.
 fn instant() -> impl Strategy<Value = DateTime<Utc>> {
     let time_of_day = prop_oneof![
@@ -38,6 +47,77 @@ fn instant() -> impl Strategy<Value = DateTime<Utc>> {
         let midnight = first_day().and_hms_opt(0, 0, 0).unwrap().and_utc();
         midnight + TimeDelta::days(day) + TimeDelta::seconds(seconds)
     })
+}
+
+fn latency() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        0_i64..2_000,
+        0_i64..400_000,
+        (
+            proptest::sample::select(LATENCY_BUCKET_UPPER_BOUNDS_MS.to_vec()),
+            -1_i64..=1
+        )
+            .prop_map(|(bound, nudge)| bound + nudge),
+    ]
+}
+
+fn cost() -> impl Strategy<Value = i64> {
+    // Small sets of values make ties in the ordering by cost.
+    prop_oneof![
+        proptest::sample::select(vec![0_i64, 1, 500, 250_000]),
+        0_i64..5_000_000,
+        0_i64..5_000_000_000,
+    ]
+}
+
+fn call() -> impl Strategy<Value = LlmCall> {
+    (
+        proptest::sample::select(ORGS.to_vec()),
+        proptest::sample::select(USERS.to_vec()),
+        proptest::sample::select(MODELS.to_vec()),
+        0_i64..10_000,
+        0_i64..5_000,
+        cost(),
+        latency(),
+        instant(),
+    )
+        .prop_map(
+            |(org, user, model, prompt_tokens, completion_tokens, cost_micros, latency_ms, at)| {
+                LlmCall {
+                    org_id: org.into(),
+                    user_id: user.into(),
+                    model: model.into(),
+                    prompt_tokens,
+                    completion_tokens,
+                    cost_micros,
+                    latency_ms,
+                    occurred_at: at,
+                }
+            },
+        )
+}
+
+fn feedback() -> impl Strategy<Value = FeedbackEvent> {
+    (
+        proptest::sample::select(ORGS.to_vec()),
+        proptest::sample::select(USERS.to_vec()),
+        prop_oneof![Just(1_i8), Just(-1_i8)],
+        instant(),
+    )
+        .prop_map(|(org, user, rating, at)| FeedbackEvent {
+            org_id: org.into(),
+            user_id: user.into(),
+            rating,
+            created_at: at,
+        })
+}
+
+fn dataset() -> impl Strategy<Value = Reference> {
+    (
+        proptest::collection::vec(call(), 0..80),
+        proptest::collection::vec(feedback(), 0..20),
+    )
+        .prop_map(|(calls, feedback)| Reference { calls, feedback })
 }
 
 /// The first instant of `date` in `tz`, as chrono-tz answers it directly.
@@ -129,4 +209,123 @@ proptest! {
             prop_assert_eq!(in_range, range_start <= probe && probe < range_end, "{}", probe);
         }
     }
+
+    /// (b) The builder fed per call, or per rollup bucket at the query's grain, through the
+    /// segments, gives the reference's dashboards exactly.
+    #[test]
+    fn the_builder_matches_the_reference(
+        mut reference in dataset(),
+        tz in zone(),
+        (from, to) in range(),
+    ) {
+        let query = DashboardQuery::new(from, to, tz).unwrap();
+        let grains = [None, Some(query.finest_grain_seconds())];
+        for org in ORGS.iter().chain(&["org_without_data"]) {
+            let expected = reference.org_dashboard(org, &query).unwrap();
+            for grain in grains {
+                let mut cells = CellSource { data: &reference, grain };
+                prop_assert_eq!(&cells.org_dashboard(org, &query).unwrap(), &expected, "grain {:?}", grain);
+            }
+            for user in USERS {
+                let expected = reference.usage_dashboard(org, user, &query).unwrap();
+                for grain in grains {
+                    let mut cells = CellSource { data: &reference, grain };
+                    prop_assert_eq!(&cells.usage_dashboard(org, user, &query).unwrap(), &expected, "grain {:?}", grain);
+                }
+            }
+        }
+    }
+
+    /// (c) Any dashboard serializes to the contract's keys, in order, with dollars written
+    /// `D.DDDDDD` and averages with at most two decimals, and reads back to itself.
+    #[test]
+    fn dashboards_serialize_to_the_contract(
+        mut reference in dataset(),
+        tz in zone(),
+        (from, to) in range(),
+        org in proptest::sample::select(ORGS.to_vec()),
+        user in proptest::sample::select(USERS.to_vec()),
+    ) {
+        let query = DashboardQuery::new(from, to, tz).unwrap();
+        for dashboard in [
+            reference.org_dashboard(org, &query).unwrap(),
+            reference.usage_dashboard(org, user, &query).unwrap(),
+        ] {
+            let text = serde_json::to_string(&dashboard).unwrap();
+            let value: Value = serde_json::from_str(&text).unwrap();
+            let org_wide = dashboard.user_id.is_none();
+            let mut top = vec!["org_id", "user_id", "from", "to", "tz", "totals", "daily", "by_model"];
+            if org_wide {
+                top.push("by_user");
+            }
+            prop_assert_eq!(keys(&value), top);
+            prop_assert_eq!(&value["tz"], &Value::from(tz.name()));
+            prop_assert_eq!(
+                keys(&value["totals"]),
+                ["requests", "prompt_tokens", "completion_tokens", "total_tokens", "cost_micros",
+                 "cost_usd", "avg_latency_ms", "p95_latency_ms", "feedback_positive",
+                 "feedback_negative"]
+            );
+            check_figures(&value["totals"])?;
+            let daily = value["daily"].as_array().unwrap();
+            prop_assert_eq!(daily.len(), query.day_count());
+            for (row, day) in daily.iter().zip(query.days()) {
+                prop_assert_eq!(keys(row), ["date", "requests", "total_tokens", "cost_micros", "cost_usd", "avg_latency_ms"]);
+                prop_assert_eq!(&row["date"], &Value::from(day.date.format("%Y-%m-%d").to_string()));
+                check_figures(row)?;
+            }
+            let lists: &[(&str, &str)] = if org_wide {
+                &[("by_model", "model"), ("by_user", "user_id")]
+            } else {
+                &[("by_model", "model")]
+            };
+            for (list, name) in lists {
+                for row in value[*list].as_array().unwrap() {
+                    prop_assert_eq!(keys(row), [*name, "requests", "total_tokens", "cost_micros", "cost_usd", "avg_latency_ms"]);
+                    prop_assert!(row["requests"].as_i64().unwrap() > 0);
+                    check_figures(row)?;
+                }
+            }
+            prop_assert_eq!(serde_json::from_str::<navi_analytics::Dashboard>(&text).unwrap(), dashboard);
+        }
+    }
+}
+
+fn keys(value: &Value) -> Vec<&str> {
+    value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+/// `cost_usd` is `cost_micros` written as dollars; `avg_latency_ms` is null exactly without
+/// requests, and otherwise a number with at most two decimals.
+fn check_figures(row: &Value) -> Result<(), TestCaseError> {
+    let micros = row["cost_micros"].as_i64().unwrap();
+    let dollars = row["cost_usd"].as_str().unwrap();
+    let (whole, fraction) = dollars.split_once('.').unwrap();
+    prop_assert_eq!(fraction.len(), 6);
+    prop_assert!(fraction.bytes().all(|b| b.is_ascii_digit()));
+    prop_assert_eq!(
+        whole.parse::<i64>().unwrap() * 1_000_000 + fraction.parse::<i64>().unwrap(),
+        micros
+    );
+    let requests = row["requests"].as_i64().unwrap();
+    let average = &row["avg_latency_ms"];
+    if requests == 0 {
+        prop_assert!(average.is_null());
+    } else {
+        let text = average.to_string();
+        let decimals = text
+            .split_once('.')
+            .map_or(0, |(_, fraction)| fraction.len());
+        prop_assert!(
+            average.is_number() && decimals <= 2 && !text.contains('e'),
+            "{}",
+            text
+        );
+    }
+    Ok(())
 }

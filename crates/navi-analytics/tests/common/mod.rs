@@ -1,9 +1,15 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests: building calls, and a stand-in for the database
+//! implementation that feeds a `DashboardBuilder` the way SQL over segments or rollups would.
 #![allow(dead_code)]
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
-use navi_analytics::DashboardQuery;
+use navi_analytics::{
+    epoch_day_to_date, AnalyticsError, Dashboard, DashboardBuilder, DashboardQuery,
+    LatencyHistogram, LlmCall, Reference, Sums, UsageSource,
+};
 
 /// The zones the property tests draw from: whole-hour, half-hour and 45-minute offsets, DST in
 /// both hemispheres, a 30-minute DST shift (Lord Howe) and midnight transitions (Santiago).
@@ -30,4 +36,128 @@ pub fn utc(year: i32, month: u32, day: u32, hour: u32, minute: u32, second: u32)
 
 pub fn query(from: NaiveDate, to: NaiveDate, tz: Tz) -> DashboardQuery {
     DashboardQuery::new(from, to, tz).unwrap()
+}
+
+/// A call of `org_1`/`usr_1` to `gpt-4o` with 100 + 20 tokens.
+pub fn call_at(occurred_at: DateTime<Utc>, cost_micros: i64, latency_ms: i64) -> LlmCall {
+    LlmCall {
+        org_id: "org_1".into(),
+        user_id: "usr_1".into(),
+        model: "gpt-4o".into(),
+        prompt_tokens: 100,
+        completion_tokens: 20,
+        cost_micros,
+        latency_ms,
+        occurred_at,
+    }
+}
+
+/// The local date of `instant` found the way SQL does: the segment that holds it, then
+/// `(t + offset) div 86400`. `None` when no segment holds it.
+pub fn day_by_segments(query: &DashboardQuery, instant: DateTime<Utc>) -> Option<NaiveDate> {
+    let t = instant.timestamp();
+    let segment = query
+        .offset_segments()
+        .iter()
+        .find(|segment| segment.start_epoch <= t && t < segment.end_epoch)?;
+    epoch_day_to_date(segment.local_epoch_day(t))
+}
+
+/// What the database implementation will do, without a database: group the raw rows into
+/// cells (per call, or per rollup bucket of `grain` seconds), attribute each cell to the local
+/// day of its first instant through the segments, and feed the cells to a `DashboardBuilder`.
+#[derive(Debug)]
+pub struct CellSource<'a> {
+    pub data: &'a Reference,
+    /// `None`: one cell per call. `Some(g)`: rollup buckets `[k·g, (k+1)·g)` per user and model.
+    pub grain: Option<i64>,
+}
+
+impl CellSource<'_> {
+    fn dashboard(
+        &self,
+        org_id: &str,
+        user_id: Option<&str>,
+        query: &DashboardQuery,
+    ) -> Result<Dashboard, AnalyticsError> {
+        // Key: (instant that decides the day, user, model).
+        type Cell = (Sums, LatencyHistogram);
+        let mut cells: BTreeMap<(i64, String, String), Cell> = BTreeMap::new();
+        let chosen = |org: &str, user: &str| org == org_id && user_id.is_none_or(|u| u == user);
+        for (index, call) in self.data.calls.iter().enumerate() {
+            if !chosen(&call.org_id, &call.user_id) {
+                continue;
+            }
+            let t = call.occurred_at.timestamp();
+            let (key_instant, distinct) = match self.grain {
+                None => (t, index.to_string()),
+                Some(grain) => (t.div_euclid(grain) * grain, String::new()),
+            };
+            let cell = cells
+                .entry((
+                    key_instant,
+                    call.user_id.clone(),
+                    format!("{}\u{0}{distinct}", call.model),
+                ))
+                .or_default();
+            cell.0.add(&Sums::of_call(
+                call.prompt_tokens,
+                call.completion_tokens,
+                call.cost_micros,
+                call.latency_ms,
+            ))?;
+            cell.1.record(call.latency_ms)?;
+        }
+        let mut builder = DashboardBuilder::new(
+            query,
+            org_id.to_owned(),
+            user_id.map(str::to_owned),
+            user_id.is_none(),
+        );
+        for ((key_instant, user, model_key), (sums, histogram)) in &cells {
+            let instant = DateTime::from_timestamp(*key_instant, 0).unwrap();
+            let Some(day) = day_by_segments(query, instant) else {
+                continue;
+            };
+            let model = model_key.split('\u{0}').next().unwrap();
+            builder.add_day_model(day, model, sums)?;
+            builder.add_user(user, sums)?;
+            builder.add_latency(histogram)?;
+        }
+        let (mut positive, mut negative) = (0, 0);
+        for event in &self.data.feedback {
+            if chosen(&event.org_id, &event.user_id)
+                && day_by_segments(query, event.created_at).is_some()
+            {
+                if event.rating > 0 {
+                    positive += 1;
+                } else if event.rating < 0 {
+                    negative += 1;
+                }
+            }
+        }
+        builder.add_feedback(positive, negative)?;
+        builder.finish()
+    }
+}
+
+impl UsageSource for CellSource<'_> {
+    type Error = AnalyticsError;
+
+    fn usage_dashboard(
+        &mut self,
+        org_id: &str,
+        user_id: &str,
+        query: &DashboardQuery,
+    ) -> Result<Dashboard, Self::Error> {
+        self.dashboard(org_id, Some(user_id), query)
+    }
+
+    fn org_dashboard(
+        &mut self,
+        org_id: &str,
+        query: &DashboardQuery,
+    ) -> Result<Dashboard, Self::Error> {
+        self.dashboard(org_id, None, query)
+    }
 }
