@@ -167,8 +167,10 @@ pub(crate) fn order_by_cost_then_name(
 /// Assembles a [`Dashboard`] from partial sums: per (day, model) for the totals, the days and
 /// the models; per user for `by_user`; latency histograms for the p95; feedback counts.
 ///
-/// A database computes the partial sums over a query's [`crate::OffsetSegment`]s, in any
-/// grouping finer than the dashboard's, and feeds them in any order: the result is the same.
+/// A database computes the partial sums over a query's [`crate::OffsetSegment`]s, grouped by
+/// anything that keeps each group within one local day and one model (per call, per rollup
+/// bucket of [`DashboardQuery::finest_grain_seconds`], per day and model), and feeds them in
+/// any order: with the API's non-negative figures the result is the same.
 /// Every `add_*` checks its input and leaves the builder unchanged when it fails.
 #[derive(Debug, Clone)]
 pub struct DashboardBuilder {
@@ -270,7 +272,8 @@ impl DashboardBuilder {
         self.latency.merge(histogram)
     }
 
-    /// Adds feedback counts: events rated +1 and events rated −1.
+    /// Adds feedback counts: events rated +1 and events rated −1, counted like calls over the
+    /// query's segments (an event counts for the local date of its `created_at`).
     pub fn add_feedback(&mut self, positive: i64, negative: i64) -> Result<(), AnalyticsError> {
         let positive = checked_sum(self.feedback_positive, positive, "feedback_positive")?;
         let negative = checked_sum(self.feedback_negative, negative, "feedback_negative")?;
