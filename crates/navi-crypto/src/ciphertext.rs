@@ -7,7 +7,7 @@ use diesel::expression::AsExpression;
 use diesel::sql_types::Binary;
 use ring::aead::{Aad, Nonce, NONCE_LEN};
 use ring::rand::SecureRandom;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroize;
 
 use crate::keyring::{is_valid_key_id, Key};
 use crate::sql_types::Encrypted;
@@ -169,7 +169,7 @@ impl Ciphertext {
         let nonce: [u8; NONCE_LEN] = header[header_len - NONCE_LEN..]
             .try_into()
             .expect("the header ends with a nonce of NONCE_LEN bytes");
-        let mut buffer = Zeroizing::new(body.to_vec());
+        let mut buffer = body.to_vec();
         let plaintext_len = with_associated_data(header, context, |aad| {
             key.aead
                 .open_in_place(
@@ -178,10 +178,15 @@ impl Ciphertext {
                     &mut buffer,
                 )
                 .map(|plaintext| plaintext.len())
-        })
-        .map_err(|_| CryptoError::OpenFailed)?;
-        buffer.truncate(plaintext_len);
-        Ok(Plaintext::new(buffer))
+        });
+        match plaintext_len {
+            Ok(len) => Ok(Plaintext::new(buffer, len)),
+            Err(_) => {
+                // ring leaves a failed buffer in an unspecified state: it may hold plaintext.
+                crate::plaintext::zeroize_words(&mut buffer);
+                Err(CryptoError::OpenFailed)
+            }
+        }
     }
 
     /// Opens with the key named in the header and seals again under the keyring's primary key,

@@ -32,7 +32,9 @@ impl<T: Serialize + DeserializeOwned> Sealed<T> {
     ) -> Result<Sealed<T>, CryptoError> {
         let json = to_json_zeroizing(value)?;
         Ok(Sealed::from_ciphertext(Ciphertext::seal(
-            keyring, context, &json,
+            keyring,
+            context,
+            json.expose(),
         )?))
     }
 
