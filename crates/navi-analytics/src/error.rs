@@ -55,3 +55,15 @@ pub(crate) fn checked_sum(a: i64, b: i64, quantity: &'static str) -> Result<i64,
     a.checked_add(b)
         .ok_or(AnalyticsError::Overflow { quantity })
 }
+
+/// A call of a batch that cannot be recorded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvalidCall {
+    /// The call's position in the batch (`None`: the batch itself).
+    pub index: Option<usize>,
+    /// The field at fault.
+    pub field: &'static str,
+    /// One sentence naming index and field, e.g. `calls[3].prompt_tokens: a whole number ≥ 0`.
+    pub message: String,
+}

@@ -89,15 +89,18 @@
 mod dashboard;
 mod decimal;
 mod error;
+mod ingest;
 mod latency;
 mod query;
 mod reference;
 mod source;
+mod store;
 mod sums;
 
 pub use dashboard::{DailyUsage, Dashboard, DashboardBuilder, ModelUsage, Totals, UserUsage};
 pub use decimal::{CostUsd, Hundredths};
-pub use error::{AnalyticsError, InvalidQuery};
+pub use error::{AnalyticsError, InvalidCall, InvalidQuery};
+pub use ingest::{validate_calls, CallInput};
 pub use latency::{
     latency_bucket, LatencyHistogram, LATENCY_BUCKET_COUNT, LATENCY_BUCKET_UPPER_BOUNDS_MS,
     LATENCY_OVERFLOW_BUCKET,
@@ -108,4 +111,5 @@ pub use query::{
 };
 pub use reference::{FeedbackEvent, LlmCall, Reference};
 pub use source::UsageSource;
+pub use store::{DashboardError, Store};
 pub use sums::Sums;

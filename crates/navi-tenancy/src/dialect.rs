@@ -42,3 +42,12 @@ pub(crate) fn serialized_transaction<T>(
         }
     }
 }
+
+/// SQL for the larger of two integer expressions: `GREATEST` on PostgreSQL, the two-argument
+/// scalar `MAX` on SQLite.
+pub(crate) fn greatest(conn: &DbConnection, a: &str, b: &str) -> String {
+    match conn {
+        DbConnection::Postgresql(_) => format!("GREATEST({a}, {b})"),
+        DbConnection::Sqlite(_) => format!("MAX({a}, {b})"),
+    }
+}

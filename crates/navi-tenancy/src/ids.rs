@@ -20,6 +20,8 @@ pub enum IdKind {
     McpServer,
     /// `aud_…`
     Audit,
+    /// `fbk_…`
+    Feedback,
 }
 
 impl IdKind {
@@ -32,6 +34,7 @@ impl IdKind {
             IdKind::Invite => "inv",
             IdKind::McpServer => "mcp",
             IdKind::Audit => "aud",
+            IdKind::Feedback => "fbk",
         }
     }
 }

@@ -56,6 +56,7 @@ mod schema_tests;
 mod scope;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
+pub mod usage;
 pub mod users;
 mod validate;
 

@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 use navi_analytics::{
-    epoch_day_to_date, AnalyticsError, Dashboard, DashboardBuilder, DashboardQuery,
-    LatencyHistogram, LlmCall, Reference, Sums, UsageSource,
+    epoch_day_to_date, AnalyticsError, Dashboard, DashboardBuilder, DashboardQuery, FeedbackEvent,
+    LatencyHistogram, LlmCall, Reference, Sums, UsageSource, LATENCY_BUCKET_UPPER_BOUNDS_MS,
 };
 
 /// The zones the property tests draw from: whole-hour, half-hour and 45-minute offsets, DST in
@@ -160,4 +160,115 @@ impl UsageSource for CellSource<'_> {
     ) -> Result<Dashboard, Self::Error> {
         self.dashboard(org_id, None, query)
     }
+}
+
+// Random datasets, shared by the property tests of the builder and of the databases.
+
+use proptest::prelude::*;
+
+pub const ORGS: [&str; 3] = ["org_a", "org_b", "org_c"];
+pub const USERS: [&str; 4] = ["usr_1", "usr_2", "usr_3", "usr_4"];
+pub const MODELS: [&str; 4] = ["gpt-4o", "claude-sonnet", "llama-3", "Mistral"];
+
+/// The first day data is spread over, and how many days it covers (2026-10-01..=2027-04-30).
+pub fn first_day() -> NaiveDate {
+    date(2026, 10, 1)
+}
+pub const DATA_DAYS: i64 = 212;
+
+pub fn zone() -> impl Strategy<Value = Tz> {
+    proptest::sample::select(ZONES.to_vec())
+}
+
+/// A range starting within the data's months: mostly short, sometimes up to a year.
+pub fn range() -> impl Strategy<Value = (NaiveDate, NaiveDate)> {
+    let length = prop_oneof![4 => 1_i64..=45, 1 => 1_i64..=366];
+    (0..DATA_DAYS, length).prop_map(|(start, length)| {
+        let from = first_day() + TimeDelta::days(start);
+        (from, from + TimeDelta::days(length - 1))
+    })
+}
+
+/// An instant in the data's months, half the time on or right next to a quarter hour, where
+/// day and offset boundaries lie.
+pub fn instant() -> impl Strategy<Value = DateTime<Utc>> {
+    let time_of_day = prop_oneof![
+        0_i64..86_400,
+        (0_i64..96, -1_i64..=1).prop_map(|(quarter, nudge)| quarter * 900 + nudge),
+    ];
+    (-2..DATA_DAYS + 2, time_of_day).prop_map(|(day, seconds)| {
+        let midnight = first_day().and_hms_opt(0, 0, 0).unwrap().and_utc();
+        midnight + TimeDelta::days(day) + TimeDelta::seconds(seconds)
+    })
+}
+
+pub fn latency() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        0_i64..2_000,
+        0_i64..400_000,
+        (
+            proptest::sample::select(LATENCY_BUCKET_UPPER_BOUNDS_MS.to_vec()),
+            -1_i64..=1
+        )
+            .prop_map(|(bound, nudge)| bound + nudge),
+    ]
+}
+
+pub fn cost() -> impl Strategy<Value = i64> {
+    // Small sets of values make ties in the ordering by cost.
+    prop_oneof![
+        proptest::sample::select(vec![0_i64, 1, 500, 250_000]),
+        0_i64..5_000_000,
+        0_i64..5_000_000_000,
+    ]
+}
+
+pub fn call() -> impl Strategy<Value = LlmCall> {
+    (
+        proptest::sample::select(ORGS.to_vec()),
+        proptest::sample::select(USERS.to_vec()),
+        proptest::sample::select(MODELS.to_vec()),
+        0_i64..10_000,
+        0_i64..5_000,
+        cost(),
+        latency(),
+        instant(),
+    )
+        .prop_map(
+            |(org, user, model, prompt_tokens, completion_tokens, cost_micros, latency_ms, at)| {
+                LlmCall {
+                    org_id: org.into(),
+                    user_id: user.into(),
+                    model: model.into(),
+                    prompt_tokens,
+                    completion_tokens,
+                    cost_micros,
+                    latency_ms,
+                    occurred_at: at,
+                }
+            },
+        )
+}
+
+pub fn feedback() -> impl Strategy<Value = FeedbackEvent> {
+    (
+        proptest::sample::select(ORGS.to_vec()),
+        proptest::sample::select(USERS.to_vec()),
+        prop_oneof![Just(1_i8), Just(-1_i8)],
+        instant(),
+    )
+        .prop_map(|(org, user, rating, at)| FeedbackEvent {
+            org_id: org.into(),
+            user_id: user.into(),
+            rating,
+            created_at: at,
+        })
+}
+
+pub fn dataset() -> impl Strategy<Value = Reference> {
+    (
+        proptest::collection::vec(call(), 0..80),
+        proptest::collection::vec(feedback(), 0..20),
+    )
+        .prop_map(|(calls, feedback)| Reference { calls, feedback })
 }

@@ -1,0 +1,113 @@
+//! Validating calls before they are recorded: what `POST /v1/llm-calls` accepts, with errors
+//! that name the call's index and field.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use navi_tenancy::usage::{NewCall, MAX_BATCH};
+
+use crate::{latency_bucket, InvalidCall, EARLIEST_DATE};
+
+/// One call as a client describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallInput {
+    /// The client's own id (≤ 100 characters): a retry with the same id is not counted twice.
+    pub id: Option<String>,
+    /// The model, 1–100 characters.
+    pub model: String,
+    /// ≥ 0.
+    pub prompt_tokens: i64,
+    /// ≥ 0.
+    pub completion_tokens: i64,
+    /// ≥ 0, millionths of a US dollar.
+    pub cost_micros: i64,
+    /// ≥ 0.
+    pub latency_ms: i64,
+    /// When the call happened (default: now); not before 1980, not more than a day ahead.
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
+/// How far ahead of the server's clock a call may be dated (client clocks drift).
+const MAX_FUTURE: TimeDelta = TimeDelta::days(1);
+
+/// Validates a batch, all or nothing: the first invalid call is the error, naming its index.
+pub fn validate_calls(
+    calls: &[CallInput],
+    now: DateTime<Utc>,
+) -> Result<Vec<NewCall>, InvalidCall> {
+    if calls.is_empty() || calls.len() > MAX_BATCH {
+        return Err(InvalidCall {
+            index: None,
+            field: "calls",
+            message: format!("calls: 1 to {MAX_BATCH} calls per request"),
+        });
+    }
+    calls
+        .iter()
+        .enumerate()
+        .map(|(index, call)| {
+            validate_call(call, now).map_err(|(field, why)| InvalidCall {
+                index: Some(index),
+                field,
+                message: format!("calls[{index}].{field}: {why}"),
+            })
+        })
+        .collect()
+}
+
+fn validate_call(call: &CallInput, now: DateTime<Utc>) -> Result<NewCall, (&'static str, String)> {
+    if let Some(id) = &call.id {
+        if id.is_empty() || id.chars().count() > 100 || id.chars().any(char::is_control) {
+            return Err((
+                "id",
+                "1 to 100 characters, no control characters".to_owned(),
+            ));
+        }
+    }
+    let model = &call.model;
+    if model.trim().is_empty() || model.chars().count() > 100 || model.chars().any(char::is_control)
+    {
+        return Err((
+            "model",
+            "1 to 100 characters, no control characters".to_owned(),
+        ));
+    }
+    for (field, value) in [
+        ("prompt_tokens", call.prompt_tokens),
+        ("completion_tokens", call.completion_tokens),
+        ("cost_micros", call.cost_micros),
+        ("latency_ms", call.latency_ms),
+    ] {
+        if value < 0 {
+            return Err((field, "a whole number ≥ 0".to_owned()));
+        }
+    }
+    if call
+        .prompt_tokens
+        .checked_add(call.completion_tokens)
+        .is_none()
+    {
+        return Err((
+            "completion_tokens",
+            "prompt + completion tokens exceed 64 bits".to_owned(),
+        ));
+    }
+    let occurred_at = call.occurred_at.unwrap_or(now);
+    let earliest = EARLIEST_DATE.and_hms_opt(0, 0, 0).map(|at| at.and_utc());
+    if earliest.is_some_and(|earliest| occurred_at < earliest) || occurred_at > now + MAX_FUTURE {
+        return Err((
+            "occurred_at",
+            "an RFC 3339 time from 1980 to one day from now".to_owned(),
+        ));
+    }
+    let bucket = i16::try_from(latency_bucket(call.latency_ms))
+        .map_err(|_| ("latency_ms", "out of range".to_owned()))?;
+    Ok(NewCall {
+        client_call_id: call.id.clone(),
+        model: model.clone(),
+        prompt_tokens: call.prompt_tokens,
+        completion_tokens: call.completion_tokens,
+        cost_micros: call.cost_micros,
+        latency_ms: call.latency_ms,
+        latency_bucket: bucket,
+        occurred_at: occurred_at.timestamp(),
+    })
+}

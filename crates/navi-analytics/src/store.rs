@@ -1,0 +1,139 @@
+//! The dashboards over the database: [`Store`] reads the sums `navi-tenancy`'s usage repository
+//! computes in SQL (identically on PostgreSQL and SQLite) and assembles them with the same
+//! [`DashboardBuilder`] rules the tests check against the [`Reference`](crate::Reference).
+
+use navi_tenancy::usage::{self, Audience, TimeSegment};
+use navi_tenancy::{DbConnection, StoreError, TenantScope};
+
+use crate::{
+    epoch_day_to_date, AnalyticsError, Dashboard, DashboardBuilder, DashboardQuery,
+    LatencyHistogram, Sums, UsageSource,
+};
+
+// The histogram rollup stores exactly this crate's buckets.
+const _: () = assert!(crate::LATENCY_BUCKET_COUNT == usage::LATENCY_BUCKETS);
+
+/// Why a dashboard could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DashboardError {
+    /// The store refused or failed (forbidden, unavailable, ...).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The sums could not be stated exactly.
+    #[error(transparent)]
+    Analytics(#[from] AnalyticsError),
+}
+
+/// The dashboards of one tenant scope, over its database connection.
+#[allow(missing_debug_implementations)] // The connection has no useful Debug.
+pub struct Store<'a> {
+    scope: &'a TenantScope,
+    conn: &'a mut DbConnection,
+}
+
+impl<'a> Store<'a> {
+    /// Dashboards as `scope` may see them.
+    pub fn new(scope: &'a TenantScope, conn: &'a mut DbConnection) -> Self {
+        Store { scope, conn }
+    }
+
+    /// The scope's own usage in its org (any member).
+    pub fn own_usage(&mut self, query: &DashboardQuery) -> Result<Dashboard, DashboardError> {
+        self.read(Audience::OwnUsage, query)
+    }
+
+    /// The whole org, with `by_user` (admin+).
+    pub fn whole_org(&mut self, query: &DashboardQuery) -> Result<Dashboard, DashboardError> {
+        self.read(Audience::WholeOrg, query)
+    }
+
+    fn read(
+        &mut self,
+        audience: Audience,
+        query: &DashboardQuery,
+    ) -> Result<Dashboard, DashboardError> {
+        let segments: Vec<TimeSegment> = query
+            .offset_segments()
+            .iter()
+            .map(|segment| TimeSegment {
+                start: segment.start_epoch,
+                end: segment.end_epoch,
+                offset: segment.offset_seconds,
+            })
+            .collect();
+        let whole_org = audience == Audience::WholeOrg;
+        let mut builder = DashboardBuilder::new(
+            query,
+            self.scope.org_id().to_owned(),
+            (!whole_org).then(|| self.scope.user_id().to_owned()),
+            whole_org,
+        );
+        for row in usage::day_model_sums(self.scope, self.conn, audience, &segments)? {
+            let date =
+                epoch_day_to_date(row.day).ok_or(AnalyticsError::Overflow { quantity: "day" })?;
+            let sums = Sums {
+                requests: row.requests,
+                prompt_tokens: row.prompt_tokens,
+                completion_tokens: row.completion_tokens,
+                cost_micros: row.cost_micros,
+                latency_sum_ms: row.latency_sum_ms,
+            };
+            builder.add_day_model(date, &row.model, &sums)?;
+        }
+        let latency = usage::latency_counts(self.scope, self.conn, audience, &segments)?;
+        if let Some(max_ms) = latency.max_ms {
+            let mut histogram = LatencyHistogram::new();
+            for (bucket, count) in latency.counts.iter().enumerate() {
+                if *count > 0 {
+                    histogram.add_to_bucket(bucket, *count, max_ms)?;
+                }
+            }
+            builder.add_latency(&histogram)?;
+        }
+        if whole_org {
+            for row in usage::user_sums(self.scope, self.conn, &segments)? {
+                let sums = Sums {
+                    requests: row.requests,
+                    prompt_tokens: row.prompt_tokens,
+                    completion_tokens: row.completion_tokens,
+                    cost_micros: row.cost_micros,
+                    latency_sum_ms: row.latency_sum_ms,
+                };
+                builder.add_user(&row.user_id, &sums)?;
+            }
+        }
+        let (positive, negative) =
+            usage::feedback_counts(self.scope, self.conn, audience, &segments)?;
+        builder.add_feedback(positive, negative)?;
+        Ok(builder.finish()?)
+    }
+}
+
+impl UsageSource for Store<'_> {
+    type Error = DashboardError;
+
+    /// The scope's own usage; `org_id`/`user_id` must be the scope's (else `Forbidden`).
+    fn usage_dashboard(
+        &mut self,
+        org_id: &str,
+        user_id: &str,
+        query: &DashboardQuery,
+    ) -> Result<Dashboard, DashboardError> {
+        if org_id != self.scope.org_id() || user_id != self.scope.user_id() {
+            return Err(StoreError::Forbidden.into());
+        }
+        self.own_usage(query)
+    }
+
+    /// The scope's org; `org_id` must be the scope's (else `Forbidden`).
+    fn org_dashboard(
+        &mut self,
+        org_id: &str,
+        query: &DashboardQuery,
+    ) -> Result<Dashboard, DashboardError> {
+        if org_id != self.scope.org_id() {
+            return Err(StoreError::Forbidden.into());
+        }
+        self.whole_org(query)
+    }
+}
