@@ -86,6 +86,7 @@ pub fn build_app(
         .configure(routes::invites::configure)
         .configure(routes::api_keys::configure)
         .configure(routes::mcp_servers::configure)
+        .configure(routes::usage::configure)
         .default_service(web::to(unknown_route))
         .wrap(from_fn(log_request))
         .wrap(from_fn(limit_body))

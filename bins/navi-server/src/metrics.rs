@@ -2,7 +2,9 @@
 
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
-use prometheus::{Encoder, Histogram, HistogramOpts, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+};
 use ring::hmac;
 
 use crate::app::{resource, AppState};
@@ -14,6 +16,9 @@ pub struct HttpMetrics {
     registry: Registry,
     requests: IntCounterVec,
     duration: Histogram,
+    llm_latency: Histogram,
+    llm_cost: IntCounter,
+    feedback: IntCounterVec,
 }
 
 impl HttpMetrics {
@@ -33,16 +38,40 @@ impl HttpMetrics {
             "HTTP request duration in seconds.",
         ))
         .expect("static metric definition is valid");
-        registry
-            .register(Box::new(requests.clone()))
-            .expect("registered once");
-        registry
-            .register(Box::new(duration.clone()))
-            .expect("registered once");
+        let llm_latency = Histogram::with_opts(
+            HistogramOpts::new(
+                "navi_llm_latency_seconds",
+                "Latency of recorded LLM calls, in seconds.",
+            )
+            .buckets(vec![0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0]),
+        )
+        .expect("static metric definition is valid");
+        let llm_cost = IntCounter::new(
+            "navi_llm_cost_micros_total",
+            "Cost of recorded LLM calls, in millionths of a US dollar.",
+        )
+        .expect("static metric definition is valid");
+        let feedback = IntCounterVec::new(
+            Opts::new("navi_feedback_total", "Feedback recorded, by rating."),
+            &["rating"],
+        )
+        .expect("static metric definition is valid");
+        for metric in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(duration.clone()),
+            Box::new(llm_latency.clone()),
+            Box::new(llm_cost.clone()),
+            Box::new(feedback.clone()),
+        ] {
+            registry.register(metric).expect("registered once");
+        }
         HttpMetrics {
             registry,
             requests,
             duration,
+            llm_latency,
+            llm_cost,
+            feedback,
         }
     }
 
@@ -53,6 +82,22 @@ impl HttpMetrics {
             .with_label_values(&[route, &status.to_string()])
             .inc();
         self.duration.observe(seconds);
+    }
+
+    /// Counts recorded LLM calls (latency in ms, cost in micros).
+    pub fn observe_llm_calls(&self, calls: impl IntoIterator<Item = (i64, i64)>) {
+        for (latency_ms, cost_micros) in calls {
+            self.llm_latency.observe(latency_ms as f64 / 1000.0);
+            self.llm_cost
+                .inc_by(u64::try_from(cost_micros).unwrap_or(0));
+        }
+    }
+
+    /// Counts one feedback (`rating` 1 or -1).
+    pub fn observe_feedback(&self, rating: i16) {
+        self.feedback
+            .with_label_values(&[&rating.to_string()])
+            .inc();
     }
 
     fn encode(&self) -> String {

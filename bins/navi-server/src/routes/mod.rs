@@ -6,6 +6,7 @@ pub mod health;
 pub mod invites;
 pub mod mcp_servers;
 pub mod orgs;
+pub mod usage;
 
 use chrono::{NaiveDateTime, SecondsFormat};
 

@@ -1,0 +1,231 @@
+//! `POST /v1/llm-calls`, `POST /v1/feedback`, `GET /v1/analytics/usage` and `/org`.
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use navi_analytics::{validate_calls, CallInput, DashboardError, DashboardQuery, Store};
+use navi_tenancy::usage::{record_calls, record_feedback, MAX_BATCH};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::app::{resource, AppState};
+use crate::auth::Scoped;
+use crate::error::ApiError;
+
+/// Mounts the routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/v1/llm-calls").post(create_calls))
+        .service(resource("/v1/feedback").post(create_feedback))
+        .service(resource("/v1/analytics/usage").get(usage_dashboard))
+        .service(resource("/v1/analytics/org").get(org_dashboard));
+}
+
+/// One call on the wire.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallBody {
+    #[serde(default)]
+    id: Option<String>,
+    model: String,
+    prompt_tokens: i64,
+    completion_tokens: i64,
+    cost_micros: i64,
+    latency_ms: i64,
+    #[serde(default)]
+    occurred_at: Option<DateTime<Utc>>,
+}
+
+impl From<CallBody> for CallInput {
+    fn from(body: CallBody) -> Self {
+        CallInput {
+            id: body.id,
+            model: body.model,
+            prompt_tokens: body.prompt_tokens,
+            completion_tokens: body.completion_tokens,
+            cost_micros: body.cost_micros,
+            latency_ms: body.latency_ms,
+            occurred_at: body.occurred_at,
+        }
+    }
+}
+
+/// The body is one call, or `{"calls": [...]}`. Each call is decoded on its own so an error
+/// names its index.
+fn parse_calls(body: Value) -> Result<Vec<CallInput>, ApiError> {
+    let items = match body {
+        Value::Object(mut object) if object.contains_key("calls") => {
+            if object.len() != 1 {
+                return Err(ApiError::invalid_request(
+                    "A batch is {\"calls\": [...]} with no other field.",
+                ));
+            }
+            match object.remove("calls") {
+                Some(Value::Array(items)) => items,
+                _ => {
+                    return Err(ApiError::invalid_request(
+                        "calls: an array of 1 to 1000 calls.",
+                    ))
+                }
+            }
+        }
+        single @ Value::Object(_) => vec![single],
+        _ => {
+            return Err(ApiError::invalid_request(
+                "The body is one call object or {\"calls\": [...]}.",
+            ))
+        }
+    };
+    if items.is_empty() || items.len() > MAX_BATCH {
+        return Err(ApiError::invalid_request(format!(
+            "calls: 1 to {MAX_BATCH} calls per request."
+        )));
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| {
+            serde_json::from_value::<CallBody>(item)
+                .map(CallInput::from)
+                .map_err(|error| ApiError::invalid_request(format!("calls[{index}]: {error}.")))
+        })
+        .collect()
+}
+
+async fn create_calls(
+    Scoped { scope, .. }: Scoped,
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let inputs = parse_calls(body.into_inner())?;
+    let calls = validate_calls(&inputs, Utc::now())
+        .map_err(|invalid| ApiError::invalid_request(format!("{invalid}.")))?;
+    let observed: Vec<(i64, i64)> = calls
+        .iter()
+        .map(|call| (call.latency_ms, call.cost_micros))
+        .collect();
+    let recorded = state
+        .db(move |conn| record_calls(&scope, conn, &calls))
+        .await?;
+    // Only what was recorded (duplicates were already counted the first time).
+    if recorded.duplicates == 0 {
+        state.http_metrics.observe_llm_calls(observed);
+    }
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "accepted": recorded.accepted,
+        "duplicates": recorded.duplicates,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedbackBody {
+    target_id: String,
+    rating: i64,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+async fn create_feedback(
+    Scoped { scope, .. }: Scoped,
+    state: web::Data<AppState>,
+    body: web::Json<FeedbackBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let rating = match body.rating {
+        1 => 1,
+        -1 => -1,
+        _ => return Err(ApiError::invalid_request("rating: 1 or -1.")),
+    };
+    let at = Utc::now().timestamp();
+    let id = state
+        .db(move |conn| {
+            record_feedback(
+                &scope,
+                conn,
+                &body.target_id,
+                rating,
+                body.comment.as_deref(),
+                at,
+            )
+        })
+        .await?;
+    state.http_metrics.observe_feedback(rating);
+    Ok(HttpResponse::Created().json(serde_json::json!({ "id": id })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RangeParams {
+    from: Option<String>,
+    to: Option<String>,
+    tz: Option<String>,
+}
+
+impl RangeParams {
+    fn query(&self) -> Result<DashboardQuery, ApiError> {
+        DashboardQuery::parse(
+            self.from.as_deref(),
+            self.to.as_deref(),
+            self.tz.as_deref(),
+            Utc::now(),
+        )
+        .map_err(|invalid| ApiError::invalid_request(format!("{invalid}.")))
+    }
+}
+
+fn dashboard_error(error: DashboardError) -> ApiError {
+    match error {
+        DashboardError::Store(error) => error.into(),
+        DashboardError::Analytics(error) => {
+            tracing::error!(%error, "dashboard cannot be stated exactly");
+            ApiError::internal()
+        }
+    }
+}
+
+async fn usage_dashboard(
+    Scoped { scope, .. }: Scoped,
+    state: web::Data<AppState>,
+    params: web::Query<RangeParams>,
+) -> Result<HttpResponse, ApiError> {
+    let query = params.query()?;
+    let dashboard = web::block({
+        let pool = state.pool.clone();
+        move || {
+            let mut conn = navi_tenancy::checkout(&pool)?;
+            Store::new(&scope, &mut conn).own_usage(&query)
+        }
+    });
+    respond(dashboard.await)
+}
+
+async fn org_dashboard(
+    Scoped { scope, .. }: Scoped,
+    state: web::Data<AppState>,
+    params: web::Query<RangeParams>,
+) -> Result<HttpResponse, ApiError> {
+    let query = params.query()?;
+    let dashboard = web::block({
+        let pool = state.pool.clone();
+        move || {
+            let mut conn = navi_tenancy::checkout(&pool)?;
+            Store::new(&scope, &mut conn).whole_org(&query)
+        }
+    });
+    respond(dashboard.await)
+}
+
+fn respond(
+    result: Result<
+        Result<navi_analytics::Dashboard, DashboardError>,
+        actix_web::error::BlockingError,
+    >,
+) -> Result<HttpResponse, ApiError> {
+    match result {
+        Ok(Ok(dashboard)) => Ok(HttpResponse::Ok().json(dashboard)),
+        Ok(Err(error)) => Err(dashboard_error(error)),
+        Err(error) => {
+            tracing::error!(%error, "dashboard task panicked");
+            Err(ApiError::internal())
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! LLM usage over HTTP on PostgreSQL and SQLite: ingestion (single, batch, idempotent retries,
+//! all-or-nothing), feedback, the two dashboards, every 400 the contract names, the 403 cases,
+//! and isolation between orgs and between users.
+
+mod common;
+
+use common::{assert_error, Api};
+use navi_tenancy::testing::TestDatabase;
+use serde_json::{json, Value};
+
+fn call(id: &str, cost_micros: i64, occurred_at: &str) -> Value {
+    json!({"id": id, "model": "gpt-4o", "prompt_tokens": 100, "completion_tokens": 20,
+           "cost_micros": cost_micros, "latency_ms": 250, "occurred_at": occurred_at})
+}
+
+const RANGE: &str = "from=2026-11-01&to=2026-11-30&tz=UTC";
+
+async fn calls_are_recorded_once_and_dashboards_show_them(db: TestDatabase) {
+    let api = Api::start(db).await;
+    let owner = api.owner("ada@example.com", "Acme").await;
+    let (member_key, member_id) = api.member(&owner, "mia@example.com", "member").await;
+    let org = Some(owner.org_id.as_str());
+
+    let single = api
+        .call(
+            "POST",
+            "/v1/llm-calls",
+            Some(&owner.key),
+            org,
+            Some(call("c-1", 1_500_000, "2026-11-20T10:00:00Z")),
+        )
+        .await;
+    assert_eq!(single.status, 201, "{single:?}");
+    assert_eq!(single.body, json!({"accepted": 1, "duplicates": 0}));
+    let batch = json!({"calls": [call("c-2", 2_000_000, "2026-11-21T23:30:00Z"),
+                                 call("c-3", 250_000, "2026-11-22T00:30:00+01:00")]});
+    let first = api
+        .call(
+            "POST",
+            "/v1/llm-calls",
+            Some(&member_key),
+            org,
+            Some(batch.clone()),
+        )
+        .await;
+    assert_eq!(first.body, json!({"accepted": 2, "duplicates": 0}));
+    let retried = api
+        .call("POST", "/v1/llm-calls", Some(&member_key), org, Some(batch))
+        .await;
+    assert_eq!(retried.status, 201);
+    assert_eq!(
+        retried.body,
+        json!({"accepted": 0, "duplicates": 2}),
+        "a retry never double-counts"
+    );
+    let without_id = json!({"model": "claude", "prompt_tokens": 1, "completion_tokens": 1,
+                            "cost_micros": 0, "latency_ms": 10, "occurred_at": "2026-11-22T08:00:00Z"});
+    assert_eq!(
+        api.call(
+            "POST",
+            "/v1/llm-calls",
+            Some(&owner.key),
+            org,
+            Some(without_id)
+        )
+        .await
+        .status,
+        201
+    );
+    let feedback = api
+        .call(
+            "POST",
+            "/v1/feedback",
+            Some(&member_key),
+            org,
+            Some(json!({"target_id": "msg_1", "rating": -1, "comment": "wrong answer"})),
+        )
+        .await;
+    assert_eq!(feedback.status, 201, "{feedback:?}");
+    assert!(feedback.body["id"].as_str().unwrap().starts_with("fbk_"));
+
+    let dashboard = api
+        .call(
+            "GET",
+            &format!("/v1/analytics/org?{RANGE}"),
+            Some(&owner.key),
+            org,
+            None,
+        )
+        .await;
+    assert_eq!(dashboard.status, 200, "{dashboard:?}");
+    let body = &dashboard.body;
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["org_id", "user_id", "from", "to", "tz", "totals", "daily", "by_model", "by_user"]
+    );
+    assert_eq!(body["user_id"], Value::Null);
+    assert_eq!(body["totals"]["requests"], 4);
+    assert_eq!(body["totals"]["cost_micros"], 3_750_000);
+    assert_eq!(body["totals"]["cost_usd"], "3.750000");
+    assert_eq!(
+        body["totals"]["avg_latency_ms"],
+        json!(190.0),
+        "(3 × 250 + 10) / 4"
+    );
+    assert_eq!(body["daily"].as_array().unwrap().len(), 30);
+    assert_eq!(
+        body["daily"][20]["requests"], 2,
+        "21 November: 23:30 UTC and 23:30 UTC (+01:00)"
+    );
+    assert_eq!(body["by_user"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        body["by_user"][0]["user_id"],
+        member_id.as_str(),
+        "most expensive first"
+    );
+    let own = api
+        .call(
+            "GET",
+            &format!("/v1/analytics/usage?{RANGE}"),
+            Some(&member_key),
+            org,
+            None,
+        )
+        .await;
+    assert_eq!(own.status, 200);
+    assert_eq!(own.body["user_id"], member_id.as_str());
+    assert_eq!(own.body["totals"]["requests"], 2);
+    assert_eq!(own.body["totals"]["feedback_negative"], 1);
+    assert!(own.body.get("by_user").is_none());
+
+    // Without occurred_at a call is stamped now.
+    let now = json!({"model": "m", "prompt_tokens": 1, "completion_tokens": 1, "cost_micros": 1, "latency_ms": 1});
+    assert_eq!(
+        api.call("POST", "/v1/llm-calls", Some(&owner.key), org, Some(now))
+            .await
+            .status,
+        201
+    );
+    let today = chrono::Utc::now().date_naive();
+    let around_now = format!(
+        "/v1/analytics/usage?from={}&to={}&tz=UTC",
+        today.pred_opt().unwrap(),
+        today.succ_opt().unwrap()
+    );
+    let recent = api
+        .call("GET", &around_now, Some(&owner.key), org, None)
+        .await;
+    let model_m: Vec<&Value> = recent.body["by_model"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["model"] == "m")
+        .collect();
+    assert_eq!(model_m.len(), 1, "{recent:?}");
+    assert_eq!(model_m[0]["requests"], 1);
+}
+
+async fn a_batch_with_one_bad_call_records_nothing(db: TestDatabase) {
+    let api = Api::start(db).await;
+    let owner = api.owner("ada@example.com", "Acme").await;
+    let org = Some(owner.org_id.as_str());
+    let mut bad = call("c-3", 1, "2026-11-20T10:00:00Z");
+    bad["prompt_tokens"] = json!(-5);
+    let batch = json!({"calls": [call("c-1", 1, "2026-11-20T10:00:00Z"), call("c-2", 1, "2026-11-20T10:00:00Z"), bad]});
+    let reply = api
+        .call("POST", "/v1/llm-calls", Some(&owner.key), org, Some(batch))
+        .await;
+    assert_error(&reply, 400, "invalid_request");
+    let message = reply.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("calls[2].prompt_tokens"), "{message}");
+    let dashboard = api
+        .call(
+            "GET",
+            &format!("/v1/analytics/org?{RANGE}"),
+            Some(&owner.key),
+            org,
+            None,
+        )
+        .await;
+    assert_eq!(dashboard.body["totals"]["requests"], 0, "all or nothing");
+
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            json!({"calls": [call("a", 1, "2026-11-20T10:00:00Z"), {"model": "m", "prompt_tokens": 1, "completion_tokens": 1, "cost_micros": 1, "latency_ms": 1, "extra": true}]}),
+            "calls[1]",
+        ),
+        (
+            json!({"calls": [{"model": "m", "prompt_tokens": 1.5, "completion_tokens": 1, "cost_micros": 1, "latency_ms": 1}]}),
+            "calls[0]",
+        ),
+        (
+            json!({"calls": [{"model": "", "prompt_tokens": 1, "completion_tokens": 1, "cost_micros": 1, "latency_ms": 1}]}),
+            "calls[0].model",
+        ),
+        (
+            json!({"calls": [{"model": "m", "prompt_tokens": 1, "completion_tokens": 1, "cost_micros": -1, "latency_ms": 1}]}),
+            "calls[0].cost_micros",
+        ),
+        (
+            json!({"calls": [{"model": "m", "prompt_tokens": 1, "completion_tokens": 1, "cost_micros": 1, "latency_ms": 1, "occurred_at": "yesterday"}]}),
+            "calls[0]",
+        ),
+        (
+            json!({"calls": [{"model": "m", "prompt_tokens": 1, "completion_tokens": 1, "cost_micros": 1, "latency_ms": 1, "id": "x".repeat(101)}]}),
+            "calls[0].id",
+        ),
+        (json!({"calls": []}), "calls"),
+        (
+            json!({"calls": vec![call("a", 1, "2026-11-20T10:00:00Z"); 1001]}),
+            "calls",
+        ),
+        (json!([1, 2]), "call"),
+    ];
+    for (body, named) in cases {
+        let reply = api
+            .call("POST", "/v1/llm-calls", Some(&owner.key), org, Some(body))
+            .await;
+        assert_error(&reply, 400, "invalid_request");
+        let message = reply.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(named), "{named}: {message}");
+    }
+    for (body, named) in [
+        (json!({"target_id": "m", "rating": 2}), "rating"),
+        (json!({"target_id": "", "rating": 1}), "target_id"),
+        (json!({"target_id": "m", "rating": 1, "stars": 5}), "stars"),
+    ] {
+        let reply = api
+            .call("POST", "/v1/feedback", Some(&owner.key), org, Some(body))
+            .await;
+        assert_error(&reply, 400, "invalid_request");
+        assert!(
+            reply.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(named),
+            "{reply:?}"
+        );
+    }
+    for (query, named) in [
+        ("from=2026-11-01&to=2026-11-30&tz=Mars/Olympus", "tz"),
+        ("from=2026-12-01&to=2026-11-30", "from"),
+        ("from=2026-01-01&to=2027-01-02", "to"),
+        ("from=2026-13-01&to=2026-12-30", "from"),
+        ("from=2026-11-01&to=2026-11-30&zone=UTC", "zone"),
+    ] {
+        for path in ["/v1/analytics/usage", "/v1/analytics/org"] {
+            let reply = api
+                .call(
+                    "GET",
+                    &format!("{path}?{query}"),
+                    Some(&owner.key),
+                    org,
+                    None,
+                )
+                .await;
+            assert_error(&reply, 400, "invalid_request");
+            assert!(
+                reply.body["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(named),
+                "{query}: {reply:?}"
+            );
+        }
+    }
+}
+
+async fn dashboards_keep_orgs_and_users_apart(db: TestDatabase) {
+    let api = Api::start(db).await;
+    let a = api.owner("ada@example.com", "Org A").await;
+    let (a_member, _) = api.member(&a, "mia@example.com", "member").await;
+    let (a_admin, _) = api.member(&a, "adam@example.com", "admin").await;
+    let b = api.owner("bob@example.com", "Org B").await;
+    let a_org = Some(a.org_id.as_str());
+    api.call(
+        "POST",
+        "/v1/llm-calls",
+        Some(&a.key),
+        a_org,
+        Some(call("x", 7_000_000, "2026-11-10T12:00:00Z")),
+    )
+    .await;
+    api.call(
+        "POST",
+        "/v1/feedback",
+        Some(&a.key),
+        a_org,
+        Some(json!({"target_id": "t", "rating": 1})),
+    )
+    .await;
+
+    // No org context, member on the org dashboard, outsiders naming org A.
+    assert_error(
+        &api.call(
+            "GET",
+            &format!("/v1/analytics/usage?{RANGE}"),
+            Some(&a.key),
+            None,
+            None,
+        )
+        .await,
+        403,
+        "org_context_required",
+    );
+    assert_error(
+        &api.call(
+            "POST",
+            "/v1/llm-calls",
+            Some(&a.key),
+            None,
+            Some(call("y", 1, "2026-11-10T12:00:00Z")),
+        )
+        .await,
+        403,
+        "org_context_required",
+    );
+    assert_error(
+        &api.call(
+            "GET",
+            &format!("/v1/analytics/org?{RANGE}"),
+            Some(&a_member),
+            a_org,
+            None,
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+    assert_error(
+        &api.call(
+            "GET",
+            &format!("/v1/analytics/org?{RANGE}"),
+            Some(&b.key),
+            a_org,
+            None,
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+    assert_error(
+        &api.call(
+            "GET",
+            &format!("/v1/analytics/usage?{RANGE}"),
+            Some(&b.key),
+            a_org,
+            None,
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+    assert_error(
+        &api.call(
+            "POST",
+            "/v1/llm-calls",
+            Some(&b.key),
+            a_org,
+            Some(call("z", 1, "2026-11-10T12:00:00Z")),
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+
+    let admin_view = api
+        .call(
+            "GET",
+            &format!("/v1/analytics/org?{RANGE}"),
+            Some(&a_admin),
+            a_org,
+            None,
+        )
+        .await;
+    assert_eq!(admin_view.body["totals"]["requests"], 1);
+    // Another user's calls are not in my usage; another org's are not in its dashboards.
+    let member_view = api
+        .call(
+            "GET",
+            &format!("/v1/analytics/usage?{RANGE}"),
+            Some(&a_member),
+            a_org,
+            None,
+        )
+        .await;
+    assert_eq!(member_view.body["totals"]["requests"], 0);
+    assert_eq!(member_view.body["totals"]["feedback_positive"], 0);
+    let b_org = Some(b.org_id.as_str());
+    for path in ["/v1/analytics/org", "/v1/analytics/usage"] {
+        let b_view = api
+            .call("GET", &format!("{path}?{RANGE}"), Some(&b.key), b_org, None)
+            .await;
+        assert_eq!(b_view.status, 200);
+        assert_eq!(b_view.body["totals"]["requests"], 0, "{path}");
+        assert_eq!(b_view.body["totals"]["cost_usd"], "0.000000");
+        assert_eq!(b_view.body["totals"]["feedback_positive"], 0);
+    }
+    // The same call id in org B is a different call.
+    let reused = api
+        .call(
+            "POST",
+            "/v1/llm-calls",
+            Some(&b.key),
+            b_org,
+            Some(call("x", 1, "2026-11-10T12:00:00Z")),
+        )
+        .await;
+    assert_eq!(reused.body, json!({"accepted": 1, "duplicates": 0}));
+}
+
+on_both_backends!(
+    calls_are_recorded_once_and_dashboards_show_them,
+    a_batch_with_one_bad_call_records_nothing,
+    dashboards_keep_orgs_and_users_apart,
+);
