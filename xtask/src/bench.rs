@@ -1,4 +1,4 @@
-//! `cargo xtask bench <auth|cache|crypto|rotate>`: runs a benchmark against the same services the tests
+//! `cargo xtask bench <auth|cache|crypto|rotate|analytics>`: runs a benchmark against the same services the tests
 //! use (found running, or started as throwaway servers), printing its ratio against a baseline
 //! measured in the same run.
 
@@ -16,6 +16,8 @@ pub enum Suite {
     Cache,
     /// Seal + open of 1 KiB against bare ring AES-256-GCM.
     Crypto,
+    /// Dashboards over 2,000,000 calls on PostgreSQL and SQLite against a raw GROUP BY.
+    Analytics,
     /// `rotate-keys` rows/s over 100,000 rows on PostgreSQL against an in-place UPDATE.
     Rotate,
 }
@@ -32,6 +34,7 @@ pub fn run(suite: Suite) -> anyhow::Result<ExitCode> {
         Suite::Cache => ("navi-cache", "getdel"),
         Suite::Crypto => ("navi-crypto", "seal"),
         Suite::Rotate => ("navi-tenancy", "rotate"),
+        Suite::Analytics => ("navi-analytics", "analytics"),
     };
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)

@@ -202,8 +202,8 @@ pub struct LatencyCounts {
     pub max_ms: Option<i64>,
 }
 
-/// A placeholder list `$first, $first+1, ...` (both backends accept `$n`; SQLite numbers them by
-/// first appearance, so statements use them in increasing order).
+/// A placeholder list `$first, $first+1, ...`. Statements are written with `$n` placeholders used
+/// once each, in increasing order; [`query`] turns them into `?` for SQLite.
 fn placeholders(first: usize, count: usize) -> String {
     (first..first + count)
         .map(|n| format!("${n}"))
@@ -214,8 +214,8 @@ fn placeholders(first: usize, count: usize) -> String {
 type Query =
     diesel::query_builder::BoxedSqlQuery<'static, MultiBackend, diesel::query_builder::SqlQuery>;
 
-fn query(sql: String) -> Query {
-    diesel::sql_query(sql).into_boxed()
+fn query(conn: &DbConnection, sql: String) -> Query {
+    diesel::sql_query(crate::dialect::positional_placeholders(conn, sql)).into_boxed()
 }
 
 /// Records calls for the scope's user in the scope's org, all or nothing, with their rollups in
@@ -253,7 +253,7 @@ pub fn record_calls(
                  ON CONFLICT (org_id, client_call_id) DO NOTHING RETURNING client_call_id",
                 values.join(", ")
             );
-            let mut insert = query(sql);
+            let mut insert = query(conn, sql);
             for call in chunk {
                 insert = insert
                     .bind::<Text, _>(scope.org_id().to_owned())
@@ -355,7 +355,7 @@ fn update_rollups(
             values_list(chunk.len(), 8),
             add_sums("navi_usage_by_model")
         );
-        let mut upsert = query(sql);
+        let mut upsert = query(conn, sql);
         for ((bucket, model), sums) in chunk {
             upsert = bind_sums(
                 upsert
@@ -376,7 +376,7 @@ fn update_rollups(
             values_list(chunk.len(), 8),
             add_sums("navi_usage_by_user_day")
         );
-        let mut upsert = query(sql);
+        let mut upsert = query(conn, sql);
         for (day, sums) in chunk {
             upsert = bind_sums(
                 upsert
@@ -405,7 +405,7 @@ fn update_rollups(
             crate::dialect::greatest(conn, "navi_usage_latency.max_ms", "excluded.max_ms"),
             add_counts.join(", ")
         );
-        let mut upsert = query(sql);
+        let mut upsert = query(conn, sql);
         for (bucket, (max_ms, counts)) in chunk {
             upsert = upsert
                 .bind::<Text, _>(scope.org_id().to_owned())
@@ -454,11 +454,14 @@ pub fn record_feedback(
         ));
     }
     let id = new_id(IdKind::Feedback);
-    query(format!(
+    query(
+        conn,
+        format!(
         "INSERT INTO navi_feedback (id, org_id, user_id, target_id, rating, comment, created_at) \
          VALUES ({})",
         placeholders(1, 7)
-    ))
+    ),
+    )
     .bind::<Text, _>(id.clone())
     .bind::<Text, _>(scope.org_id().to_owned())
     .bind::<Text, _>(scope.user_id().to_owned())
@@ -519,18 +522,18 @@ pub fn day_model_sums(
                 "SELECT (bucket + $1) / {DAY} AS day, model, CAST(SUM(requests) AS BIGINT) AS requests, \
                  {SUMS_SELECT}, CAST(SUM(latency_sum_ms) AS BIGINT) AS latency_sum_ms \
                  FROM navi_usage_by_model WHERE org_id = $2 AND bucket >= $3 AND bucket < $4 \
-                 GROUP BY (bucket + $1) / {DAY}, model"
+                 GROUP BY 1, 2"
             )
         } else {
             format!(
                 "SELECT (occurred_at + $1) / {DAY} AS day, model, COUNT(*) AS requests, \
                  {SUMS_SELECT}, CAST(SUM(latency_ms) AS BIGINT) AS latency_sum_ms \
                  FROM navi_llm_calls WHERE org_id = $2 AND occurred_at >= $3 AND occurred_at < $4{} \
-                 GROUP BY (occurred_at + $1) / {DAY}, model",
+                 GROUP BY 1, 2",
                 user_filter(audience, 5)
             )
         };
-        let select = query(sql)
+        let select = query(conn, sql)
             .bind::<BigInt, _>(segment.offset)
             .bind::<Text, _>(scope.org_id().to_owned())
             .bind::<BigInt, _>(segment.start)
@@ -597,7 +600,7 @@ pub fn latency_counts(
                  WHERE org_id = $1 AND bucket >= $2 AND bucket < $3",
                 sums.join(", ")
             );
-            let row: HistogramRow = query(sql)
+            let row: HistogramRow = query(conn, sql)
                 .bind::<Text, _>(scope.org_id().to_owned())
                 .bind::<BigInt, _>(segment.start)
                 .bind::<BigInt, _>(segment.end)
@@ -614,7 +617,7 @@ pub fn latency_counts(
                  GROUP BY latency_bucket",
                 user_filter(audience, 4)
             );
-            let select = query(sql)
+            let select = query(conn, sql)
                 .bind::<Text, _>(scope.org_id().to_owned())
                 .bind::<BigInt, _>(segment.start)
                 .bind::<BigInt, _>(segment.end);
@@ -657,7 +660,7 @@ pub fn user_sums(
              CAST(SUM(latency_ms) AS BIGINT) AS latency_sum_ms FROM navi_llm_calls \
              WHERE org_id = $1 AND occurred_at >= $2 AND occurred_at < $3 GROUP BY user_id"
             );
-            Ok(query(sql)
+            Ok(query(conn, sql)
                 .bind::<Text, _>(scope.org_id().to_owned())
                 .bind::<BigInt, _>(start)
                 .bind::<BigInt, _>(end)
@@ -677,7 +680,7 @@ pub fn user_sums(
              CAST(SUM(latency_sum_ms) AS BIGINT) AS latency_sum_ms FROM navi_usage_by_user_day \
              WHERE org_id = $1 AND day >= $2 AND day < $3 GROUP BY user_id"
         );
-        add(query(sql)
+        add(query(conn, sql)
             .bind::<Text, _>(scope.org_id().to_owned())
             .bind::<BigInt, _>(first_day)
             .bind::<BigInt, _>(end_day)
@@ -720,7 +723,7 @@ pub fn feedback_counts(
              FROM navi_feedback WHERE org_id = $1 AND created_at >= $2 AND created_at < $3{}",
             user_filter(audience, 4)
         );
-        let select = query(sql)
+        let select = query(conn, sql)
             .bind::<Text, _>(scope.org_id().to_owned())
             .bind::<BigInt, _>(segment.start)
             .bind::<BigInt, _>(segment.end);

@@ -1,0 +1,283 @@
+//! `cargo xtask bench analytics`: dashboards at scale, on PostgreSQL and SQLite.
+//!
+//! Generates 2,000,000 calls (half in one org; 1000 users, 5 models, 90 days), ingested through
+//! `record_calls` in batches of 1000 (timed: calls/s). Then, in the same run, times (median of
+//! 15) the org dashboard for 30 days through the library, the same for one user, and the
+//! baseline: a plain `GROUP BY` day over the raw table for that org and range. Prints the ratios.
+//! `NAVI_BENCH_CALLS` sets another size.
+
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, TimeDelta};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use navi_analytics::{latency_bucket, DashboardQuery, Store};
+use navi_tenancy::testing::TestDatabase;
+use navi_tenancy::usage::{record_calls, NewCall};
+use navi_tenancy::{
+    checkout, Backend, DbConnection, Email, OrgName, Privileged, Role, TenantScope,
+};
+
+const USERS: usize = 1000;
+const MODELS: [&str; 5] = [
+    "gpt-4o",
+    "gpt-4o-mini",
+    "claude-sonnet",
+    "claude-haiku",
+    "llama-3",
+];
+const DAYS: i64 = 90;
+const RUNS: usize = 15;
+
+struct Results {
+    ingest_per_second: f64,
+    org_utc: Duration,
+    org_kathmandu: Duration,
+    user: Duration,
+    baseline: Duration,
+}
+
+/// A small deterministic generator (xorshift), so both backends get the same data.
+struct Random(u64);
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn time<T>(mut f: impl FnMut() -> T) -> Duration {
+    let mut samples = Vec::new();
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        std::hint::black_box(f());
+        samples.push(start.elapsed());
+    }
+    median(samples)
+}
+
+fn run(backend: Backend, calls: usize) -> Results {
+    let db = TestDatabase::new(backend);
+    let pool = db.migrated_pool();
+    let mut conn = checkout(&pool).expect("connection");
+    let privileged = Privileged::acquire("bench");
+    let users: Vec<String> = (0..USERS)
+        .map(|i| {
+            let email = Email::parse(&format!("user{i}@example.com")).expect("email");
+            navi_tenancy::users::find_or_create_user(&privileged, &mut conn, &email)
+                .expect("user")
+                .id
+        })
+        .collect();
+    let orgs: Vec<String> = (0..10)
+        .map(|i| {
+            let owner = privileged.act_as(&users[0]);
+            navi_tenancy::orgs::create_org(
+                &owner,
+                &mut conn,
+                &OrgName::parse(&format!("Org {i}")).expect("name"),
+                None,
+            )
+            .expect("org")
+            .0
+            .id
+        })
+        .collect();
+    let start_day = NaiveDate::from_ymd_opt(2026, 8, 24).expect("date");
+    let start = start_day
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc()
+        .timestamp();
+    let mut random = Random(0x9E37_79B9_7F4A_7C15);
+
+    // Batches of 1000 calls, each from one user in one org, in time order (a client sends calls
+    // as they happen): batch k holds calls of the k-th slice of the 90 days.
+    let total_batches = calls.div_ceil(1000) as i64;
+    let window = (DAYS * 86_400 / total_batches).max(1);
+    let mut ingest_time = Duration::ZERO;
+    let mut ingested = 0;
+    let mut batches = 0;
+    while ingested < calls {
+        // Even batches in the big org, its users in turn; odd ones in the nine others.
+        let org = if batches % 2 == 0 {
+            &orgs[0]
+        } else {
+            &orgs[1 + random.below(9) as usize]
+        };
+        let user = &users[(batches / 2) % USERS];
+        let slice_start = start + batches as i64 * window;
+        batches += 1;
+        let batch: Vec<NewCall> = (0..1000.min(calls - ingested))
+            .map(|_| {
+                let latency_ms = 50 + (random.below(3000) * random.below(3000)) as i64 / 1000;
+                NewCall {
+                    client_call_id: None,
+                    model: MODELS[random.below(5) as usize].to_owned(),
+                    prompt_tokens: random.below(4000) as i64,
+                    completion_tokens: random.below(1000) as i64,
+                    cost_micros: random.below(50_000) as i64,
+                    latency_ms,
+                    latency_bucket: latency_bucket(latency_ms) as i16,
+                    occurred_at: slice_start + random.below(window as u64) as i64,
+                }
+            })
+            .collect();
+        let scope = TenantScope::for_tests(org, user, Role::Member);
+        let began = Instant::now();
+        record_calls(&scope, &mut conn, &batch).expect("recorded");
+        ingest_time += began.elapsed();
+        ingested += batch.len();
+    }
+    match backend {
+        Backend::Postgres => conn.batch_execute("VACUUM ANALYZE").expect("analyzed"),
+        Backend::Sqlite => conn.batch_execute("ANALYZE").expect("analyzed"),
+    }
+
+    let from = start_day + TimeDelta::days(30);
+    let to = from + TimeDelta::days(29);
+    let utc = DashboardQuery::new(from, to, chrono_tz::UTC).expect("query");
+    let kathmandu = DashboardQuery::new(from, to, chrono_tz::Asia::Kathmandu).expect("query");
+    let admin = TenantScope::for_tests(&orgs[0], &users[0], Role::Admin);
+    let member = TenantScope::for_tests(&orgs[0], &users[1], Role::Member);
+
+    let org_dashboard = Store::new(&admin, &mut conn)
+        .whole_org(&utc)
+        .expect("dashboard");
+    let active_users = org_dashboard.by_user.as_ref().map_or(0, Vec::len);
+    assert!(active_users > 0);
+    let org_utc = time(|| {
+        Store::new(&admin, &mut conn)
+            .whole_org(&utc)
+            .expect("dashboard")
+    });
+    let org_kathmandu = time(|| {
+        Store::new(&admin, &mut conn)
+            .whole_org(&kathmandu)
+            .expect("dashboard")
+    });
+    let user = time(|| {
+        Store::new(&member, &mut conn)
+            .own_usage(&utc)
+            .expect("dashboard")
+    });
+
+    #[derive(QueryableByName)]
+    #[allow(dead_code)]
+    struct Day {
+        #[diesel(sql_type = BigInt)]
+        day: i64,
+        #[diesel(sql_type = BigInt)]
+        requests: i64,
+        #[diesel(sql_type = BigInt)]
+        cost_micros: i64,
+        #[diesel(sql_type = BigInt)]
+        tokens: i64,
+        #[diesel(sql_type = BigInt)]
+        latency_sum_ms: i64,
+    }
+    let (range_start, range_end) = utc.utc_range();
+    let baseline_sql = "SELECT occurred_at / 86400 AS day, COUNT(*) AS requests, \
+         CAST(SUM(cost_micros) AS BIGINT) AS cost_micros, \
+         CAST(SUM(prompt_tokens + completion_tokens) AS BIGINT) AS tokens, \
+         CAST(SUM(latency_ms) AS BIGINT) AS latency_sum_ms \
+         FROM navi_llm_calls WHERE org_id = $1 AND occurred_at >= $2 AND occurred_at < $3 \
+         GROUP BY occurred_at / 86400";
+    let baseline_rows = |conn: &mut DbConnection| {
+        diesel::sql_query(baseline_sql)
+            .bind::<Text, _>(&orgs[0])
+            .bind::<BigInt, _>(range_start.timestamp())
+            .bind::<BigInt, _>(range_end.timestamp())
+            .load::<Day>(conn)
+            .expect("baseline")
+    };
+    let rows = baseline_rows(&mut conn);
+    let total: i64 = rows.iter().map(|d| d.requests).sum();
+    assert_eq!(
+        total, org_dashboard.totals.requests,
+        "baseline and dashboard count the same calls"
+    );
+    let baseline = time(|| baseline_rows(&mut conn));
+
+    eprintln!("{backend:?}: {active_users} users in the org dashboard");
+    Results {
+        ingest_per_second: ingested as f64 / ingest_time.as_secs_f64(),
+        org_utc,
+        org_kathmandu,
+        user,
+        baseline,
+    }
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let calls: usize = std::env::var("NAVI_BENCH_CALLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2_000_000);
+    let pg = run(Backend::Postgres, calls);
+    let sqlite = run(Backend::Sqlite, calls);
+    println!("analytics: {calls} calls (half in one org), {USERS} users, 5 models, {DAYS} days; 30-day range; median of {RUNS}");
+    println!("{:<44} {:>12} {:>12}", "", "PostgreSQL", "SQLite");
+    println!(
+        "{:<44} {:>12.0} {:>12.0}",
+        "ingest, 1000-call batches (calls/s)", pg.ingest_per_second, sqlite.ingest_per_second
+    );
+    println!(
+        "{:<44} {:>12.2} {:>12.2}",
+        "org dashboard, UTC (ms)",
+        ms(pg.org_utc),
+        ms(sqlite.org_utc)
+    );
+    println!(
+        "{:<44} {:>12.2} {:>12.2}",
+        "org dashboard, Asia/Kathmandu (ms)",
+        ms(pg.org_kathmandu),
+        ms(sqlite.org_kathmandu)
+    );
+    println!(
+        "{:<44} {:>12.2} {:>12.2}",
+        "one user's dashboard, UTC (ms)",
+        ms(pg.user),
+        ms(sqlite.user)
+    );
+    println!(
+        "{:<44} {:>12.2} {:>12.2}",
+        "baseline: GROUP BY day over raw rows (ms)",
+        ms(pg.baseline),
+        ms(sqlite.baseline)
+    );
+    println!(
+        "{:<44} {:>12.1} {:>12.1}",
+        "speedup org dashboard (UTC) vs baseline (x)",
+        ms(pg.baseline) / ms(pg.org_utc),
+        ms(sqlite.baseline) / ms(sqlite.org_utc)
+    );
+    println!(
+        "{:<44} {:>12.1} {:>12.1}",
+        "speedup org dashboard (Kathmandu) vs base (x)",
+        ms(pg.baseline) / ms(pg.org_kathmandu),
+        ms(sqlite.baseline) / ms(sqlite.org_kathmandu)
+    );
+    println!(
+        "SQLite / PostgreSQL org dashboard (UTC): {:.2}  (target <= 3)",
+        ms(sqlite.org_utc) / ms(pg.org_utc)
+    );
+    println!(
+        "targets: PostgreSQL org dashboard <= 15 ms and >= 35x baseline; ingest >= 20,000 calls/s"
+    );
+}
