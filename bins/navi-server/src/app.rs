@@ -37,10 +37,12 @@ pub struct AppState {
 
 impl AppState {
     /// Runs synchronous database work on the blocking pool with a checked-out connection, and
-    /// maps its error to the API's.
-    pub async fn db<T, F>(&self, work: F) -> Result<T, ApiError>
+    /// maps its error (a `StoreError`, or any error that can carry one) to the API's.
+    pub async fn db<T, E, F>(&self, work: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        ApiError: From<E>,
         T: Send + 'static,
     {
         let pool = self.pool.clone();

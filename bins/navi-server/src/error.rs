@@ -165,6 +165,18 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<navi_analytics::DashboardError> for ApiError {
+    fn from(error: navi_analytics::DashboardError) -> Self {
+        match error {
+            navi_analytics::DashboardError::Store(error) => error.into(),
+            navi_analytics::DashboardError::Analytics(error) => {
+                tracing::error!(%error, "dashboard cannot be stated exactly");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -71,14 +71,7 @@ impl<'a> Store<'a> {
         for row in usage::day_model_sums(self.scope, self.conn, audience, &segments)? {
             let date =
                 epoch_day_to_date(row.day).ok_or(AnalyticsError::Overflow { quantity: "day" })?;
-            let sums = Sums {
-                requests: row.requests,
-                prompt_tokens: row.prompt_tokens,
-                completion_tokens: row.completion_tokens,
-                cost_micros: row.cost_micros,
-                latency_sum_ms: row.latency_sum_ms,
-            };
-            builder.add_day_model(date, &row.model, &sums)?;
+            builder.add_day_model(date, &row.model, &sums(&row.sums()))?;
         }
         let latency = usage::latency_counts(self.scope, self.conn, audience, &segments)?;
         if let Some(max_ms) = latency.max_ms {
@@ -92,20 +85,23 @@ impl<'a> Store<'a> {
         }
         if whole_org {
             for row in usage::user_sums(self.scope, self.conn, &segments)? {
-                let sums = Sums {
-                    requests: row.requests,
-                    prompt_tokens: row.prompt_tokens,
-                    completion_tokens: row.completion_tokens,
-                    cost_micros: row.cost_micros,
-                    latency_sum_ms: row.latency_sum_ms,
-                };
-                builder.add_user(&row.user_id, &sums)?;
+                builder.add_user(&row.user_id, &sums(&row.sums()))?;
             }
         }
         let (positive, negative) =
             usage::feedback_counts(self.scope, self.conn, audience, &segments)?;
         builder.add_feedback(positive, negative)?;
         Ok(builder.finish()?)
+    }
+}
+
+fn sums(stored: &usage::CallSums) -> Sums {
+    Sums {
+        requests: stored.requests,
+        prompt_tokens: stored.prompt_tokens,
+        completion_tokens: stored.completion_tokens,
+        cost_micros: stored.cost_micros,
+        latency_sum_ms: stored.latency_sum_ms,
     }
 }
 

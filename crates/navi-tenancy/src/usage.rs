@@ -158,6 +158,19 @@ pub struct DayModelSums {
     pub latency_sum_ms: i64,
 }
 
+impl DayModelSums {
+    /// The sums alone.
+    pub fn sums(&self) -> CallSums {
+        CallSums {
+            requests: self.requests,
+            prompt_tokens: self.prompt_tokens,
+            completion_tokens: self.completion_tokens,
+            cost_micros: self.cost_micros,
+            latency_sum_ms: self.latency_sum_ms,
+        }
+    }
+}
+
 /// Sums of one user.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct UserSums {
@@ -182,7 +195,8 @@ pub struct UserSums {
 }
 
 impl UserSums {
-    fn sums(&self) -> CallSums {
+    /// The sums alone.
+    pub fn sums(&self) -> CallSums {
         CallSums {
             requests: self.requests,
             prompt_tokens: self.prompt_tokens,
@@ -244,14 +258,11 @@ pub fn record_calls(
         let mut inserted_ids: HashSet<String> = HashSet::new();
         const COLUMNS: usize = 10;
         for chunk in unique.chunks(MAX_PARAMS / COLUMNS) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("({})", placeholders(i * COLUMNS + 1, COLUMNS)))
-                .collect();
             let sql = format!(
                 "INSERT INTO navi_llm_calls (org_id, user_id, client_call_id, model, prompt_tokens, \
                  completion_tokens, cost_micros, latency_ms, latency_bucket, occurred_at) VALUES {} \
                  ON CONFLICT (org_id, client_call_id) DO NOTHING RETURNING client_call_id",
-                values.join(", ")
+                values_list(chunk.len(), COLUMNS)
             );
             let mut insert = query(conn, sql);
             for call in chunk {

@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
-use navi_analytics::{validate_calls, CallInput, DashboardError, DashboardQuery, Store};
+use navi_analytics::{validate_calls, CallInput, DashboardQuery, Store};
 use navi_tenancy::usage::{record_calls, record_feedback, MAX_BATCH};
 use serde::Deserialize;
 use serde_json::Value;
@@ -172,30 +172,16 @@ impl RangeParams {
     }
 }
 
-fn dashboard_error(error: DashboardError) -> ApiError {
-    match error {
-        DashboardError::Store(error) => error.into(),
-        DashboardError::Analytics(error) => {
-            tracing::error!(%error, "dashboard cannot be stated exactly");
-            ApiError::internal()
-        }
-    }
-}
-
 async fn usage_dashboard(
     Scoped { scope, .. }: Scoped,
     state: web::Data<AppState>,
     params: web::Query<RangeParams>,
 ) -> Result<HttpResponse, ApiError> {
     let query = params.query()?;
-    let dashboard = web::block({
-        let pool = state.pool.clone();
-        move || {
-            let mut conn = navi_tenancy::checkout(&pool)?;
-            Store::new(&scope, &mut conn).own_usage(&query)
-        }
-    });
-    respond(dashboard.await)
+    let dashboard = state
+        .db(move |conn| Store::new(&scope, conn).own_usage(&query))
+        .await?;
+    Ok(HttpResponse::Ok().json(dashboard))
 }
 
 async fn org_dashboard(
@@ -204,28 +190,8 @@ async fn org_dashboard(
     params: web::Query<RangeParams>,
 ) -> Result<HttpResponse, ApiError> {
     let query = params.query()?;
-    let dashboard = web::block({
-        let pool = state.pool.clone();
-        move || {
-            let mut conn = navi_tenancy::checkout(&pool)?;
-            Store::new(&scope, &mut conn).whole_org(&query)
-        }
-    });
-    respond(dashboard.await)
-}
-
-fn respond(
-    result: Result<
-        Result<navi_analytics::Dashboard, DashboardError>,
-        actix_web::error::BlockingError,
-    >,
-) -> Result<HttpResponse, ApiError> {
-    match result {
-        Ok(Ok(dashboard)) => Ok(HttpResponse::Ok().json(dashboard)),
-        Ok(Err(error)) => Err(dashboard_error(error)),
-        Err(error) => {
-            tracing::error!(%error, "dashboard task panicked");
-            Err(ApiError::internal())
-        }
-    }
+    let dashboard = state
+        .db(move |conn| Store::new(&scope, conn).whole_org(&query))
+        .await?;
+    Ok(HttpResponse::Ok().json(dashboard))
 }
