@@ -138,43 +138,10 @@ impl Keyring {
     ///
     /// Errors name the entry by position and key id, never the key material.
     pub fn parse(spec: &str) -> Result<Keyring, CryptoError> {
-        let mut keys: Vec<Arc<Key>> = Vec::new();
-        let entries = spec
-            .lines()
-            .map(|line| line.split('#').next().unwrap_or(""))
-            .flat_map(|line| line.split(','))
-            .map(str::trim)
-            .filter(|entry| !entry.is_empty());
-        for (index, entry) in entries.enumerate() {
-            let position = index + 1;
-            let Some((id, material)) = entry.split_once(':') else {
-                return Err(CryptoError::InvalidKey(format!(
-                    "entry {position} is not of the form id:base64key"
-                )));
-            };
-            let id = KeyId::parse(id.trim()).map_err(|_| {
-                CryptoError::InvalidKey(format!(
-                    "entry {position}: key id must be 1 to {MAX_KEY_ID_LEN} characters from \
-                     [A-Za-z0-9_-]"
-                ))
-            })?;
-            if keys.iter().any(|key| key.id == id) {
-                return Err(CryptoError::InvalidKey(format!(
-                    "key id `{id}` appears more than once"
-                )));
-            }
-            let bytes = Zeroizing::new(STANDARD.decode(material.trim()).map_err(|_| {
-                CryptoError::InvalidKey(format!(
-                    "entry {position} (key `{id}`): key is not valid standard base64"
-                ))
-            })?);
-            keys.push(Arc::new(Key::from_bytes(id, &bytes)?));
-        }
-        if keys.is_empty() {
-            return Err(CryptoError::InvalidKey(
-                "no keys given; expected id:base64key[,id:base64key...]".to_owned(),
-            ));
-        }
+        let keys = parse_entries(spec)?
+            .into_iter()
+            .map(|(id, bytes)| Key::from_bytes(id, &bytes).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Keyring {
             keys,
             random: SystemRandom::new(),
@@ -315,6 +282,53 @@ impl Keyring {
     pub(crate) fn random(&self) -> &SystemRandom {
         &self.random
     }
+}
+
+/// A key id and its raw bytes (zeroed on drop).
+pub(crate) type KeyEntry = (KeyId, Zeroizing<Vec<u8>>);
+
+/// The entries of a key spec (`id:base64key`, separated by commas and/or newlines, `#` comments),
+/// in order, ids distinct, at least one. Errors name the entry by position and key id, never the
+/// key material. Shared by [`Keyring`] and [`crate::MacKeyring`].
+pub(crate) fn parse_entries(spec: &str) -> Result<Vec<KeyEntry>, CryptoError> {
+    let mut keys: Vec<KeyEntry> = Vec::new();
+    let entries = spec
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or(""))
+        .flat_map(|line| line.split(','))
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty());
+    for (index, entry) in entries.enumerate() {
+        let position = index + 1;
+        let Some((id, material)) = entry.split_once(':') else {
+            return Err(CryptoError::InvalidKey(format!(
+                "entry {position} is not of the form id:base64key"
+            )));
+        };
+        let id = KeyId::parse(id.trim()).map_err(|_| {
+            CryptoError::InvalidKey(format!(
+                "entry {position}: key id must be 1 to {MAX_KEY_ID_LEN} characters from \
+                 [A-Za-z0-9_-]"
+            ))
+        })?;
+        if keys.iter().any(|(known, _)| *known == id) {
+            return Err(CryptoError::InvalidKey(format!(
+                "key id `{id}` appears more than once"
+            )));
+        }
+        let bytes = Zeroizing::new(STANDARD.decode(material.trim()).map_err(|_| {
+            CryptoError::InvalidKey(format!(
+                "entry {position} (key `{id}`): key is not valid standard base64"
+            ))
+        })?);
+        keys.push((id, bytes));
+    }
+    if keys.is_empty() {
+        return Err(CryptoError::InvalidKey(
+            "no keys given; expected id:base64key[,id:base64key...]".to_owned(),
+        ));
+    }
+    Ok(keys)
 }
 
 /// A new random key as a keyring entry, `id:base64key` (what `cargo xtask gen-key` prints). The

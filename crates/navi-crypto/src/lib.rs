@@ -181,6 +181,7 @@
 mod ciphertext;
 mod error;
 mod keyring;
+mod mac;
 mod plaintext;
 mod sealed;
 mod sql;
@@ -188,6 +189,7 @@ mod sql;
 pub use ciphertext::{Ciphertext, SealContext, FORMAT_VERSION, TAG_LEN};
 pub use error::CryptoError;
 pub use keyring::{generate_key_line, KeyFileOrigin, KeyId, Keyring, KEY_LEN, MAX_KEY_ID_LEN};
+pub use mac::{MacKeyring, MAC_LEN};
 pub use plaintext::{Decrypted, Plaintext};
 pub use sealed::Sealed;
 pub use sql::{sql_types, NotCiphertext, StoredValue};
