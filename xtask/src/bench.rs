@@ -1,5 +1,5 @@
-//! `cargo xtask bench <auth|cache|crypto|rotate|analytics>`: runs a benchmark against the same services the tests
-//! use (found running, or started as throwaway servers), printing its ratio against a baseline
+//! `cargo xtask bench <auth|cache|crypto|rotate|analytics|export>`: runs a benchmark against the
+//! same services the tests use (found running, or started as throwaway servers), printing its ratio against a baseline
 //! measured in the same run.
 
 use std::process::{Command, ExitCode};
@@ -20,6 +20,9 @@ pub enum Suite {
     Analytics,
     /// `rotate-keys` rows/s over 100,000 rows on PostgreSQL against an in-place UPDATE.
     Rotate,
+    /// The audit CSV export of 10,000 events with 3 KiB payloads from a navi-server process:
+    /// peak RSS growth, first byte and total time, against `psql \copy` of the same rows.
+    Export,
 }
 
 pub fn run(suite: Suite) -> anyhow::Result<ExitCode> {
@@ -35,6 +38,7 @@ pub fn run(suite: Suite) -> anyhow::Result<ExitCode> {
         Suite::Crypto => ("navi-crypto", "seal"),
         Suite::Rotate => ("navi-tenancy", "rotate"),
         Suite::Analytics => ("navi-analytics", "analytics"),
+        Suite::Export => ("navi-server", "export"),
     };
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)

@@ -3,7 +3,7 @@
 //! - `cargo xtask migrate [--database-url URL] [--check] [--revert]`
 //! - `cargo xtask new-migration NAME`
 //! - `cargo xtask test [-- ARGS FOR cargo test]`
-//! - `cargo xtask bench <auth|cache|crypto|rotate|analytics>`
+//! - `cargo xtask bench <auth|cache|crypto|rotate|analytics|export>`
 //! - `cargo xtask gen-key`
 //! - `cargo xtask key-usage`, `cargo xtask rotate-keys [--seal-plaintext]`, `cargo xtask remove-key ID`
 

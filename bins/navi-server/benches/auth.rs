@@ -66,6 +66,7 @@ async fn bench(backend: Backend) -> (f64, f64) {
         let (org, _) = create_org(
             &privileged.act_as(&user.id),
             &mut conn,
+            &navi_tenancy::testing::audit_trail(),
             &OrgName::parse("Bench").unwrap(),
             None,
         )
@@ -73,6 +74,8 @@ async fn bench(backend: Backend) -> (f64, f64) {
         let (_, key) = create_api_key_privileged(
             &privileged,
             &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            Some(&org.id),
             &server.state.pepper,
             &user.id,
             Some(&org.id),

@@ -27,6 +27,8 @@ pub struct AppState {
     pub pepper: Arc<Pepper>,
     /// The keys that seal and open encrypted columns.
     pub keyring: navi_crypto::Keyring,
+    /// The keys audit events are sealed and chained with.
+    pub audit_keys: navi_tenancy::audit::AuditKeys,
     /// The JSON cache and single-use tokens (Redis or memory).
     pub cache: navi_cache::Cache,
     /// The server's own Prometheus metrics.
@@ -36,6 +38,26 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The state over an open pool and cache: loads (or, on SQLite, generates) the pepper and
+    /// the keys as the configuration says.
+    pub fn new(
+        pool: DbPool,
+        config: Arc<Config>,
+        cache: navi_cache::Cache,
+    ) -> anyhow::Result<AppState> {
+        let keyring = crate::secrets::encryption_keys(&config)?;
+        Ok(AppState {
+            pool,
+            pepper: Arc::new(crate::secrets::api_key_pepper(&config)?),
+            audit_keys: crate::secrets::audit_keys(&config, keyring.clone())?,
+            keyring,
+            cache,
+            http_metrics: HttpMetrics::new(),
+            auth_cache: crate::auth_cache::AuthCache::new(config.auth_cache_ttl),
+            config,
+        })
+    }
+
     /// Runs synchronous database work on the blocking pool with a checked-out connection, and
     /// maps its error (a `StoreError`, or any error that can carry one) to the API's.
     pub async fn db<T, E, F>(&self, work: F) -> Result<T, ApiError>
@@ -89,6 +111,7 @@ pub fn build_app(
         .configure(routes::api_keys::configure)
         .configure(routes::mcp_servers::configure)
         .configure(routes::usage::configure)
+        .configure(routes::audit::configure)
         .default_service(web::to(unknown_route))
         .wrap(from_fn(log_request))
         .wrap(from_fn(limit_body))

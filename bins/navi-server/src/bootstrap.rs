@@ -2,6 +2,7 @@
 
 use diesel::Connection;
 use navi_tenancy::api_keys::create_api_key_privileged;
+use navi_tenancy::audit::AuditTrail;
 use navi_tenancy::orgs::create_org;
 use navi_tenancy::users::find_or_create_user;
 use navi_tenancy::{Email, OrgName, Privileged, StoreError};
@@ -34,14 +35,25 @@ pub fn bootstrap(
     let email = Email::parse(email)?;
     let pool = open_database(config, migrate)?;
     let pepper = crate::secrets::api_key_pepper(config)?;
+    let keyring = crate::secrets::encryption_keys(config)?;
+    // Made from the command line: no client address.
+    let trail = AuditTrail::new(crate::secrets::audit_keys(config, keyring)?, None);
     let mut conn = navi_tenancy::checkout(&pool)?;
     let privileged = Privileged::acquire("bootstrap");
     let bootstrapped = conn.transaction::<_, StoreError, _>(|conn| {
         let user = find_or_create_user(&privileged, conn, &email)?;
-        let (org, _) = create_org(&privileged.act_as(&user.id), conn, &name, None)?;
+        let (org, _) = create_org(&privileged.act_as(&user.id), conn, &trail, &name, None)?;
         let pin = (!unpinned).then_some(org.id.as_str());
-        let (_, key) =
-            create_api_key_privileged(&privileged, conn, &pepper, &user.id, pin, "bootstrap")?;
+        let (_, key) = create_api_key_privileged(
+            &privileged,
+            conn,
+            &trail,
+            Some(&org.id),
+            &pepper,
+            &user.id,
+            pin,
+            "bootstrap",
+        )?;
         Ok(Bootstrapped {
             org_id: org.id,
             user_id: user.id,

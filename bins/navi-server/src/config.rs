@@ -51,6 +51,13 @@ pub struct Config {
     /// `NAVI_METRICS_TOKEN`: when set, `/metrics` requires it as a bearer token; when unset,
     /// only loopback clients may read `/metrics`.
     pub metrics_token: Option<String>,
+    /// `NAVI_TRUSTED_PROXIES`: the peers (CIDR blocks or addresses, comma-separated) whose
+    /// `X-Forwarded-For` names the client; from any other peer the header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `NAVI_AUDIT_CHAIN_KEYS` (`id:base64,...`, first primary): the HMAC keys that sign the
+    /// audit chain. Optional: a key derived from the API key pepper (id `pepper`) is always
+    /// in the ring, and signs when none is configured.
+    pub audit_chain_keys: Option<String>,
 }
 
 /// Where the encryption keys come from.
@@ -229,6 +236,27 @@ impl Config {
             }
         });
 
+        let trusted_proxies = get("NAVI_TRUSTED_PROXIES")
+            .map(|list| parse_trusted_proxies(&list))
+            .transpose()
+            .unwrap_or_else(|problem| {
+                problems.push(format!("NAVI_TRUSTED_PROXIES: {problem}"));
+                None
+            })
+            .unwrap_or_default();
+        let audit_chain_keys = get("NAVI_AUDIT_CHAIN_KEYS");
+        if let Some(keys) = &audit_chain_keys {
+            match navi_crypto::MacKeyring::parse(keys) {
+                Ok(ring) if ring.key_ids().any(|id| id.as_str() == PEPPER_CHAIN_KEY_ID) => problems
+                    .push(format!(
+                        "NAVI_AUDIT_CHAIN_KEYS: the id `{PEPPER_CHAIN_KEY_ID}` is reserved for the \
+                         key derived from the API key pepper"
+                    )),
+                Ok(_) => {}
+                Err(e) => problems.push(format!("NAVI_AUDIT_CHAIN_KEYS: {e}")),
+            }
+        }
+
         match (database_url, bind) {
             (Some(database_url), Some(bind)) if problems.is_empty() => Ok(Config {
                 database_url,
@@ -245,6 +273,8 @@ impl Config {
                 cache_consume_wait,
                 auth_cache_ttl: Duration::from_millis(auth_cache_ttl_ms.into()),
                 metrics_token,
+                trusted_proxies,
+                audit_chain_keys,
             }),
             _ => Err(ConfigErrors(problems)),
         }
@@ -254,6 +284,23 @@ impl Config {
     pub fn backend(&self) -> Backend {
         self.database_url.backend()
     }
+}
+
+/// The id of the audit chain key derived from the API key pepper.
+pub const PEPPER_CHAIN_KEY_ID: &str = "pepper";
+
+/// `10.0.0.0/8, 192.168.1.7, ::1`: CIDR blocks, or single addresses (a /32 or /128).
+fn parse_trusted_proxies(list: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("`{entry}` is not a CIDR block (10.0.0.0/8) or an IP address"))
+        })
+        .collect()
 }
 
 fn number(

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod audit_trail;
 pub mod auth;
 pub mod auth_cache;
 pub mod bootstrap;

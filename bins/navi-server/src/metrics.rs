@@ -3,7 +3,8 @@
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 use ring::hmac;
 
@@ -19,6 +20,8 @@ pub struct HttpMetrics {
     llm_latency: Histogram,
     llm_cost: IntCounter,
     feedback: IntCounterVec,
+    audit_export_rows: IntCounter,
+    audit_exports_active: IntGauge,
 }
 
 impl HttpMetrics {
@@ -56,12 +59,24 @@ impl HttpMetrics {
             &["rating"],
         )
         .expect("static metric definition is valid");
+        let audit_export_rows = IntCounter::new(
+            "navi_audit_export_rows_total",
+            "Audit rows read by CSV exports.",
+        )
+        .expect("static metric definition is valid");
+        let audit_exports_active = IntGauge::new(
+            "navi_audit_exports_active",
+            "CSV exports whose rows are still being read.",
+        )
+        .expect("static metric definition is valid");
         for metric in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(duration.clone()),
             Box::new(llm_latency.clone()),
             Box::new(llm_cost.clone()),
             Box::new(feedback.clone()),
+            Box::new(audit_export_rows.clone()),
+            Box::new(audit_exports_active.clone()),
         ] {
             registry.register(metric).expect("registered once");
         }
@@ -72,7 +87,36 @@ impl HttpMetrics {
             llm_latency,
             llm_cost,
             feedback,
+            audit_export_rows,
+            audit_exports_active,
         }
+    }
+
+    /// Counts audit rows an export read.
+    pub fn observe_audit_export_rows(&self, rows: usize) {
+        self.audit_export_rows.inc_by(rows as u64);
+    }
+
+    /// Audit rows read by exports so far.
+    pub fn audit_export_rows(&self) -> u64 {
+        self.audit_export_rows.get()
+    }
+
+    /// Marks an export as reading until the guard drops.
+    pub fn audit_export_started(&self) -> impl Drop + Send + 'static {
+        struct Active(IntGauge);
+        impl Drop for Active {
+            fn drop(&mut self) {
+                self.0.dec();
+            }
+        }
+        self.audit_exports_active.inc();
+        Active(self.audit_exports_active.clone())
+    }
+
+    /// Exports still reading.
+    pub fn audit_exports_active(&self) -> i64 {
+        self.audit_exports_active.get()
     }
 
     /// Counts one request. `route` is the matched pattern (never the raw path, so ids do not

@@ -13,14 +13,42 @@ use crate::config::{Config, KeySource};
 
 /// The API key pepper: configured, else read from (or generated into) the data directory.
 pub fn api_key_pepper(config: &Config) -> anyhow::Result<Pepper> {
-    let encoded = match &config.api_key_pepper {
-        Some(encoded) => encoded.clone(),
+    Ok(Pepper::from_base64(&api_key_pepper_base64(config)?)?)
+}
+
+fn api_key_pepper_base64(config: &Config) -> anyhow::Result<String> {
+    match &config.api_key_pepper {
+        Some(encoded) => Ok(encoded.clone()),
         None => {
             let path = data_file(config, "api_key_pepper")?;
-            load_or_generate(&path, "NAVI_API_KEY_PEPPER", Pepper::generate_base64)?
+            load_or_generate(&path, "NAVI_API_KEY_PEPPER", Pepper::generate_base64)
         }
+    }
+}
+
+/// The keys of the audit log: `keyring` seals payloads; links are signed by the first key of
+/// `NAVI_AUDIT_CHAIN_KEYS`, else by a key derived from the API key pepper (id `pepper`), which
+/// stays in the ring so events it signed still verify after chain keys are configured.
+pub fn audit_keys(
+    config: &Config,
+    keyring: navi_crypto::Keyring,
+) -> anyhow::Result<navi_tenancy::audit::AuditKeys> {
+    use base64::Engine as _;
+    let pepper = zeroize::Zeroizing::new(
+        base64::engine::general_purpose::STANDARD
+            .decode(api_key_pepper_base64(config)?.trim())
+            .context("NAVI_API_KEY_PEPPER is not base64")?,
+    );
+    let derived = navi_crypto::MacKeyring::derive(
+        crate::config::PEPPER_CHAIN_KEY_ID,
+        &pepper,
+        "navi audit chain v1",
+    )?;
+    let chain = match &config.audit_chain_keys {
+        Some(keys) => navi_crypto::MacKeyring::parse(keys)?.followed_by(&derived),
+        None => derived,
     };
-    Ok(Pepper::from_base64(&encoded)?)
+    Ok(navi_tenancy::audit::AuditKeys::new(keyring, chain))
 }
 
 /// The encryption keyring: configured inline or as a file, else (SQLite) read from or generated

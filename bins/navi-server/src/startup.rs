@@ -93,15 +93,8 @@ pub async fn serve(config: Config, migrate: bool) -> anyhow::Result<()> {
         let config = Arc::clone(&config);
         web::block(move || open_database(&config, migrate)).await??
     };
-    let state = AppState {
-        pool,
-        pepper: Arc::new(crate::secrets::api_key_pepper(&config)?),
-        keyring: crate::secrets::encryption_keys(&config)?,
-        cache: connect_cache(&config).await?,
-        http_metrics: crate::metrics::HttpMetrics::new(),
-        auth_cache: crate::auth_cache::AuthCache::new(config.auth_cache_ttl),
-        config: Arc::clone(&config),
-    };
+    let cache = connect_cache(&config).await?;
+    let state = AppState::new(pool, Arc::clone(&config), cache)?;
     let (server, addr) = bind(state, config.bind)?;
     tracing::info!(%addr, backend = %config.backend(), "navi-server listening on http://{addr}");
     let handle = server.handle();

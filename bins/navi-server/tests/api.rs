@@ -614,6 +614,9 @@ async fn snapshot(api: &Api, owner: &Owner) -> Vec<Reply> {
         "/v1/org/invites",
         "/v1/api-keys",
         "/v1/mcp-servers",
+        // Failed attacks write no audit event, and the chain still holds.
+        "/v1/audit/logs",
+        "/v1/audit/verify",
     ] {
         state.push(
             api.call("GET", path, Some(&owner.key), Some(&owner.org_id), None)
@@ -779,6 +782,9 @@ async fn another_orgs_data_is_unreachable_from_every_endpoint(db: TestDatabase) 
         ),
         ("GET", format!("/v1/mcp-servers/{a_server_id}/secret"), None),
         ("DELETE", format!("/v1/mcp-servers/{a_server_id}"), None),
+        ("GET", "/v1/audit/logs".into(), None),
+        ("GET", "/v1/audit/export.csv".into(), None),
+        ("GET", "/v1/audit/verify".into(), None),
     ];
     let (pinned_b, _) = {
         let reply = api
@@ -879,9 +885,17 @@ async fn revocation_reaches_other_instances_within_the_cache_ttl(ttl_ms: u64) {
             &Email::parse("ada@example.com").unwrap(),
         )
         .unwrap();
-        let (_, key) =
-            create_api_key_privileged(&privileged, &mut conn, &a.state.pepper, &user.id, None, "k")
-                .unwrap();
+        let (_, key) = create_api_key_privileged(
+            &privileged,
+            &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            None,
+            &a.state.pepper,
+            &user.id,
+            None,
+            "k",
+        )
+        .unwrap();
         key.expose().to_owned()
     };
     let org = a

@@ -132,7 +132,6 @@ async fn calls_are_recorded_once_and_dashboards_show_them(db: TestDatabase) {
     assert_eq!(own.status, 200);
     assert_eq!(own.body["user_id"], member_id.as_str());
     assert_eq!(own.body["totals"]["requests"], 2);
-    assert_eq!(own.body["totals"]["feedback_negative"], 1);
     assert!(own.body.get("by_user").is_none());
 
     // Without occurred_at a call is stamped now.
@@ -160,6 +159,12 @@ async fn calls_are_recorded_once_and_dashboards_show_them(db: TestDatabase) {
         .collect();
     assert_eq!(model_m.len(), 1, "{recent:?}");
     assert_eq!(model_m[0]["requests"], 1);
+    // Feedback is stamped now too, and counted on its giver's own dashboard only.
+    let members_recent = api
+        .call("GET", &around_now, Some(&member_key), org, None)
+        .await;
+    assert_eq!(members_recent.body["totals"]["feedback_negative"], 1);
+    assert_eq!(recent.body["totals"]["feedback_negative"], 0);
 }
 
 async fn a_batch_with_one_bad_call_records_nothing(db: TestDatabase) {

@@ -86,6 +86,7 @@ fn run(backend: Backend, calls: usize) -> Results {
             navi_tenancy::orgs::create_org(
                 &owner,
                 &mut conn,
+                &navi_tenancy::testing::audit_trail(),
                 &OrgName::parse(&format!("Org {i}")).expect("name"),
                 None,
             )

@@ -56,6 +56,7 @@ impl World {
                 let (org, _) = navi_tenancy::orgs::create_org(
                     &owner,
                     &mut self.conn,
+                    &navi_tenancy::testing::audit_trail(),
                     &OrgName::parse(name).unwrap(),
                     None,
                 )

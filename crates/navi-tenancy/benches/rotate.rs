@@ -45,6 +45,7 @@ fn main() {
             let (_, scope) = navi_tenancy::orgs::create_org(
                 &privileged.act_as(&user.id),
                 &mut conn,
+                &navi_tenancy::testing::audit_trail(),
                 &navi_tenancy::OrgName::parse(&format!("Org {i}")).expect("name"),
                 None,
             )
@@ -59,7 +60,14 @@ fn main() {
             for &i in chunk {
                 let spec =
                     McpServerSpec::parse(&format!("server {i}"), "https://x.example/mcp", "http")?;
-                create_mcp_server(&orgs[i % orgs.len()], conn, &old, &spec, Some(&secret))?;
+                create_mcp_server(
+                    &orgs[i % orgs.len()],
+                    conn,
+                    &navi_tenancy::testing::audit_trail_sealing_with(old.clone()),
+                    &old,
+                    &spec,
+                    Some(&secret),
+                )?;
             }
             Ok(())
         })

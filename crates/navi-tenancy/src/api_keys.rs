@@ -8,6 +8,8 @@ use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 use ring::hmac;
 
+use crate::audit::{self, rfc3339, AuditAction, AuditEvent, AuditTrail};
+use crate::dialect::serialized_transaction;
 use crate::ids::{new_id, random_base32, IdKind};
 use crate::schema::navi_api_keys;
 use crate::scope::Principal;
@@ -122,11 +124,13 @@ fn validate_name(name: &str) -> Result<String, StoreError> {
 }
 
 /// Creates a key for the caller in the scope's org context. Only a user key can create user keys;
-/// a pinned key only creates keys pinned to its own org (the scope is always that org).
+/// a pinned key only creates keys pinned to its own org (the scope is always that org). Audited
+/// in the scope's org as `api_key.create` (the secret is never recorded).
 pub fn create_api_key(
     scope: &TenantScope,
     principal: &Principal,
     conn: &mut DbConnection,
+    trail: &AuditTrail,
     pepper: &Pepper,
     new: &NewApiKey<'_>,
 ) -> Result<(ApiKeyRow, ApiKeySecret), StoreError> {
@@ -147,15 +151,47 @@ pub fn create_api_key(
         None => None,
     };
     let org_id = new.pinned.then(|| scope.org_id().to_owned());
-    insert_key(
+    let name = validate_name(new.name)?;
+    audit::org_transaction(scope, conn, |conn| {
+        let (row, key) = insert_key(
+            conn,
+            pepper,
+            scope.user_id(),
+            org_id,
+            name,
+            expires_at,
+            None,
+        )?;
+        audit_key_created(conn, trail, scope.org_id(), &row)?;
+        Ok((row, key))
+    })
+}
+
+/// What an audit event says of a key: never its secret or hash.
+fn key_payload(row: &ApiKeyRow) -> serde_json::Value {
+    serde_json::json!({
+        "user_id": row.user_id,
+        "name": row.name,
+        "prefix": row.prefix,
+        "pinned": row.org_id.is_some(),
+        "expires_at": row.expires_at.map(rfc3339),
+    })
+}
+
+fn audit_key_created(
+    conn: &mut DbConnection,
+    trail: &AuditTrail,
+    org_id: &str,
+    row: &ApiKeyRow,
+) -> Result<(), StoreError> {
+    audit::append(
         conn,
-        pepper,
-        scope.user_id(),
+        trail,
         org_id,
-        validate_name(new.name)?,
-        expires_at,
-        None,
-    )
+        Some(&row.user_id),
+        AuditEvent::new(AuditAction::ApiKeyCreate, &row.id, key_payload(row)),
+    )?;
+    Ok(())
 }
 
 fn insert_key(
@@ -197,24 +233,38 @@ fn insert_key(
     Ok((row, key))
 }
 
-/// Creates a key outside any request (bootstrap, anonymous invite acceptance).
+/// Creates a key outside any request (bootstrap, anonymous invite acceptance), audited as
+/// `api_key.create` by its user in `audit_org_id`: the org the key was made for. `None` is a key
+/// made outside every org (a user key before the user joins one): there is no chain to record
+/// it in.
+#[allow(clippy::too_many_arguments)] // Each is a distinct input of a privileged act.
 pub fn create_api_key_privileged(
     _: &Privileged,
     conn: &mut DbConnection,
+    trail: &AuditTrail,
+    audit_org_id: Option<&str>,
     pepper: &Pepper,
     user_id: &str,
     pinned_org_id: Option<&str>,
     name: &str,
 ) -> Result<(ApiKeyRow, ApiKeySecret), StoreError> {
-    insert_key(
-        conn,
-        pepper,
-        user_id,
-        pinned_org_id.map(str::to_owned),
-        validate_name(name)?,
-        None,
-        None,
-    )
+    let name = validate_name(name)?;
+    let lock_key = audit::org_lock_key(audit_org_id.unwrap_or(user_id));
+    serialized_transaction(conn, &lock_key, |conn| {
+        let (row, key) = insert_key(
+            conn,
+            pepper,
+            user_id,
+            pinned_org_id.map(str::to_owned),
+            name,
+            None,
+            None,
+        )?;
+        if let Some(org_id) = audit_org_id {
+            audit_key_created(conn, trail, org_id, &row)?;
+        }
+        Ok((row, key))
+    })
 }
 
 /// What authentication needs of a key: its owner, pin, validity and stored hash. Callers may keep
@@ -395,10 +445,12 @@ fn find_visible_key(
         .ok_or(StoreError::NotFound)
 }
 
-/// Revokes a key at once: the key's own user, or admin+ of the org it is pinned to.
+/// Revokes a key at once: the key's own user, or admin+ of the org it is pinned to. Audited in the
+/// scope's org as `api_key.revoke`.
 pub fn revoke_api_key(
     scope: &TenantScope,
     conn: &mut DbConnection,
+    trail: &AuditTrail,
     key_id: &str,
 ) -> Result<(), StoreError> {
     let key = find_visible_key(scope, conn, key_id)?;
@@ -408,17 +460,29 @@ pub fn revoke_api_key(
     if !own && !admin_of_pin {
         return Err(StoreError::Forbidden);
     }
-    diesel::update(navi_api_keys::table.filter(navi_api_keys::id.eq(&key.id)))
-        .set(navi_api_keys::revoked_at.eq(now()))
-        .execute(conn)?;
-    Ok(())
+    audit::org_transaction(scope, conn, |conn| {
+        diesel::update(navi_api_keys::table.filter(navi_api_keys::id.eq(&key.id)))
+            .set(navi_api_keys::revoked_at.eq(now()))
+            .execute(conn)?;
+        audit::record(
+            scope,
+            conn,
+            trail,
+            AuditAction::ApiKeyRevoke,
+            &key.id,
+            key_payload(&key),
+        )?;
+        Ok(())
+    })
 }
 
 /// Replaces a key with a new one of the same name and pin (the key's own user only, since it
-/// hands out a secret). The old key keeps working for `grace_seconds`, then stops.
+/// hands out a secret). The old key keeps working for `grace_seconds`, then stops. Audited in the
+/// scope's org as `api_key.rotate` of the old key.
 pub fn rotate_api_key(
     scope: &TenantScope,
     conn: &mut DbConnection,
+    trail: &AuditTrail,
     pepper: &Pepper,
     key_id: &str,
     grace_seconds: u32,
@@ -435,7 +499,7 @@ pub fn rotate_api_key(
     if old.expires_at.is_some_and(|expires_at| expires_at <= now()) {
         return Err(StoreError::Conflict("the key has expired".to_owned()));
     }
-    conn.transaction::<_, StoreError, _>(|conn| {
+    audit::org_transaction(scope, conn, |conn| {
         let at = now();
         let grace_end = at + TimeDelta::seconds(i64::from(grace_seconds));
         let old_expiry = old.expires_at.map_or(grace_end, |e| e.min(grace_end));
@@ -450,7 +514,7 @@ pub fn rotate_api_key(
         if updated == 0 {
             return Err(StoreError::NotFound);
         }
-        insert_key(
+        let (row, key) = insert_key(
             conn,
             pepper,
             &old.user_id,
@@ -458,7 +522,19 @@ pub fn rotate_api_key(
             old.name.clone(),
             old.expires_at,
             Some(&old.id),
-        )
+        )?;
+        let mut payload = key_payload(&old);
+        payload["new_key_id"] = row.id.clone().into();
+        payload["grace_seconds"] = grace_seconds.into();
+        audit::record(
+            scope,
+            conn,
+            trail,
+            AuditAction::ApiKeyRotate,
+            &old.id,
+            payload,
+        )?;
+        Ok((row, key))
     })
 }
 

@@ -13,6 +13,9 @@ use crate::{DbConnection, StoreError};
 /// PostgreSQL: a transaction-scoped advisory lock on the key. SQLite: `BEGIN IMMEDIATE`, which
 /// takes the database's write lock up front (a deferred transaction that reads and then writes
 /// fails with SQLITE_BUSY_SNAPSHOT when another writer got in first, whatever the busy timeout).
+///
+/// Nested inside another transaction (an audited change calling another repository function), it
+/// runs as a savepoint of it: on SQLite the outer transaction already holds the write lock.
 pub(crate) fn serialized_transaction<T>(
     conn: &mut DbConnection,
     lock_key: &str,
@@ -20,12 +23,13 @@ pub(crate) fn serialized_transaction<T>(
 ) -> Result<T, StoreError> {
     match conn {
         DbConnection::Postgresql(_) => conn.transaction(|conn| {
-            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                .bind::<Text, _>(lock_key)
-                .execute(conn)?;
+            lock_for_transaction(conn, lock_key)?;
             work(conn)
         }),
         DbConnection::Sqlite(inner) => {
+            if in_transaction(inner)? {
+                return conn.transaction(work);
+            }
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
             // The enum's transaction manager shares the inner connection's state, so the
             // enum commits or rolls back the transaction begun on the inner connection.
@@ -41,6 +45,41 @@ pub(crate) fn serialized_transaction<T>(
             }
         }
     }
+}
+
+fn in_transaction(conn: &mut diesel::SqliteConnection) -> Result<bool, StoreError> {
+    Ok(AnsiTransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()?
+        .is_some())
+}
+
+/// Inside a transaction, serialises it with every other holding the same `lock_key` until it
+/// ends. PostgreSQL: a transaction-scoped advisory lock (re-entrant within the transaction).
+/// SQLite: nothing to take, since the transaction must already be immediate (see
+/// [`serialized_transaction`]); outside a transaction this is an error on both.
+pub(crate) fn lock_for_transaction(
+    conn: &mut DbConnection,
+    lock_key: &str,
+) -> Result<(), StoreError> {
+    let in_transaction = match conn {
+        DbConnection::Postgresql(inner) => {
+            AnsiTransactionManager::transaction_manager_status_mut(inner)
+                .transaction_depth()?
+                .is_some()
+        }
+        DbConnection::Sqlite(inner) => in_transaction(inner)?,
+    };
+    if !in_transaction {
+        return Err(StoreError::Database(
+            diesel::result::Error::NotInTransaction,
+        ));
+    }
+    if let DbConnection::Postgresql(_) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<Text, _>(lock_key)
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// SQL for the larger of two integer expressions: `GREATEST` on PostgreSQL, the two-argument

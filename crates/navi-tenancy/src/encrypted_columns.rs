@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 use navi_crypto::{Ciphertext, Keyring, SealContext, StoredValue};
 
-use crate::schema::navi_mcp_servers;
+use crate::schema::{navi_audit_logs, navi_mcp_servers};
 use crate::{DbConnection, Privileged, StoreError};
 
 /// One stored value of an encrypted column, with what its seal is bound to.
@@ -112,7 +112,10 @@ macro_rules! encrypted_column {
 }
 
 /// Every encrypted column of the schema: what `rotate-keys` and `key-usage` visit.
-pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[encrypted_column!(navi_mcp_servers, secret)];
+pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
+    encrypted_column!(navi_mcp_servers, secret),
+    encrypted_column!(navi_audit_logs, payload),
+];
 
 /// Rows of one column by the key that sealed them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use ring::digest;
 
 use crate::api_keys::{create_api_key_privileged, ApiKeySecret, Pepper};
+use crate::audit::{self, rfc3339, AuditAction, AuditEvent, AuditTrail};
 use crate::dialect::serialized_transaction;
 use crate::ids::{fill_random, new_id, IdKind};
 use crate::schema::{navi_org_invites, navi_org_members, navi_users};
@@ -67,10 +68,12 @@ fn token_hash(token: &str) -> String {
         .collect()
 }
 
-/// Invites `email` to the scope's org as `role` (admin+; `owner` cannot be invited).
+/// Invites `email` to the scope's org as `role` (admin+; `owner` cannot be invited). Audited as
+/// `invite.create` (the token is never recorded).
 pub fn create_invite(
     scope: &TenantScope,
     conn: &mut DbConnection,
+    trail: &AuditTrail,
     email: &Email,
     role: Role,
 ) -> Result<(InviteRow, InviteToken), StoreError> {
@@ -93,19 +96,38 @@ pub fn create_invite(
         created_by: scope.user_id().to_owned(),
         created_at,
     };
+    audit::org_transaction(scope, conn, |conn| {
+        insert_invite(conn, &row, &token)?;
+        audit::record(
+            scope,
+            conn,
+            trail,
+            AuditAction::InviteCreate,
+            &row.id,
+            serde_json::json!({
+                "email": row.email,
+                "role": row.role,
+                "expires_at": rfc3339(row.expires_at),
+            }),
+        )
+    })?;
+    Ok((row, InviteToken(token)))
+}
+
+fn insert_invite(conn: &mut DbConnection, row: &InviteRow, token: &str) -> Result<(), StoreError> {
     diesel::insert_into(navi_org_invites::table)
         .values((
             navi_org_invites::id.eq(&row.id),
             navi_org_invites::org_id.eq(&row.org_id),
             navi_org_invites::email.eq(&row.email),
             navi_org_invites::role.eq(&row.role),
-            navi_org_invites::token_hash.eq(token_hash(&token)),
+            navi_org_invites::token_hash.eq(token_hash(token)),
             navi_org_invites::expires_at.eq(row.expires_at),
             navi_org_invites::created_by.eq(&row.created_by),
             navi_org_invites::created_at.eq(row.created_at),
         ))
         .execute(conn)?;
-    Ok((row, InviteToken(token)))
+    Ok(())
 }
 
 /// The scope's pending invites (not accepted, revoked or expired), newest first (admin+).
@@ -124,26 +146,38 @@ pub fn list_pending_invites(
         .load(conn)?)
 }
 
-/// Revokes a pending invite of the scope's org (admin+). Anything else is `NotFound`.
+/// Revokes a pending invite of the scope's org (admin+). Anything else is `NotFound`. Audited as
+/// `invite.revoke`.
 pub fn revoke_invite(
     scope: &TenantScope,
     conn: &mut DbConnection,
+    trail: &AuditTrail,
     invite_id: &str,
 ) -> Result<(), StoreError> {
     scope.require(Role::Admin)?;
-    let revoked = diesel::update(
-        navi_org_invites::table
-            .filter(navi_org_invites::org_id.eq(scope.org_id()))
-            .filter(navi_org_invites::id.eq(invite_id))
-            .filter(navi_org_invites::accepted_at.is_null())
-            .filter(navi_org_invites::revoked_at.is_null()),
-    )
-    .set(navi_org_invites::revoked_at.eq(now()))
-    .execute(conn)?;
-    if revoked == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+    audit::org_transaction(scope, conn, |conn| {
+        let revoked = diesel::update(
+            navi_org_invites::table
+                .filter(navi_org_invites::org_id.eq(scope.org_id()))
+                .filter(navi_org_invites::id.eq(invite_id))
+                .filter(navi_org_invites::accepted_at.is_null())
+                .filter(navi_org_invites::revoked_at.is_null()),
+        )
+        .set(navi_org_invites::revoked_at.eq(now()))
+        .execute(conn)?;
+        if revoked == 0 {
+            return Err(StoreError::NotFound);
+        }
+        audit::record(
+            scope,
+            conn,
+            trail,
+            AuditAction::InviteRevoke,
+            invite_id,
+            serde_json::json!({}),
+        )?;
+        Ok(())
+    })
 }
 
 /// Who is accepting an invite.
@@ -177,10 +211,12 @@ pub struct AcceptedInvite {
 /// Then an authenticated caller must be the invited user (else `Forbidden`); an anonymous one the invited email must not have a user yet (else `Unauthenticated`), and a user
 /// and a key pinned to the org are created. The first write of the transaction is one
 /// conditional update that only the first of concurrent callers wins; a later failure rolls it
-/// back, leaving the invite usable.
+/// back, leaving the invite usable. Audited in the invite's org as `invite.accept` (and
+/// `api_key.create` for a new key), by the accepting user.
 pub fn accept_invite(
     privileged: &Privileged,
     conn: &mut DbConnection,
+    trail: &AuditTrail,
     pepper: &Pepper,
     token: &str,
     caller: &InviteCaller,
@@ -242,6 +278,8 @@ pub fn accept_invite(
                 let (_, key) = create_api_key_privileged(
                     privileged,
                     conn,
+                    trail,
+                    Some(&invite.org_id),
                     pepper,
                     &user.id,
                     Some(&invite.org_id),
@@ -265,6 +303,22 @@ pub fn accept_invite(
                 ) => StoreError::Conflict("you are already a member of this org".to_owned()),
                 other => other.into(),
             })?;
+        audit::append(
+            conn,
+            trail,
+            &invite.org_id,
+            Some(&user_id),
+            AuditEvent::new(
+                AuditAction::InviteAccept,
+                &invite.id,
+                serde_json::json!({
+                    "user_id": user_id,
+                    "email": invite.email,
+                    "role": role.as_str(),
+                    "new_user": api_key.is_some(),
+                }),
+            ),
+        )?;
         Ok(AcceptedInvite {
             org_id: invite.org_id,
             user_id,

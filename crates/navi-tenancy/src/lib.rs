@@ -40,6 +40,7 @@
 #![warn(missing_docs)]
 
 pub mod api_keys;
+pub mod audit;
 mod db;
 mod dialect;
 pub mod encrypted_columns;

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use navi_crypto::{Keyring, SealContext, Sealed};
 use serde_json::{Map, Value};
 
+use crate::audit::{self, AuditAction, AuditTrail};
 use crate::ids::{new_id, IdKind};
 use crate::schema::navi_mcp_servers;
 use crate::{now, DbConnection, Role, StoreError, TenantScope};
@@ -234,10 +235,11 @@ fn name_taken(error: diesel::result::Error) -> StoreError {
 }
 
 /// Creates a server in the scope's org (admin+). The id is made first so the secret's seal is
-/// bound to the row it is written to.
+/// bound to the row it is written to. Audited as `mcp_server.create` (never with the secret).
 pub fn create_mcp_server(
     scope: &TenantScope,
     conn: &mut DbConnection,
+    trail: &AuditTrail,
     keyring: &Keyring,
     spec: &McpServerSpec,
     secret: Option<&McpSecret>,
@@ -248,20 +250,7 @@ pub fn create_mcp_server(
         .map(|secret| seal(keyring, scope.org_id(), &id, secret))
         .transpose()?;
     let at = now();
-    diesel::insert_into(navi_mcp_servers::table)
-        .values((
-            navi_mcp_servers::id.eq(&id),
-            navi_mcp_servers::org_id.eq(scope.org_id()),
-            navi_mcp_servers::name.eq(&spec.name),
-            navi_mcp_servers::url.eq(&spec.url),
-            navi_mcp_servers::transport.eq(spec.transport.as_str()),
-            navi_mcp_servers::secret.eq(sealed.as_ref()),
-            navi_mcp_servers::created_at.eq(at),
-            navi_mcp_servers::updated_at.eq(at),
-        ))
-        .execute(conn)
-        .map_err(name_taken)?;
-    Ok(McpServerRow {
+    let row = McpServerRow {
         id,
         org_id: scope.org_id().to_owned(),
         name: spec.name.clone(),
@@ -270,7 +259,52 @@ pub fn create_mcp_server(
         has_secret: sealed.is_some(),
         created_at: at,
         updated_at: at,
-    })
+    };
+    audit::org_transaction(scope, conn, |conn| {
+        let id = &row.id;
+        diesel::insert_into(navi_mcp_servers::table)
+            .values((
+                navi_mcp_servers::id.eq(&id),
+                navi_mcp_servers::org_id.eq(scope.org_id()),
+                navi_mcp_servers::name.eq(&spec.name),
+                navi_mcp_servers::url.eq(&spec.url),
+                navi_mcp_servers::transport.eq(spec.transport.as_str()),
+                navi_mcp_servers::secret.eq(sealed.as_ref()),
+                navi_mcp_servers::created_at.eq(at),
+                navi_mcp_servers::updated_at.eq(at),
+            ))
+            .execute(conn)
+            .map_err(name_taken)?;
+        audit_change(conn, trail, scope, AuditAction::McpServerCreate, &row, None)
+    })?;
+    Ok(row)
+}
+
+/// Appends the audit event of a change to `row` (`secret`: what happened to its secret).
+fn audit_change(
+    conn: &mut DbConnection,
+    trail: &AuditTrail,
+    scope: &TenantScope,
+    action: AuditAction,
+    row: &McpServerRow,
+    secret: Option<&SecretChange>,
+) -> Result<(), StoreError> {
+    let mut payload = serde_json::json!({
+        "name": row.name,
+        "url": row.url,
+        "transport": row.transport.as_str(),
+        "has_secret": row.has_secret,
+    });
+    if let Some(secret) = secret {
+        payload["secret"] = match secret {
+            SecretChange::Keep => "kept",
+            SecretChange::Clear => "cleared",
+            SecretChange::Set(_) => "replaced",
+        }
+        .into();
+    }
+    audit::record(scope, conn, trail, action, &row.id, payload)?;
+    Ok(())
 }
 
 /// The org's servers, by name.
@@ -304,90 +338,120 @@ pub fn find_mcp_server(
     into_row(raw)
 }
 
-/// Replaces a server's definition (admin+), and its secret as `secret` says.
+/// Replaces a server's definition (admin+), and its secret as `secret` says. Audited as
+/// `mcp_server.update`.
 pub fn update_mcp_server(
     scope: &TenantScope,
     conn: &mut DbConnection,
+    trail: &AuditTrail,
     keyring: &Keyring,
     id: &str,
     spec: &McpServerSpec,
     secret: &SecretChange,
 ) -> Result<McpServerRow, StoreError> {
     scope.require(Role::Admin)?;
-    let target = navi_mcp_servers::table
-        .filter(navi_mcp_servers::org_id.eq(scope.org_id()))
-        .filter(navi_mcp_servers::id.eq(id));
-    let definition = (
-        navi_mcp_servers::name.eq(&spec.name),
-        navi_mcp_servers::url.eq(&spec.url),
-        navi_mcp_servers::transport.eq(spec.transport.as_str()),
-        navi_mcp_servers::updated_at.eq(now()),
-    );
-    let updated = match secret {
-        SecretChange::Keep => diesel::update(target).set(definition).execute(conn),
-        SecretChange::Clear => diesel::update(target)
-            .set((
-                definition,
-                navi_mcp_servers::secret.eq(None::<Sealed<McpSecret>>),
-            ))
-            .execute(conn),
-        SecretChange::Set(secret) => {
-            let sealed = seal(keyring, scope.org_id(), id, secret)?;
-            diesel::update(target)
-                .set((definition, navi_mcp_servers::secret.eq(Some(&sealed))))
-                .execute(conn)
+    audit::org_transaction(scope, conn, |conn| {
+        let target = navi_mcp_servers::table
+            .filter(navi_mcp_servers::org_id.eq(scope.org_id()))
+            .filter(navi_mcp_servers::id.eq(id));
+        let definition = (
+            navi_mcp_servers::name.eq(&spec.name),
+            navi_mcp_servers::url.eq(&spec.url),
+            navi_mcp_servers::transport.eq(spec.transport.as_str()),
+            navi_mcp_servers::updated_at.eq(now()),
+        );
+        let updated = match secret {
+            SecretChange::Keep => diesel::update(target).set(definition).execute(conn),
+            SecretChange::Clear => diesel::update(target)
+                .set((
+                    definition,
+                    navi_mcp_servers::secret.eq(None::<Sealed<McpSecret>>),
+                ))
+                .execute(conn),
+            SecretChange::Set(secret) => {
+                let sealed = seal(keyring, scope.org_id(), id, secret)?;
+                diesel::update(target)
+                    .set((definition, navi_mcp_servers::secret.eq(Some(&sealed))))
+                    .execute(conn)
+            }
         }
-    }
-    .map_err(name_taken)?;
-    if updated == 0 {
-        return Err(StoreError::NotFound);
-    }
-    find_mcp_server(scope, conn, id)
+        .map_err(name_taken)?;
+        if updated == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let row = find_mcp_server(scope, conn, id)?;
+        audit_change(
+            conn,
+            trail,
+            scope,
+            AuditAction::McpServerUpdate,
+            &row,
+            Some(secret),
+        )?;
+        Ok(row)
+    })
 }
 
-/// Deletes a server (admin+).
+/// Deletes a server (admin+). Audited as `mcp_server.delete`.
 pub fn delete_mcp_server(
     scope: &TenantScope,
     conn: &mut DbConnection,
+    trail: &AuditTrail,
     id: &str,
 ) -> Result<(), StoreError> {
     scope.require(Role::Admin)?;
-    let deleted = diesel::delete(
-        navi_mcp_servers::table
-            .filter(navi_mcp_servers::org_id.eq(scope.org_id()))
-            .filter(navi_mcp_servers::id.eq(id)),
-    )
-    .execute(conn)?;
-    if deleted == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+    audit::org_transaction(scope, conn, |conn| {
+        let row = find_mcp_server(scope, conn, id)?;
+        diesel::delete(
+            navi_mcp_servers::table
+                .filter(navi_mcp_servers::org_id.eq(scope.org_id()))
+                .filter(navi_mcp_servers::id.eq(id)),
+        )
+        .execute(conn)?;
+        audit_change(conn, trail, scope, AuditAction::McpServerDelete, &row, None)
+    })
 }
 
 /// Opens a server's secret (admin+). `Ok(None)` when it has none. A stored value that is not a
 /// valid ciphertext for this row (plaintext written around the repository, a removed key,
 /// tampering) is [`StoreError::SecretUnreadable`]: an error for this server only.
+///
+/// Every read that returns a secret is audited as `mcp_server.secret_read`, in the transaction
+/// that reads it: if the event cannot be written, the secret is not returned.
 pub fn read_mcp_server_secret(
     scope: &TenantScope,
     conn: &mut DbConnection,
+    trail: &AuditTrail,
     keyring: &Keyring,
     id: &str,
 ) -> Result<Option<McpSecret>, StoreError> {
     scope.require(Role::Admin)?;
-    let sealed: Option<Sealed<McpSecret>> = navi_mcp_servers::table
-        .filter(navi_mcp_servers::org_id.eq(scope.org_id()))
-        .filter(navi_mcp_servers::id.eq(id))
-        .select(navi_mcp_servers::secret)
-        .first::<Option<Sealed<McpSecret>>>(conn)
-        .optional()?
-        .ok_or(StoreError::NotFound)?;
-    let Some(sealed) = sealed else {
-        return Ok(None);
-    };
-    let unreadable =
-        |error: navi_crypto::CryptoError| StoreError::SecretUnreadable(error.to_string());
-    let opened = sealed
-        .open(keyring, &seal_context(scope.org_id(), id))
-        .map_err(unreadable)?;
-    opened.decode().map(Some).map_err(unreadable)
+    audit::org_transaction(scope, conn, |conn| {
+        let row = find_mcp_server(scope, conn, id)?;
+        let sealed: Option<Sealed<McpSecret>> = navi_mcp_servers::table
+            .filter(navi_mcp_servers::org_id.eq(scope.org_id()))
+            .filter(navi_mcp_servers::id.eq(id))
+            .select(navi_mcp_servers::secret)
+            .first::<Option<Sealed<McpSecret>>>(conn)
+            .optional()?
+            .ok_or(StoreError::NotFound)?;
+        let Some(sealed) = sealed else {
+            return Ok(None);
+        };
+        let unreadable =
+            |error: navi_crypto::CryptoError| StoreError::SecretUnreadable(error.to_string());
+        let opened = sealed
+            .open(keyring, &seal_context(scope.org_id(), id))
+            .map_err(unreadable)?;
+        let secret = opened.decode().map_err(unreadable)?;
+        audit_change(
+            conn,
+            trail,
+            scope,
+            AuditAction::McpServerSecretRead,
+            &row,
+            None,
+        )?;
+        Ok(Some(secret))
+    })
 }

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::dialect::serialized_transaction;
+use crate::audit::{self, AuditAction, AuditTrail};
 use crate::schema::{navi_org_members, navi_users};
 use crate::{DbConnection, Role, StoreError, TenantScope};
 
@@ -84,15 +84,17 @@ fn count_owners(scope: &TenantScope, conn: &mut DbConnection) -> Result<i64, Sto
         .get_result(conn)?)
 }
 
-/// Changes a member's role (owners only). Demoting the last owner is a conflict.
+/// Changes a member's role (owners only). Demoting the last owner is a conflict. Audited as
+/// `member.role_change`.
 pub fn change_member_role(
     scope: &TenantScope,
     conn: &mut DbConnection,
+    trail: &AuditTrail,
     user_id: &str,
     role: Role,
 ) -> Result<MemberRow, StoreError> {
     scope.require(Role::Owner)?;
-    serialized_transaction(conn, &format!("org:{}", scope.org_id()), |conn| {
+    audit::org_transaction(scope, conn, |conn| {
         let member = find_member(scope, conn, user_id)?;
         if member.role == Role::Owner && role != Role::Owner && count_owners(scope, conn)? <= 1 {
             return Err(StoreError::Conflict(
@@ -106,18 +108,28 @@ pub fn change_member_role(
         )
         .set(navi_org_members::role.eq(role.as_str()))
         .execute(conn)?;
+        audit::record(
+            scope,
+            conn,
+            trail,
+            AuditAction::MemberRoleChange,
+            user_id,
+            serde_json::json!({ "from": member.role.as_str(), "to": role.as_str() }),
+        )?;
         Ok(MemberRow { role, ..member })
     })
 }
 
 /// Removes a member (admin+; only owners remove owners). Removing the last owner is a conflict.
+/// Audited as `member.remove`.
 pub fn remove_member(
     scope: &TenantScope,
     conn: &mut DbConnection,
+    trail: &AuditTrail,
     user_id: &str,
 ) -> Result<(), StoreError> {
     scope.require(Role::Admin)?;
-    serialized_transaction(conn, &format!("org:{}", scope.org_id()), |conn| {
+    audit::org_transaction(scope, conn, |conn| {
         let member = find_member(scope, conn, user_id)?;
         if member.role == Role::Owner {
             scope.require(Role::Owner)?;
@@ -133,6 +145,14 @@ pub fn remove_member(
                 .filter(navi_org_members::user_id.eq(user_id)),
         )
         .execute(conn)?;
+        audit::record(
+            scope,
+            conn,
+            trail,
+            AuditAction::MemberRemove,
+            user_id,
+            serde_json::json!({ "email": member.email, "role": member.role.as_str() }),
+        )?;
         Ok(())
     })
 }

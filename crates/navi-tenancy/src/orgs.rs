@@ -4,6 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use crate::audit::{self, AuditAction, AuditEvent, AuditTrail};
+use crate::dialect::serialized_transaction;
 use crate::ids::{new_id, random_base32, IdKind};
 use crate::schema::{navi_org_members, navi_orgs};
 use crate::{now, DbConnection, OrgName, Principal, Role, Slug, StoreError, TenantScope};
@@ -26,17 +28,18 @@ pub struct OrgRow {
 
 /// Creates an org owned by the caller, who becomes its first owner member. An explicit slug that
 /// is taken is a [`StoreError::Conflict`]; a slug derived from the name gets a random suffix
-/// instead.
+/// instead. Audited as `org.create`.
 pub fn create_org(
     principal: &Principal,
     conn: &mut DbConnection,
+    trail: &AuditTrail,
     name: &OrgName,
     slug: Option<&Slug>,
 ) -> Result<(OrgRow, TenantScope), StoreError> {
     let derived = slug.is_none();
     let mut slug = slug.cloned().unwrap_or_else(|| Slug::derive(name));
     for _attempt in 0..4 {
-        match insert_org(principal, conn, name, &slug) {
+        match insert_org(principal, conn, trail, name, &slug) {
             Err(StoreError::Conflict(_)) if derived => {
                 slug = Slug::derive(name).with_suffix(&random_base32(6));
             }
@@ -52,6 +55,7 @@ pub fn create_org(
 fn insert_org(
     principal: &Principal,
     conn: &mut DbConnection,
+    trail: &AuditTrail,
     name: &OrgName,
     slug: &Slug,
 ) -> Result<(OrgRow, TenantScope), StoreError> {
@@ -63,7 +67,7 @@ fn insert_org(
         owner_user_id: principal.user_id().to_owned(),
         created_at,
     };
-    conn.transaction::<_, StoreError, _>(|conn| {
+    serialized_transaction(conn, &audit::org_lock_key(&org.id), |conn| {
         diesel::insert_into(navi_orgs::table)
             .values((
                 navi_orgs::id.eq(&org.id),
@@ -87,6 +91,17 @@ fn insert_org(
                 navi_org_members::joined_at.eq(created_at),
             ))
             .execute(conn)?;
+        audit::append(
+            conn,
+            trail,
+            &org.id,
+            Some(principal.user_id()),
+            AuditEvent::new(
+                AuditAction::OrgCreate,
+                &org.id,
+                serde_json::json!({ "name": org.name, "slug": org.slug }),
+            ),
+        )?;
         Ok(())
     })?;
     let scope = TenantScope::for_new_org(&org.id, principal.user_id());

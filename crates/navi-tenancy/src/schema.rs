@@ -75,12 +75,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use navi_crypto::sql_types::Encrypted;
+
+    navi_audit_logs (id) {
+        id -> Text,
+        org_id -> Text,
+        seq -> BigInt,
+        actor_user_id -> Nullable<Text>,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        created_at -> Timestamp,
+        payload -> Nullable<Encrypted>,
+        chain_key_id -> Text,
+        link -> Binary,
+    }
+}
+
 diesel::joinable!(navi_orgs -> navi_users (owner_user_id));
 diesel::joinable!(navi_api_keys -> navi_users (user_id));
 diesel::joinable!(navi_org_members -> navi_orgs (org_id));
 diesel::joinable!(navi_org_members -> navi_users (user_id));
 diesel::joinable!(navi_org_invites -> navi_orgs (org_id));
 diesel::joinable!(navi_mcp_servers -> navi_orgs (org_id));
+diesel::joinable!(navi_audit_logs -> navi_orgs (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     navi_users,
@@ -89,4 +110,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     navi_org_invites,
     navi_api_keys,
     navi_mcp_servers,
+    navi_audit_logs,
 );

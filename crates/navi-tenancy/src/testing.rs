@@ -206,6 +206,33 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Audit keys for tests: one process-wide pair (a generated keyring and chain key), so events a
+/// test writes can be opened and verified by the same test.
+pub fn audit_keys() -> crate::audit::AuditKeys {
+    static KEYS: std::sync::OnceLock<crate::audit::AuditKeys> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let keyring = navi_crypto::Keyring::generate().expect("a generated keyring");
+        let chain = navi_crypto::MacKeyring::parse(
+            &navi_crypto::generate_key_line().expect("a generated key"),
+        )
+        .expect("a generated chain key");
+        crate::audit::AuditKeys::new(keyring, chain)
+    })
+    .clone()
+}
+
+/// A trail with the process-wide [`audit_keys`], from 127.0.0.1.
+pub fn audit_trail() -> crate::audit::AuditTrail {
+    audit_trail_sealing_with(audit_keys().keyring().clone())
+}
+
+/// A trail whose payloads are sealed with `keyring` (tests that rotate or remove keys), chained
+/// with the process-wide chain key.
+pub fn audit_trail_sealing_with(keyring: navi_crypto::Keyring) -> crate::audit::AuditTrail {
+    let keys = crate::audit::AuditKeys::new(keyring, audit_keys().chain().clone());
+    crate::audit::AuditTrail::new(keys, Some(std::net::IpAddr::from([127, 0, 0, 1])))
+}
+
 /// Fixtures that reach past the repositories, for tests that need a state the API cannot make
 /// directly (an expired key, a membership without an invite). The tables themselves stay private.
 pub mod fixtures {

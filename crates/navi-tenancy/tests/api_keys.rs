@@ -42,6 +42,8 @@ impl World {
         let (_, key) = create_api_key_privileged(
             &self.privileged,
             &mut self.conn,
+            &navi_tenancy::testing::audit_trail(),
+            None,
             &self.pepper,
             &user.id,
             None,
@@ -52,6 +54,7 @@ impl World {
         let (_, scope) = create_org(
             &principal,
             &mut self.conn,
+            &navi_tenancy::testing::audit_trail(),
             &OrgName::parse("Org").unwrap(),
             None,
         )
@@ -76,7 +79,15 @@ fn a_created_key_authenticates_as_its_user_with_its_pin(db: TestDatabase) {
     let mut w = World::new(db);
     let (ada, scope, _) = w.owner("ada@example.com");
     let pepper = Pepper::from_base64(&Pepper::generate_base64()).unwrap();
-    let (row, key) = create_api_key(&scope, &ada, &mut w.conn, &w.pepper, &pinned("ci")).unwrap();
+    let (row, key) = create_api_key(
+        &scope,
+        &ada,
+        &mut w.conn,
+        &navi_tenancy::testing::audit_trail(),
+        &w.pepper,
+        &pinned("ci"),
+    )
+    .unwrap();
     assert!(key.expose().starts_with(&format!("navi_{}_", row.prefix)));
     assert_eq!(row.prefix.len(), 8);
     assert!(!format!("{key:?}").contains(key.expose()));
@@ -121,8 +132,15 @@ fn bad_keys_are_unauthenticated(db: TestDatabase) {
 fn a_pinned_key_cannot_create_a_user_key(db: TestDatabase) {
     let mut w = World::new(db);
     let (ada, scope, _) = w.owner("ada@example.com");
-    let (_, pinned_key) =
-        create_api_key(&scope, &ada, &mut w.conn, &w.pepper, &pinned("p")).unwrap();
+    let (_, pinned_key) = create_api_key(
+        &scope,
+        &ada,
+        &mut w.conn,
+        &navi_tenancy::testing::audit_trail(),
+        &w.pepper,
+        &pinned("p"),
+    )
+    .unwrap();
     let as_pinned = w.auth(pinned_key.expose()).unwrap();
     let pinned_scope = as_pinned.scope(&mut w.conn, None).unwrap();
     let user_key = NewApiKey {
@@ -131,28 +149,58 @@ fn a_pinned_key_cannot_create_a_user_key(db: TestDatabase) {
         expires_in_days: None,
     };
     assert!(matches!(
-        create_api_key(&pinned_scope, &as_pinned, &mut w.conn, &w.pepper, &user_key),
+        create_api_key(
+            &pinned_scope,
+            &as_pinned,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail(),
+            &w.pepper,
+            &user_key
+        ),
         Err(StoreError::Forbidden)
     ));
     let (row, _) = create_api_key(
         &pinned_scope,
         &as_pinned,
         &mut w.conn,
+        &navi_tenancy::testing::audit_trail(),
         &w.pepper,
         &pinned("p2"),
     )
     .unwrap();
     assert_eq!(row.org_id.as_deref(), Some(scope.org_id()));
-    let (row, _) = create_api_key(&scope, &ada, &mut w.conn, &w.pepper, &user_key).unwrap();
+    let (row, _) = create_api_key(
+        &scope,
+        &ada,
+        &mut w.conn,
+        &navi_tenancy::testing::audit_trail(),
+        &w.pepper,
+        &user_key,
+    )
+    .unwrap();
     assert_eq!(row.org_id, None);
 }
 
 fn a_revoked_key_is_refused_at_once(db: TestDatabase) {
     let mut w = World::new(db);
     let (ada, scope, _) = w.owner("ada@example.com");
-    let (row, key) = create_api_key(&scope, &ada, &mut w.conn, &w.pepper, &pinned("k")).unwrap();
+    let (row, key) = create_api_key(
+        &scope,
+        &ada,
+        &mut w.conn,
+        &navi_tenancy::testing::audit_trail(),
+        &w.pepper,
+        &pinned("k"),
+    )
+    .unwrap();
     assert!(w.auth(key.expose()).is_ok());
-    revoke_api_key(&scope, &mut w.conn, &row.id).unwrap();
+    revoke_api_key(
+        &scope,
+        &mut w.conn,
+        &navi_tenancy::testing::audit_trail(),
+        &row.id,
+    )
+    .unwrap();
     assert!(matches!(
         w.auth(key.expose()),
         Err(StoreError::Unauthenticated)
@@ -170,29 +218,76 @@ fn admins_revoke_keys_pinned_to_their_org_and_members_do_not(db: TestDatabase) {
     fixtures::add_member(&mut w.conn, scope.org_id(), bob.user_id(), Role::Member);
     let bob_scope = bob.scope(&mut w.conn, Some(scope.org_id())).unwrap();
     assert_eq!(bob_scope.role(), Role::Member);
-    let (bobs_key, _) =
-        create_api_key(&bob_scope, &bob, &mut w.conn, &w.pepper, &pinned("bob's")).unwrap();
-    let (adas_key, _) =
-        create_api_key(&scope, &ada, &mut w.conn, &w.pepper, &pinned("ada's")).unwrap();
+    let (bobs_key, _) = create_api_key(
+        &bob_scope,
+        &bob,
+        &mut w.conn,
+        &navi_tenancy::testing::audit_trail(),
+        &w.pepper,
+        &pinned("bob's"),
+    )
+    .unwrap();
+    let (adas_key, _) = create_api_key(
+        &scope,
+        &ada,
+        &mut w.conn,
+        &navi_tenancy::testing::audit_trail(),
+        &w.pepper,
+        &pinned("ada's"),
+    )
+    .unwrap();
     // A member does not even see another user's key.
     assert!(matches!(
-        revoke_api_key(&bob_scope, &mut w.conn, &adas_key.id),
+        revoke_api_key(
+            &bob_scope,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail(),
+            &adas_key.id
+        ),
         Err(StoreError::NotFound)
     ));
     // Rotation hands out a secret: only the key's own user.
     assert!(matches!(
-        rotate_api_key(&scope, &mut w.conn, &w.pepper, &bobs_key.id, 0),
+        rotate_api_key(
+            &scope,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail(),
+            &w.pepper,
+            &bobs_key.id,
+            0
+        ),
         Err(StoreError::Forbidden)
     ));
-    revoke_api_key(&scope, &mut w.conn, &bobs_key.id).unwrap();
+    revoke_api_key(
+        &scope,
+        &mut w.conn,
+        &navi_tenancy::testing::audit_trail(),
+        &bobs_key.id,
+    )
+    .unwrap();
 }
 
 fn a_rotated_key_works_during_its_grace_period_and_not_after(db: TestDatabase) {
     let mut w = World::new(db);
     let (ada, scope, _) = w.owner("ada@example.com");
-    let (old, old_key) =
-        create_api_key(&scope, &ada, &mut w.conn, &w.pepper, &pinned("svc")).unwrap();
-    let (new, new_key) = rotate_api_key(&scope, &mut w.conn, &w.pepper, &old.id, 3600).unwrap();
+    let (old, old_key) = create_api_key(
+        &scope,
+        &ada,
+        &mut w.conn,
+        &navi_tenancy::testing::audit_trail(),
+        &w.pepper,
+        &pinned("svc"),
+    )
+    .unwrap();
+    let (new, new_key) = rotate_api_key(
+        &scope,
+        &mut w.conn,
+        &navi_tenancy::testing::audit_trail(),
+        &w.pepper,
+        &old.id,
+        3600,
+    )
+    .unwrap();
     assert_eq!(
         (new.name.as_str(), new.org_id.as_deref()),
         ("svc", Some(scope.org_id()))
@@ -212,14 +307,29 @@ fn a_rotated_key_works_during_its_grace_period_and_not_after(db: TestDatabase) {
     ));
     assert!(w.auth(new_key.expose()).is_ok());
     // Without grace the old key stops at once.
-    let (_, newer_key) = rotate_api_key(&scope, &mut w.conn, &w.pepper, &new.id, 0).unwrap();
+    let (_, newer_key) = rotate_api_key(
+        &scope,
+        &mut w.conn,
+        &navi_tenancy::testing::audit_trail(),
+        &w.pepper,
+        &new.id,
+        0,
+    )
+    .unwrap();
     assert!(matches!(
         w.auth(new_key.expose()),
         Err(StoreError::Unauthenticated)
     ));
     assert!(w.auth(newer_key.expose()).is_ok());
     assert!(matches!(
-        rotate_api_key(&scope, &mut w.conn, &w.pepper, &new.id, 604_801),
+        rotate_api_key(
+            &scope,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail(),
+            &w.pepper,
+            &new.id,
+            604_801
+        ),
         Err(StoreError::Invalid(_))
     ));
 }
@@ -232,7 +342,15 @@ fn an_expired_key_is_refused(db: TestDatabase) {
         pinned: true,
         expires_in_days: Some(1),
     };
-    let (row, key) = create_api_key(&scope, &ada, &mut w.conn, &w.pepper, &expiring).unwrap();
+    let (row, key) = create_api_key(
+        &scope,
+        &ada,
+        &mut w.conn,
+        &navi_tenancy::testing::audit_trail(),
+        &w.pepper,
+        &expiring,
+    )
+    .unwrap();
     assert!(row.expires_at.is_some());
     assert!(w.auth(key.expose()).is_ok());
     fixtures::set_api_key_expiry(&mut w.conn, &row.id, navi_tenancy::now());
@@ -246,7 +364,14 @@ fn an_expired_key_is_refused(db: TestDatabase) {
         expires_in_days: Some(0),
     };
     assert!(matches!(
-        create_api_key(&scope, &ada, &mut w.conn, &w.pepper, &bad),
+        create_api_key(
+            &scope,
+            &ada,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail(),
+            &w.pepper,
+            &bad
+        ),
         Err(StoreError::Invalid(_))
     ));
 }
@@ -254,7 +379,15 @@ fn an_expired_key_is_refused(db: TestDatabase) {
 fn last_used_at_is_written_at_most_once_a_minute(db: TestDatabase) {
     let mut w = World::new(db);
     let (ada, scope, _) = w.owner("ada@example.com");
-    let (row, key) = create_api_key(&scope, &ada, &mut w.conn, &w.pepper, &pinned("k")).unwrap();
+    let (row, key) = create_api_key(
+        &scope,
+        &ada,
+        &mut w.conn,
+        &navi_tenancy::testing::audit_trail(),
+        &w.pepper,
+        &pinned("k"),
+    )
+    .unwrap();
     let last_used = |w: &mut World| -> Option<chrono::NaiveDateTime> {
         fixtures::api_key_last_used(&mut w.conn, &row.id)
     };

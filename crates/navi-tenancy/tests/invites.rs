@@ -39,6 +39,8 @@ impl World {
         let (_, key) = create_api_key_privileged(
             &self.privileged,
             &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            None,
             &self.pepper,
             &user.id,
             None,
@@ -50,15 +52,27 @@ impl World {
 
     fn org(&self, owner: &Principal) -> TenantScope {
         let mut conn = checkout(&self.pool).unwrap();
-        create_org(owner, &mut conn, &OrgName::parse("Org").unwrap(), None)
-            .unwrap()
-            .1
+        create_org(
+            owner,
+            &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            &OrgName::parse("Org").unwrap(),
+            None,
+        )
+        .unwrap()
+        .1
     }
 
     fn invite(&self, scope: &TenantScope, email: &str, role: Role) -> String {
         let mut conn = checkout(&self.pool).unwrap();
-        let (row, token) =
-            create_invite(scope, &mut conn, &Email::parse(email).unwrap(), role).unwrap();
+        let (row, token) = create_invite(
+            scope,
+            &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            &Email::parse(email).unwrap(),
+            role,
+        )
+        .unwrap();
         assert!(row.id.starts_with("inv_"));
         token.expose().to_owned()
     }
@@ -73,7 +87,14 @@ impl World {
             Some(principal) => InviteCaller::Authenticated(principal.clone()),
             None => InviteCaller::Anonymous,
         };
-        accept_invite(&self.privileged, &mut conn, &self.pepper, token, &caller)
+        accept_invite(
+            &self.privileged,
+            &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            &self.pepper,
+            token,
+            &caller,
+        )
     }
 }
 
@@ -147,13 +168,27 @@ fn unknown_revoked_and_expired_invites_are_invalid(db: TestDatabase) {
     ));
     let mut conn = checkout(&w.pool).unwrap();
     let bad = InviteCaller::BadCredentials;
-    let result = accept_invite(&w.privileged, &mut conn, &w.pepper, "no-such-token", &bad);
+    let result = accept_invite(
+        &w.privileged,
+        &mut conn,
+        &navi_tenancy::testing::audit_trail(),
+        &w.pepper,
+        "no-such-token",
+        &bad,
+    );
     assert!(
         matches!(result, Err(StoreError::InvalidInvite)),
         "the token is judged first"
     );
     let live = w.invite(&scope, "live@example.com", Role::Member);
-    let result = accept_invite(&w.privileged, &mut conn, &w.pepper, &live, &bad);
+    let result = accept_invite(
+        &w.privileged,
+        &mut conn,
+        &navi_tenancy::testing::audit_trail(),
+        &w.pepper,
+        &live,
+        &bad,
+    );
     assert!(
         matches!(result, Err(StoreError::Unauthenticated)),
         "{result:?}"
@@ -171,9 +206,20 @@ fn unknown_revoked_and_expired_invites_are_invalid(db: TestDatabase) {
         .unwrap()
         .id
         .clone();
-    revoke_invite(&scope, &mut conn, &revoked_id).unwrap();
+    revoke_invite(
+        &scope,
+        &mut conn,
+        &navi_tenancy::testing::audit_trail(),
+        &revoked_id,
+    )
+    .unwrap();
     assert!(matches!(
-        revoke_invite(&scope, &mut conn, &revoked_id),
+        revoke_invite(
+            &scope,
+            &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            &revoked_id
+        ),
         Err(StoreError::NotFound)
     ));
     fixtures::set_invite_expiry(&mut conn, "x@example.com", navi_tenancy::now());
@@ -203,16 +249,40 @@ fn members_cannot_invite_and_other_orgs_cannot_revoke(db: TestDatabase) {
     let member = TenantScope::for_tests(scope.org_id(), "usr_member", Role::Member);
     let email = Email::parse("x@example.com").unwrap();
     assert!(matches!(
-        create_invite(&member, &mut conn, &email, Role::Member),
+        create_invite(
+            &member,
+            &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            &email,
+            Role::Member
+        ),
         Err(StoreError::Forbidden)
     ));
     assert!(matches!(
-        create_invite(&scope, &mut conn, &email, Role::Owner),
+        create_invite(
+            &scope,
+            &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            &email,
+            Role::Owner
+        ),
         Err(StoreError::Invalid(_))
     ));
-    let (invite, _) = create_invite(&scope, &mut conn, &email, Role::Member).unwrap();
+    let (invite, _) = create_invite(
+        &scope,
+        &mut conn,
+        &navi_tenancy::testing::audit_trail(),
+        &email,
+        Role::Member,
+    )
+    .unwrap();
     assert!(matches!(
-        revoke_invite(&eves_org, &mut conn, &invite.id),
+        revoke_invite(
+            &eves_org,
+            &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            &invite.id
+        ),
         Err(StoreError::NotFound)
     ));
     assert!(list_pending_invites(&eves_org, &mut conn)

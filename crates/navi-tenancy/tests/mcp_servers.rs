@@ -66,6 +66,7 @@ impl World {
             let (org, scope) = navi_tenancy::orgs::create_org(
                 &principal,
                 &mut conn,
+                &navi_tenancy::testing::audit_trail(),
                 &navi_tenancy::OrgName::parse("Org").unwrap(),
                 None,
             )
@@ -124,6 +125,7 @@ fn servers_round_trip_with_sealed_secrets(db: TestDatabase) {
     let created = create_mcp_server(
         &w.admin,
         &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
         &keys,
         &spec("Search"),
         Some(&secret(
@@ -141,6 +143,7 @@ fn servers_round_trip_with_sealed_secrets(db: TestDatabase) {
     let plain = create_mcp_server(
         &w.admin,
         &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
         &keys,
         &McpServerSpec::parse("Local tool", "npx -y @acme/mcp --port 3", "stdio").unwrap(),
         None,
@@ -154,7 +157,14 @@ fn servers_round_trip_with_sealed_secrets(db: TestDatabase) {
         "ordered by name"
     );
 
-    let opened = read_mcp_server_secret(&w.admin, &mut w.conn, &keys, &created.id).unwrap();
+    let opened = read_mcp_server_secret(
+        &w.admin,
+        &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
+        &keys,
+        &created.id,
+    )
+    .unwrap();
     assert_eq!(
         opened,
         Some(secret(
@@ -162,7 +172,14 @@ fn servers_round_trip_with_sealed_secrets(db: TestDatabase) {
         ))
     );
     assert_eq!(
-        read_mcp_server_secret(&w.admin, &mut w.conn, &keys, &plain.id).unwrap(),
+        read_mcp_server_secret(
+            &w.admin,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
+            &keys,
+            &plain.id
+        )
+        .unwrap(),
         None
     );
 
@@ -170,6 +187,7 @@ fn servers_round_trip_with_sealed_secrets(db: TestDatabase) {
     let renamed = update_mcp_server(
         &w.admin,
         &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
         &keys,
         &created.id,
         &spec("Search 2"),
@@ -180,14 +198,21 @@ fn servers_round_trip_with_sealed_secrets(db: TestDatabase) {
     assert!(renamed.has_secret);
     assert!(renamed.updated_at >= created.updated_at);
     assert_eq!(
-        read_mcp_server_secret(&w.admin, &mut w.conn, &keys, &created.id)
-            .unwrap()
-            .unwrap()["token"],
+        read_mcp_server_secret(
+            &w.admin,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
+            &keys,
+            &created.id
+        )
+        .unwrap()
+        .unwrap()["token"],
         "sk-round-trip"
     );
     update_mcp_server(
         &w.admin,
         &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
         &keys,
         &created.id,
         &spec("Search 2"),
@@ -195,14 +220,21 @@ fn servers_round_trip_with_sealed_secrets(db: TestDatabase) {
     )
     .unwrap();
     assert_eq!(
-        read_mcp_server_secret(&w.admin, &mut w.conn, &keys, &created.id)
-            .unwrap()
-            .unwrap()["token"],
+        read_mcp_server_secret(
+            &w.admin,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
+            &keys,
+            &created.id
+        )
+        .unwrap()
+        .unwrap()["token"],
         "sk-new"
     );
     let cleared = update_mcp_server(
         &w.admin,
         &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
         &keys,
         &created.id,
         &spec("Search 2"),
@@ -211,17 +243,35 @@ fn servers_round_trip_with_sealed_secrets(db: TestDatabase) {
     .unwrap();
     assert!(!cleared.has_secret);
     assert_eq!(
-        read_mcp_server_secret(&w.admin, &mut w.conn, &keys, &created.id).unwrap(),
+        read_mcp_server_secret(
+            &w.admin,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
+            &keys,
+            &created.id
+        )
+        .unwrap(),
         None
     );
 
-    delete_mcp_server(&w.admin, &mut w.conn, &created.id).unwrap();
+    delete_mcp_server(
+        &w.admin,
+        &mut w.conn,
+        &navi_tenancy::testing::audit_trail(),
+        &created.id,
+    )
+    .unwrap();
     assert!(matches!(
         find_mcp_server(&w.admin, &mut w.conn, &created.id),
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        delete_mcp_server(&w.admin, &mut w.conn, &created.id),
+        delete_mcp_server(
+            &w.admin,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail(),
+            &created.id
+        ),
         Err(StoreError::NotFound)
     ));
 }
@@ -229,17 +279,49 @@ fn servers_round_trip_with_sealed_secrets(db: TestDatabase) {
 fn names_are_unique_per_org_only(db: TestDatabase) {
     let mut w = World::new(db);
     let keys = keyring("ka", 1);
-    let first = create_mcp_server(&w.admin, &mut w.conn, &keys, &spec("Same"), None).unwrap();
+    let first = create_mcp_server(
+        &w.admin,
+        &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
+        &keys,
+        &spec("Same"),
+        None,
+    )
+    .unwrap();
     assert!(matches!(
-        create_mcp_server(&w.admin, &mut w.conn, &keys, &spec("Same"), None),
+        create_mcp_server(
+            &w.admin,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
+            &keys,
+            &spec("Same"),
+            None
+        ),
         Err(StoreError::Conflict(_))
     ));
-    create_mcp_server(&w.other_org_admin, &mut w.conn, &keys, &spec("Same"), None).unwrap();
-    let second = create_mcp_server(&w.admin, &mut w.conn, &keys, &spec("Other"), None).unwrap();
+    create_mcp_server(
+        &w.other_org_admin,
+        &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
+        &keys,
+        &spec("Same"),
+        None,
+    )
+    .unwrap();
+    let second = create_mcp_server(
+        &w.admin,
+        &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
+        &keys,
+        &spec("Other"),
+        None,
+    )
+    .unwrap();
     assert!(matches!(
         update_mcp_server(
             &w.admin,
             &mut w.conn,
+            &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
             &keys,
             &second.id,
             &spec("Same"),
@@ -261,19 +343,28 @@ fn members_read_but_only_admins_write_or_open_secrets(db: TestDatabase) {
     let server = create_mcp_server(
         &w.admin,
         &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
         &keys,
         &spec("S"),
         Some(&secret(json!({"k": "v"}))),
     )
     .unwrap();
     assert!(matches!(
-        create_mcp_server(&w.member, &mut w.conn, &keys, &spec("M"), None),
+        create_mcp_server(
+            &w.member,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
+            &keys,
+            &spec("M"),
+            None
+        ),
         Err(StoreError::Forbidden)
     ));
     assert!(matches!(
         update_mcp_server(
             &w.member,
             &mut w.conn,
+            &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
             &keys,
             &server.id,
             &spec("M"),
@@ -282,11 +373,22 @@ fn members_read_but_only_admins_write_or_open_secrets(db: TestDatabase) {
         Err(StoreError::Forbidden)
     ));
     assert!(matches!(
-        delete_mcp_server(&w.member, &mut w.conn, &server.id),
+        delete_mcp_server(
+            &w.member,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail(),
+            &server.id
+        ),
         Err(StoreError::Forbidden)
     ));
     assert!(matches!(
-        read_mcp_server_secret(&w.member, &mut w.conn, &keys, &server.id),
+        read_mcp_server_secret(
+            &w.member,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
+            &keys,
+            &server.id
+        ),
         Err(StoreError::Forbidden)
     ));
     assert_eq!(list_mcp_servers(&w.member, &mut w.conn).unwrap().len(), 1);
@@ -303,6 +405,7 @@ fn another_orgs_server_does_not_exist(db: TestDatabase) {
     let server = create_mcp_server(
         &w.admin,
         &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
         &keys,
         &spec("S"),
         Some(&secret(json!({"k": "v"}))),
@@ -318,6 +421,7 @@ fn another_orgs_server_does_not_exist(db: TestDatabase) {
         update_mcp_server(
             &eve,
             &mut w.conn,
+            &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
             &keys,
             &server.id,
             &spec("Mine"),
@@ -326,19 +430,36 @@ fn another_orgs_server_does_not_exist(db: TestDatabase) {
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        read_mcp_server_secret(&eve, &mut w.conn, &keys, &server.id),
+        read_mcp_server_secret(
+            &eve,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
+            &keys,
+            &server.id
+        ),
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        delete_mcp_server(&eve, &mut w.conn, &server.id),
+        delete_mcp_server(
+            &eve,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail(),
+            &server.id
+        ),
         Err(StoreError::NotFound)
     ));
     let intact = find_mcp_server(&w.admin, &mut w.conn, &server.id).unwrap();
     assert_eq!(intact.name, "S");
     assert_eq!(
-        read_mcp_server_secret(&w.admin, &mut w.conn, &keys, &server.id)
-            .unwrap()
-            .unwrap()["k"],
+        read_mcp_server_secret(
+            &w.admin,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
+            &keys,
+            &server.id
+        )
+        .unwrap()
+        .unwrap()["k"],
         "v"
     );
 }
@@ -365,6 +486,7 @@ fn a_raw_scan_of_the_database_finds_no_secret(db: TestDatabase) {
         let server = create_mcp_server(
             &w.admin,
             &mut w.conn,
+            &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
             &keys,
             &spec(&format!("S{i}")),
             Some(&secret(json!({"token": value}))),
@@ -375,6 +497,7 @@ fn a_raw_scan_of_the_database_finds_no_secret(db: TestDatabase) {
     update_mcp_server(
         &w.admin,
         &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
         &keys,
         &ids[0],
         &spec("S0"),
@@ -400,6 +523,7 @@ fn a_plaintext_secret_is_refused_on_read_and_other_servers_still_work(db: TestDa
     let bad = create_mcp_server(
         &w.admin,
         &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
         &keys,
         &spec("Bad"),
         Some(&secret(json!({"k": 1}))),
@@ -408,13 +532,20 @@ fn a_plaintext_secret_is_refused_on_read_and_other_servers_still_work(db: TestDa
     let good = create_mcp_server(
         &w.admin,
         &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
         &keys,
         &spec("Good"),
         Some(&secret(json!({"k": 2}))),
     )
     .unwrap();
     fixtures::write_raw_mcp_secret(&mut w.conn, &bad.id, br#"{"k":"plaintext"}"#);
-    match read_mcp_server_secret(&w.admin, &mut w.conn, &keys, &bad.id) {
+    match read_mcp_server_secret(
+        &w.admin,
+        &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
+        &keys,
+        &bad.id,
+    ) {
         Err(StoreError::SecretUnreadable(message)) => {
             assert!(
                 message.contains("not a navi-crypto ciphertext"),
@@ -431,15 +562,22 @@ fn a_plaintext_secret_is_refused_on_read_and_other_servers_still_work(db: TestDa
             .has_secret
     );
     assert_eq!(
-        read_mcp_server_secret(&w.admin, &mut w.conn, &keys, &good.id)
-            .unwrap()
-            .unwrap()["k"],
+        read_mcp_server_secret(
+            &w.admin,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
+            &keys,
+            &good.id
+        )
+        .unwrap()
+        .unwrap()["k"],
         2
     );
     // Setting a new secret repairs the row.
     update_mcp_server(
         &w.admin,
         &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
         &keys,
         &bad.id,
         &spec("Bad"),
@@ -447,9 +585,15 @@ fn a_plaintext_secret_is_refused_on_read_and_other_servers_still_work(db: TestDa
     )
     .unwrap();
     assert_eq!(
-        read_mcp_server_secret(&w.admin, &mut w.conn, &keys, &bad.id)
-            .unwrap()
-            .unwrap()["k"],
+        read_mcp_server_secret(
+            &w.admin,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
+            &keys,
+            &bad.id
+        )
+        .unwrap()
+        .unwrap()["k"],
         3
     );
 }
@@ -460,6 +604,7 @@ fn a_ciphertext_moved_to_another_row_or_org_does_not_open(db: TestDatabase) {
     let a = create_mcp_server(
         &w.admin,
         &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
         &keys,
         &spec("A"),
         Some(&secret(json!({"k": "a"}))),
@@ -468,6 +613,7 @@ fn a_ciphertext_moved_to_another_row_or_org_does_not_open(db: TestDatabase) {
     let b = create_mcp_server(
         &w.admin,
         &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
         &keys,
         &spec("B"),
         Some(&secret(json!({"k": "b"}))),
@@ -477,6 +623,7 @@ fn a_ciphertext_moved_to_another_row_or_org_does_not_open(db: TestDatabase) {
     let e = create_mcp_server(
         &eve,
         &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
         &keys,
         &spec("E"),
         Some(&secret(json!({"k": "e"}))),
@@ -497,7 +644,13 @@ fn a_ciphertext_moved_to_another_row_or_org_does_not_open(db: TestDatabase) {
     fixtures::write_raw_mcp_secret(&mut w.conn, &b.id, &stored_a);
     fixtures::write_raw_mcp_secret(&mut w.conn, &e.id, &stored_a);
     for (scope, id) in [(&w.admin.clone(), &b.id), (&eve, &e.id)] {
-        match read_mcp_server_secret(scope, &mut w.conn, &keys, id) {
+        match read_mcp_server_secret(
+            scope,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
+            &keys,
+            id,
+        ) {
             Err(StoreError::SecretUnreadable(message)) => {
                 assert!(message.contains("did not open"), "{message}")
             }
@@ -505,9 +658,15 @@ fn a_ciphertext_moved_to_another_row_or_org_does_not_open(db: TestDatabase) {
         }
     }
     assert_eq!(
-        read_mcp_server_secret(&w.admin, &mut w.conn, &keys, &a.id)
-            .unwrap()
-            .unwrap()["k"],
+        read_mcp_server_secret(
+            &w.admin,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
+            &keys,
+            &a.id
+        )
+        .unwrap()
+        .unwrap()["k"],
         "a"
     );
 }
@@ -517,12 +676,19 @@ fn an_unknown_key_id_is_named(db: TestDatabase) {
     let server = create_mcp_server(
         &w.admin,
         &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keyring("kold", 1).clone()),
         &keyring("kold", 1),
         &spec("S"),
         Some(&secret(json!({"k": 1}))),
     )
     .unwrap();
-    match read_mcp_server_secret(&w.admin, &mut w.conn, &keyring("knew", 2), &server.id) {
+    match read_mcp_server_secret(
+        &w.admin,
+        &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keyring("knew", 2).clone()),
+        &keyring("knew", 2),
+        &server.id,
+    ) {
         Err(StoreError::SecretUnreadable(message)) => {
             assert!(message.contains("`kold`"), "{message}")
         }
@@ -538,6 +704,7 @@ fn rotation_moves_every_row_to_the_new_primary_while_writes_continue(db: TestDat
         let server = create_mcp_server(
             &w.admin,
             &mut w.conn,
+            &navi_tenancy::testing::audit_trail_sealing_with(old.clone()),
             &old,
             &spec(&format!("S{i:02}")),
             Some(&secret(json!({"n": i}))),
@@ -564,6 +731,7 @@ fn rotation_moves_every_row_to_the_new_primary_while_writes_continue(db: TestDat
                 update_mcp_server(
                     &admin,
                     &mut conn,
+                    &navi_tenancy::testing::audit_trail_sealing_with(both.clone()),
                     &both,
                     id,
                     &spec(&name),
@@ -590,9 +758,15 @@ fn rotation_moves_every_row_to_the_new_primary_while_writes_continue(db: TestDat
     );
     let only_new = both.without_key("ka").unwrap();
     for (i, id) in ids.iter().enumerate() {
-        let value = read_mcp_server_secret(&w.admin, &mut w.conn, &only_new, id)
-            .unwrap()
-            .unwrap();
+        let value = read_mcp_server_secret(
+            &w.admin,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail_sealing_with(only_new.clone()),
+            &only_new,
+            id,
+        )
+        .unwrap()
+        .unwrap();
         let expected = if i % 3 == 0 { 1000 + i } else { i };
         assert_eq!(value["n"], expected, "server {i}");
     }
@@ -605,6 +779,7 @@ fn an_interrupted_rotation_resumes(db: TestDatabase) {
         create_mcp_server(
             &w.admin,
             &mut w.conn,
+            &navi_tenancy::testing::audit_trail_sealing_with(old.clone()),
             &old,
             &spec(&format!("S{i:02}")),
             Some(&secret(json!({"n": i}))),
@@ -634,6 +809,7 @@ fn a_row_written_between_read_and_write_back_is_not_overwritten(db: TestDatabase
     let server = create_mcp_server(
         &w.admin,
         &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(old.clone()),
         &old,
         &spec("S"),
         Some(&secret(json!({"v": "before"}))),
@@ -646,6 +822,7 @@ fn a_row_written_between_read_and_write_back_is_not_overwritten(db: TestDatabase
     update_mcp_server(
         &w.admin,
         &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(old.clone()),
         &old,
         &server.id,
         &spec("S"),
@@ -655,9 +832,15 @@ fn a_row_written_between_read_and_write_back_is_not_overwritten(db: TestDatabase
     let batch = reseal_cells(&privileged, &mut w.conn, &both, column(), &cells, false).unwrap();
     assert_eq!((batch.resealed, batch.changed_meanwhile), (0, 1));
     assert_eq!(
-        read_mcp_server_secret(&w.admin, &mut w.conn, &both, &server.id)
-            .unwrap()
-            .unwrap()["v"],
+        read_mcp_server_secret(
+            &w.admin,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail_sealing_with(both.clone()),
+            &both,
+            &server.id
+        )
+        .unwrap()
+        .unwrap()["v"],
         "after"
     );
     // The next pass rotates the new value.
@@ -674,6 +857,7 @@ fn legacy_plaintext_is_reported_and_sealed_on_request(db: TestDatabase) {
     let legacy = create_mcp_server(
         &w.admin,
         &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
         &keys,
         &spec("Legacy"),
         Some(&secret(json!({"k": 0}))),
@@ -682,6 +866,7 @@ fn legacy_plaintext_is_reported_and_sealed_on_request(db: TestDatabase) {
     create_mcp_server(
         &w.admin,
         &mut w.conn,
+        &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
         &keys,
         &spec("Fine"),
         Some(&secret(json!({"k": 1}))),
@@ -700,9 +885,15 @@ fn legacy_plaintext_is_reported_and_sealed_on_request(db: TestDatabase) {
     assert_eq!(sealed.sealed_plaintext, 1);
     assert!(usage(&mut w.conn).not_ciphertext.is_empty());
     assert_eq!(
-        read_mcp_server_secret(&w.admin, &mut w.conn, &keys, &legacy.id)
-            .unwrap()
-            .unwrap()["token"],
+        read_mcp_server_secret(
+            &w.admin,
+            &mut w.conn,
+            &navi_tenancy::testing::audit_trail_sealing_with(keys.clone()),
+            &keys,
+            &legacy.id
+        )
+        .unwrap()
+        .unwrap()["token"],
         "imported"
     );
 }

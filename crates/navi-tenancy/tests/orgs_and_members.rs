@@ -18,9 +18,15 @@ fn user(pool: &DbPool, email: &str) -> Principal {
 
 fn org(pool: &DbPool, owner: &Principal, name: &str) -> TenantScope {
     let mut conn = checkout(pool).unwrap();
-    create_org(owner, &mut conn, &OrgName::parse(name).unwrap(), None)
-        .unwrap()
-        .1
+    create_org(
+        owner,
+        &mut conn,
+        &navi_tenancy::testing::audit_trail(),
+        &OrgName::parse(name).unwrap(),
+        None,
+    )
+    .unwrap()
+    .1
 }
 
 /// Adds `who` to `scope`'s org with `role` by plain SQL (invites come with their issue).
@@ -45,8 +51,14 @@ fn creating_an_org_makes_the_caller_its_owner(db: TestDatabase) {
     let pool = db.migrated_pool();
     let ada = user(&pool, "ada@example.com");
     let mut conn = checkout(&pool).unwrap();
-    let (org, scope) =
-        create_org(&ada, &mut conn, &OrgName::parse("Acme Corp").unwrap(), None).unwrap();
+    let (org, scope) = create_org(
+        &ada,
+        &mut conn,
+        &navi_tenancy::testing::audit_trail(),
+        &OrgName::parse("Acme Corp").unwrap(),
+        None,
+    )
+    .unwrap();
     assert!(org.id.starts_with("org_"));
     assert_eq!(org.slug, "acme-corp");
     assert_eq!(org.owner_user_id, ada.user_id());
@@ -67,12 +79,32 @@ fn a_taken_explicit_slug_conflicts_and_a_derived_one_gets_a_suffix(db: TestDatab
     let mut conn = checkout(&pool).unwrap();
     let name = OrgName::parse("Acme").unwrap();
     let slug = Slug::parse("acme").unwrap();
-    create_org(&ada, &mut conn, &name, Some(&slug)).unwrap();
+    create_org(
+        &ada,
+        &mut conn,
+        &navi_tenancy::testing::audit_trail(),
+        &name,
+        Some(&slug),
+    )
+    .unwrap();
     assert!(matches!(
-        create_org(&ada, &mut conn, &name, Some(&slug)),
+        create_org(
+            &ada,
+            &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            &name,
+            Some(&slug)
+        ),
         Err(StoreError::Conflict(_))
     ));
-    let (derived, _) = create_org(&ada, &mut conn, &name, None).unwrap();
+    let (derived, _) = create_org(
+        &ada,
+        &mut conn,
+        &navi_tenancy::testing::audit_trail(),
+        &name,
+        None,
+    )
+    .unwrap();
     assert!(
         derived.slug.starts_with("acme-") && derived.slug.len() == 11,
         "{}",
@@ -141,32 +173,79 @@ fn roles_are_enforced_and_an_org_always_keeps_an_owner(db: TestDatabase) {
 
     // Only owners change roles.
     assert!(matches!(
-        change_member_role(&as_bob, &mut conn, cy.user_id(), Role::Admin),
+        change_member_role(
+            &as_bob,
+            &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            cy.user_id(),
+            Role::Admin
+        ),
         Err(StoreError::Forbidden)
     ));
     // The last owner can be neither demoted nor removed.
     assert!(matches!(
-        change_member_role(&owner, &mut conn, ada.user_id(), Role::Admin),
+        change_member_role(
+            &owner,
+            &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            ada.user_id(),
+            Role::Admin
+        ),
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
-        remove_member(&owner, &mut conn, ada.user_id()),
+        remove_member(
+            &owner,
+            &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            ada.user_id()
+        ),
         Err(StoreError::Conflict(_))
     ));
     // Members remove nobody; admins do not remove owners.
     assert!(matches!(
-        remove_member(&as_cy, &mut conn, bob.user_id()),
+        remove_member(
+            &as_cy,
+            &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            bob.user_id()
+        ),
         Err(StoreError::Forbidden)
     ));
     assert!(matches!(
-        remove_member(&as_bob, &mut conn, ada.user_id()),
+        remove_member(
+            &as_bob,
+            &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            ada.user_id()
+        ),
         Err(StoreError::Forbidden)
     ));
 
-    let promoted = change_member_role(&owner, &mut conn, bob.user_id(), Role::Owner).unwrap();
+    let promoted = change_member_role(
+        &owner,
+        &mut conn,
+        &navi_tenancy::testing::audit_trail(),
+        bob.user_id(),
+        Role::Owner,
+    )
+    .unwrap();
     assert_eq!(promoted.role, Role::Owner);
-    change_member_role(&owner, &mut conn, ada.user_id(), Role::Member).unwrap();
-    remove_member(&as_bob, &mut conn, cy.user_id()).unwrap();
+    change_member_role(
+        &owner,
+        &mut conn,
+        &navi_tenancy::testing::audit_trail(),
+        ada.user_id(),
+        Role::Member,
+    )
+    .unwrap();
+    remove_member(
+        &as_bob,
+        &mut conn,
+        &navi_tenancy::testing::audit_trail(),
+        cy.user_id(),
+    )
+    .unwrap();
     let roles: Vec<(String, Role)> = list_members(&as_bob, &mut conn)
         .unwrap()
         .into_iter()
@@ -189,9 +268,28 @@ fn another_orgs_members_are_not_found(db: TestDatabase) {
     let org_e = org(&pool, &eve, "E");
     let mut conn = checkout(&pool).unwrap();
     for result in [
-        change_member_role(&org_e, &mut conn, ada.user_id(), Role::Member).map(drop),
-        remove_member(&org_e, &mut conn, ada.user_id()),
-        change_member_role(&org_e, &mut conn, "usr_nobody", Role::Member).map(drop),
+        change_member_role(
+            &org_e,
+            &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            ada.user_id(),
+            Role::Member,
+        )
+        .map(drop),
+        remove_member(
+            &org_e,
+            &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            ada.user_id(),
+        ),
+        change_member_role(
+            &org_e,
+            &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            "usr_nobody",
+            Role::Member,
+        )
+        .map(drop),
     ] {
         assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
     }
@@ -216,7 +314,13 @@ fn two_owners_demoting_each_other_at_once_leave_one_owner(db: TestDatabase) {
                     threads.spawn(move || {
                         let mut conn = checkout(pool).unwrap();
                         barrier.wait();
-                        change_member_role(scope, &mut conn, target, Role::Member)
+                        change_member_role(
+                            scope,
+                            &mut conn,
+                            &navi_tenancy::testing::audit_trail(),
+                            target,
+                            Role::Member,
+                        )
                     })
                 });
             handles.map(|h| h.join().unwrap()).into_iter().collect()

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{optional_timestamp, timestamp};
 use crate::app::{resource, AppState};
+use crate::audit_trail::Trail;
 use crate::auth::Scoped;
 use crate::error::ApiError;
 
@@ -91,6 +92,7 @@ async fn create(
     Scoped {
         principal, scope, ..
     }: Scoped,
+    Trail(trail): Trail,
     state: web::Data<AppState>,
     body: web::Json<CreateKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -103,7 +105,7 @@ async fn create(
                 pinned: body.pinned.unwrap_or(true),
                 expires_in_days: body.expires_in_days,
             };
-            create_api_key(&scope, &principal, conn, &pepper, &new)
+            create_api_key(&scope, &principal, conn, &trail, &pepper, &new)
         })
         .await?;
     Ok(HttpResponse::Created().json(CreatedKeyResponse::new(row, &key)))
@@ -120,6 +122,7 @@ async fn list(
 
 async fn rotate(
     Scoped { scope, .. }: Scoped,
+    Trail(trail): Trail,
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: web::Json<RotateRequest>,
@@ -127,7 +130,7 @@ async fn rotate(
     let (id, grace_seconds) = (id.into_inner(), body.grace_seconds);
     let pepper = state.pepper.clone();
     let (row, key) = state
-        .db(move |conn| rotate_api_key(&scope, conn, &pepper, &id, grace_seconds))
+        .db(move |conn| rotate_api_key(&scope, conn, &trail, &pepper, &id, grace_seconds))
         .await?;
     state.auth_cache.forget_keys();
     Ok(HttpResponse::Created().json(CreatedKeyResponse::new(row, &key)))
@@ -135,12 +138,13 @@ async fn rotate(
 
 async fn revoke(
     Scoped { scope, .. }: Scoped,
+    Trail(trail): Trail,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     state
-        .db(move |conn| revoke_api_key(&scope, conn, &id))
+        .db(move |conn| revoke_api_key(&scope, conn, &trail, &id))
         .await?;
     // Revocation takes effect at once on this instance.
     state.auth_cache.forget_keys();

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::timestamp;
 use crate::app::{resource, AppState};
+use crate::audit_trail::Trail;
 use crate::auth::{MaybeAuthenticated, Scoped};
 use crate::error::ApiError;
 
@@ -75,6 +76,7 @@ struct AcceptedResponse {
 
 async fn create(
     Scoped { scope, .. }: Scoped,
+    Trail(trail): Trail,
     state: web::Data<AppState>,
     body: web::Json<CreateInviteRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -85,7 +87,7 @@ async fn create(
         _ => return Err(ApiError::invalid_request("role: one of admin, member")),
     };
     let (invite, token) = state
-        .db(move |conn| create_invite(&scope, conn, &email, role))
+        .db(move |conn| create_invite(&scope, conn, &trail, &email, role))
         .await?;
     Ok(HttpResponse::Created().json(CreatedInviteResponse {
         id: invite.id,
@@ -109,18 +111,20 @@ async fn list(
 
 async fn revoke(
     Scoped { scope, .. }: Scoped,
+    Trail(trail): Trail,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     state
-        .db(move |conn| revoke_invite(&scope, conn, &id))
+        .db(move |conn| revoke_invite(&scope, conn, &trail, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 async fn accept(
     MaybeAuthenticated(caller): MaybeAuthenticated,
+    Trail(trail): Trail,
     state: web::Data<AppState>,
     body: web::Json<AcceptRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -129,7 +133,7 @@ async fn accept(
     let accepted = state
         .db(move |conn| {
             let privileged = Privileged::acquire("accept an invite");
-            accept_invite(&privileged, conn, &pepper, &token, &caller)
+            accept_invite(&privileged, conn, &trail, &pepper, &token, &caller)
         })
         .await?;
     Ok(HttpResponse::Created().json(AcceptedResponse {

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::timestamp;
 use crate::app::{resource, AppState};
+use crate::audit_trail::Trail;
 use crate::auth::Scoped;
 use crate::error::ApiError;
 
@@ -92,6 +93,7 @@ impl From<McpServerRow> for ServerResponse {
 
 async fn create(
     Scoped { scope, .. }: Scoped,
+    Trail(trail): Trail,
     state: web::Data<AppState>,
     body: web::Json<ServerRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -103,7 +105,7 @@ async fn create(
     };
     let keyring = state.keyring.clone();
     let row = state
-        .db(move |conn| create_mcp_server(&scope, conn, &keyring, &spec, secret.as_ref()))
+        .db(move |conn| create_mcp_server(&scope, conn, &trail, &keyring, &spec, secret.as_ref()))
         .await?;
     Ok(HttpResponse::Created().json(ServerResponse::from(row)))
 }
@@ -131,6 +133,7 @@ async fn show(
 
 async fn update(
     Scoped { scope, .. }: Scoped,
+    Trail(trail): Trail,
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: web::Json<ServerRequest>,
@@ -140,32 +143,34 @@ async fn update(
     let secret = body.secret_change()?;
     let keyring = state.keyring.clone();
     let row = state
-        .db(move |conn| update_mcp_server(&scope, conn, &keyring, &id, &spec, &secret))
+        .db(move |conn| update_mcp_server(&scope, conn, &trail, &keyring, &id, &spec, &secret))
         .await?;
     Ok(HttpResponse::Ok().json(ServerResponse::from(row)))
 }
 
 async fn delete(
     Scoped { scope, .. }: Scoped,
+    Trail(trail): Trail,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     state
-        .db(move |conn| delete_mcp_server(&scope, conn, &id))
+        .db(move |conn| delete_mcp_server(&scope, conn, &trail, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 async fn show_secret(
     Scoped { scope, .. }: Scoped,
+    Trail(trail): Trail,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let keyring = state.keyring.clone();
     let secret = state
-        .db(move |conn| read_mcp_server_secret(&scope, conn, &keyring, &id))
+        .db(move |conn| read_mcp_server_secret(&scope, conn, &trail, &keyring, &id))
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))

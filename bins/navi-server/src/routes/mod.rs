@@ -2,6 +2,7 @@
 //! Wire types live here, never in the library crates: rows are not responses.
 
 pub mod api_keys;
+pub mod audit;
 pub mod health;
 pub mod invites;
 pub mod mcp_servers;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::timestamp;
 use crate::app::{resource, AppState};
+use crate::audit_trail::Trail;
 use crate::auth::{Authenticated, Scoped};
 use crate::error::ApiError;
 
@@ -79,6 +80,7 @@ struct ChangeRoleRequest {
 
 async fn create(
     Authenticated(principal): Authenticated,
+    Trail(trail): Trail,
     state: web::Data<AppState>,
     body: web::Json<CreateOrgRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -86,7 +88,7 @@ async fn create(
     let name = OrgName::parse(&body.name)?;
     let slug = body.slug.as_deref().map(Slug::parse).transpose()?;
     let (org, _) = state
-        .db(move |conn| create_org(&principal, conn, &name, slug.as_ref()))
+        .db(move |conn| create_org(&principal, conn, &trail, &name, slug.as_ref()))
         .await?;
     Ok(HttpResponse::Created().json(OrgResponse::from(org)))
 }
@@ -107,6 +109,7 @@ async fn members(
 
 async fn change_role(
     Scoped { scope, .. }: Scoped,
+    Trail(trail): Trail,
     state: web::Data<AppState>,
     user_id: web::Path<String>,
     body: web::Json<ChangeRoleRequest>,
@@ -114,7 +117,7 @@ async fn change_role(
     let role: Role = body.role.parse()?;
     let user_id = user_id.into_inner();
     let member = state
-        .db(move |conn| change_member_role(&scope, conn, &user_id, role))
+        .db(move |conn| change_member_role(&scope, conn, &trail, &user_id, role))
         .await?;
     state.auth_cache.forget_contexts();
     Ok(HttpResponse::Ok().json(MemberResponse::from(member)))
@@ -122,12 +125,13 @@ async fn change_role(
 
 async fn remove(
     Scoped { scope, .. }: Scoped,
+    Trail(trail): Trail,
     state: web::Data<AppState>,
     user_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = user_id.into_inner();
     state
-        .db(move |conn| remove_member(&scope, conn, &user_id))
+        .db(move |conn| remove_member(&scope, conn, &trail, &user_id))
         .await?;
     state.auth_cache.forget_contexts();
     Ok(HttpResponse::NoContent().finish())

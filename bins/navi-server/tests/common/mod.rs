@@ -41,15 +41,7 @@ pub async fn state_with(config: Config) -> AppState {
     let cache = navi_server::startup::connect_cache(&config)
         .await
         .expect("cache connects");
-    AppState {
-        pool,
-        pepper: Arc::new(navi_server::secrets::api_key_pepper(&config).expect("pepper")),
-        keyring: navi_server::secrets::encryption_keys(&config).expect("encryption keys"),
-        cache,
-        http_metrics: navi_server::metrics::HttpMetrics::new(),
-        auth_cache: navi_server::auth_cache::AuthCache::new(config.auth_cache_ttl),
-        config: Arc::new(config),
-    }
+    AppState::new(pool, Arc::new(config), cache).expect("keys load")
 }
 
 /// A server running in this process on a free port.
@@ -185,6 +177,8 @@ impl Api {
         let (_, key) = create_api_key_privileged(
             &privileged,
             &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            None,
             &self.server.state.pepper,
             &user.id,
             None,

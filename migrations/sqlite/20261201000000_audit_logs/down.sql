@@ -1,0 +1,1 @@
+DROP TABLE navi_audit_logs;
