@@ -1,11 +1,10 @@
 //! `navi-server bootstrap`: the first user, org and API key, from the command line.
 
-use diesel::Connection;
 use navi_tenancy::api_keys::create_api_key_privileged;
 use navi_tenancy::audit::AuditTrail;
 use navi_tenancy::orgs::create_org;
 use navi_tenancy::users::find_or_create_user;
-use navi_tenancy::{Email, OrgName, Privileged, StoreError};
+use navi_tenancy::{Email, OrgName, Privileged};
 use serde::Serialize;
 
 use crate::config::Config;
@@ -40,7 +39,9 @@ pub fn bootstrap(
     let trail = AuditTrail::new(crate::secrets::audit_keys(config, keyring)?, None);
     let mut conn = navi_tenancy::checkout(&pool)?;
     let privileged = Privileged::acquire("bootstrap");
-    let bootstrapped = conn.transaction::<_, StoreError, _>(|conn| {
+    // One writer transaction from the start (BEGIN IMMEDIATE on SQLite), like every audited
+    // change, so a server running on the same database cannot interleave.
+    let bootstrapped = navi_tenancy::serialized_transaction(&mut conn, "bootstrap", |conn| {
         let user = find_or_create_user(&privileged, conn, &email)?;
         let (org, _) = create_org(&privileged.act_as(&user.id), conn, &trail, &name, None)?;
         let pin = (!unpinned).then_some(org.id.as_str());

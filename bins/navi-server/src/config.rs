@@ -55,8 +55,8 @@ pub struct Config {
     /// `X-Forwarded-For` names the client; from any other peer the header is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `NAVI_AUDIT_CHAIN_KEYS` (`id:base64,...`, first primary): the HMAC keys that sign the
-    /// audit chain. Optional: a key derived from the API key pepper (id `pepper`) is always
-    /// in the ring, and signs when none is configured.
+    /// audit chain. Optional: a key derived from the API key pepper (id `pepper-` and its
+    /// fingerprint) is always in the ring, and signs when none is configured.
     pub audit_chain_keys: Option<String>,
 }
 
@@ -247,11 +247,16 @@ impl Config {
         let audit_chain_keys = get("NAVI_AUDIT_CHAIN_KEYS");
         if let Some(keys) = &audit_chain_keys {
             match navi_crypto::MacKeyring::parse(keys) {
-                Ok(ring) if ring.key_ids().any(|id| id.as_str() == PEPPER_CHAIN_KEY_ID) => problems
-                    .push(format!(
-                        "NAVI_AUDIT_CHAIN_KEYS: the id `{PEPPER_CHAIN_KEY_ID}` is reserved for the \
-                         key derived from the API key pepper"
-                    )),
+                Ok(ring)
+                    if ring
+                        .key_ids()
+                        .any(|id| id.as_str().starts_with(PEPPER_CHAIN_KEY_PREFIX)) =>
+                {
+                    problems.push(format!(
+                        "NAVI_AUDIT_CHAIN_KEYS: ids starting with `{PEPPER_CHAIN_KEY_PREFIX}` are \
+                         reserved for the key derived from the API key pepper"
+                    ))
+                }
                 Ok(_) => {}
                 Err(e) => problems.push(format!("NAVI_AUDIT_CHAIN_KEYS: {e}")),
             }
@@ -286,8 +291,8 @@ impl Config {
     }
 }
 
-/// The id of the audit chain key derived from the API key pepper.
-pub const PEPPER_CHAIN_KEY_ID: &str = "pepper";
+/// The id prefix of the audit chain key derived from the API key pepper.
+pub const PEPPER_CHAIN_KEY_PREFIX: &str = "pepper-";
 
 /// `10.0.0.0/8, 192.168.1.7, ::1`: CIDR blocks, or single addresses (a /32 or /128).
 fn parse_trusted_proxies(list: &str) -> Result<Vec<ipnet::IpNet>, String> {

@@ -27,8 +27,10 @@ fn api_key_pepper_base64(config: &Config) -> anyhow::Result<String> {
 }
 
 /// The keys of the audit log: `keyring` seals payloads; links are signed by the first key of
-/// `NAVI_AUDIT_CHAIN_KEYS`, else by a key derived from the API key pepper (id `pepper`), which
-/// stays in the ring so events it signed still verify after chain keys are configured.
+/// `NAVI_AUDIT_CHAIN_KEYS`, else by a key derived from the API key pepper, which stays in the ring
+/// so events it signed still verify after chain keys are configured. Its id is `pepper-` and a
+/// fingerprint of the key, so after a change of pepper old events report an unknown chain key
+/// rather than looking tampered with.
 pub fn audit_keys(
     config: &Config,
     keyring: navi_crypto::Keyring,
@@ -39,11 +41,20 @@ pub fn audit_keys(
             .decode(api_key_pepper_base64(config)?.trim())
             .context("NAVI_API_KEY_PEPPER is not base64")?,
     );
-    let derived = navi_crypto::MacKeyring::derive(
-        crate::config::PEPPER_CHAIN_KEY_ID,
-        &pepper,
-        "navi audit chain v1",
-    )?;
+    const PURPOSE: &str = "navi audit chain v1";
+    let probe = navi_crypto::MacKeyring::derive("probe", &pepper, PURPOSE)?;
+    let fingerprint = probe
+        .sign("probe", b"navi audit chain key id")
+        .context("the probe key is in its ring")?;
+    let id = format!(
+        "{}{}",
+        crate::config::PEPPER_CHAIN_KEY_PREFIX,
+        fingerprint[..4]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect::<String>()
+    );
+    let derived = navi_crypto::MacKeyring::derive(&id, &pepper, PURPOSE)?;
     let chain = match &config.audit_chain_keys {
         Some(keys) => navi_crypto::MacKeyring::parse(keys)?.followed_by(&derived),
         None => derived,

@@ -623,7 +623,12 @@ async fn an_export_stops_reading_when_its_client_goes_away(db: TestDatabase) {
     assert!(first.starts_with(b"id,created_at"));
     drop(response);
     // The reading side ends on its own once the channel closes.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while metrics.audit_exports_active() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the export is still reading a minute after its client left"
+        );
         actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     let read = metrics.audit_export_rows() - before;
@@ -660,7 +665,45 @@ async fn fifty_concurrent_changes_leave_an_unbroken_chain(db: TestDatabase) {
     assert_eq!(seqs, (1..=51).collect::<Vec<i64>>());
 }
 
+async fn accepting_and_revoking_one_invite_at_once_never_fails(db: TestDatabase) {
+    let api = Api::start(db).await;
+    let owner = api.owner("ada@example.com", "Acme").await;
+    let org = Some(owner.org_id.as_str());
+    for round in 0..10 {
+        let token = api
+            .invite(&owner, &format!("racer{round}@example.com"), "member")
+            .await;
+        let pending = api
+            .call("GET", "/v1/org/invites", Some(&owner.key), org, None)
+            .await;
+        let id = pending.body["invites"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let revoke_path = format!("/v1/org/invites/{id}");
+        let accept = api.call(
+            "POST",
+            "/v1/invites/accept",
+            None,
+            None,
+            Some(json!({"token": token})),
+        );
+        let revoke = api.call("DELETE", &revoke_path, Some(&owner.key), org, None);
+        let (accepted, revoked) = futures_util::future::join(accept, revoke).await;
+        // One of the two wins; neither deadlocks (PostgreSQL would abort one with a 500).
+        assert!(
+            matches!((accepted.status, revoked.status), (201, 404) | (400, 204)),
+            "{accepted:?} {revoked:?}"
+        );
+    }
+    let verify = api
+        .call("GET", "/v1/audit/verify", Some(&owner.key), org, None)
+        .await;
+    assert_eq!(verify.body["ok"], true);
+}
+
 on_both_backends!(
+    accepting_and_revoking_one_invite_at_once_never_fails,
     fifty_concurrent_changes_leave_an_unbroken_chain,
     changes_are_listed_newest_first_with_filters_and_pages,
     a_change_that_fails_writes_no_event,

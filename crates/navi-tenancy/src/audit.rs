@@ -18,7 +18,8 @@
 //! chain never forks. [`verify_chain`] recomputes the links and names the first that fails.
 //!
 //! What the chain cannot show: rows removed from its end (the newest events), since nothing after
-//! them links to them. Export or verify regularly and compare the newest `seq` with the last seen.
+//! them links to them and the next append links to the new head. Keep the id of the newest event
+//! from each export or verification and check it is still there.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -464,7 +465,7 @@ pub struct AuditFilter {
     /// Events before this instant.
     pub to: Option<NaiveDateTime>,
     /// Only this action.
-    pub action: Option<String>,
+    pub action: Option<AuditAction>,
     /// Only this actor.
     pub actor_user_id: Option<String>,
 }
@@ -499,8 +500,8 @@ pub fn list_audit_events(
     if let Some(to) = filter.to {
         query = query.filter(navi_audit_logs::created_at.lt(to));
     }
-    if let Some(action) = &filter.action {
-        query = query.filter(navi_audit_logs::action.eq(action.clone()));
+    if let Some(action) = filter.action {
+        query = query.filter(navi_audit_logs::action.eq(action.as_str()));
     }
     if let Some(actor) = &filter.actor_user_id {
         query = query.filter(navi_audit_logs::actor_user_id.eq(actor.clone()));
@@ -513,6 +514,9 @@ pub fn list_audit_events(
 pub enum BrokenReason {
     /// The row before this one (by `seq`) is missing: rows were deleted.
     MissingRow,
+    /// The row's `seq` is below 1 or repeats an earlier one: rows were inserted around the
+    /// repository.
+    OutOfSequence,
     /// The payload does not open: the ciphertext was altered or replaced.
     PayloadUnreadable,
     /// The row names a chain key this server does not hold.
@@ -527,6 +531,7 @@ impl BrokenReason {
     pub fn as_str(self) -> &'static str {
         match self {
             BrokenReason::MissingRow => "missing_row",
+            BrokenReason::OutOfSequence => "out_of_sequence",
             BrokenReason::PayloadUnreadable => "payload_unreadable",
             BrokenReason::UnknownChainKey => "unknown_chain_key",
             BrokenReason::LinkMismatch => "link_mismatch",
@@ -550,7 +555,8 @@ pub struct BrokenLink {
 /// What a verification found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainReport {
-    /// Rows checked (up to and including a broken one).
+    /// Rows checked (up to and including a broken one; the range widened by one row at each
+    /// end where there is one).
     pub checked: u64,
     /// The first broken link, if any.
     pub broken: Option<BrokenLink>,
@@ -560,8 +566,12 @@ pub struct ChainReport {
 const VERIFY_BATCH: i64 = 500;
 
 /// Recomputes the scope's chain over the events in `[from, to)` (all when unset), oldest first,
-/// and names the first link that does not hold (admin+). The first event of the range is checked
-/// against the stored link of the event before it.
+/// and names the first link that does not hold (admin+).
+///
+/// The range is found by `created_at` but walked by `seq`, and it is widened by one event at each
+/// end: the event before the first (checked against its own predecessor) and the first event at
+/// or after `to`. So an event whose time was moved out of the range still breaks a link that is
+/// checked, and a deleted event shows as the gap it leaves.
 pub fn verify_chain(
     scope: &TenantScope,
     conn: &mut DbConnection,
@@ -571,9 +581,6 @@ pub fn verify_chain(
 ) -> Result<ChainReport, StoreError> {
     scope.require(Role::Admin)?;
     let mut checked = 0u64;
-    // The range is the run of rows from the first at or after `from`, in `seq` order, up to the
-    // first at or after `to`; rows inside it are read by `seq` alone, so a deleted or re-dated
-    // row shows as a broken link instead of falling out of the range.
     let mut first = navi_audit_logs::table
         .filter(navi_audit_logs::org_id.eq(scope.org_id()))
         .select(diesel::dsl::min(navi_audit_logs::seq))
@@ -587,35 +594,49 @@ pub fn verify_chain(
             broken: None,
         });
     };
-    // The previous row's (seq, link), once known.
-    let mut previous: Option<(i64, Vec<u8>)> = None;
-    let mut after_seq = first_seq - 1;
+    // Start one event early (when there is one before), to check the anchor's own link too.
+    let start_seq = if first_seq > 1 {
+        first_seq - 1
+    } else {
+        first_seq
+    };
+    // The previous row's (seq, id, link), once known; `None` before the first row.
+    let mut previous: Option<(i64, String, Vec<u8>)> = None;
     loop {
-        let batch: Vec<AuditRecord> = navi_audit_logs::table
+        let mut query = navi_audit_logs::table
             .filter(navi_audit_logs::org_id.eq(scope.org_id()))
-            .filter(navi_audit_logs::seq.gt(after_seq))
             .select(AuditRecord::as_select())
-            .order(navi_audit_logs::seq.asc())
+            .order((navi_audit_logs::seq.asc(), navi_audit_logs::id.asc()))
             .limit(VERIFY_BATCH)
-            .load(conn)?;
-        let Some(last) = batch.last() else {
+            .into_boxed();
+        // Keyset on (seq, id): a repeated seq, which the unique key forbids, is still read.
+        query = match &previous {
+            None => query.filter(navi_audit_logs::seq.ge(start_seq)),
+            Some((seq, id, _)) => query.filter(
+                navi_audit_logs::seq.gt(*seq).or(navi_audit_logs::seq
+                    .eq(*seq)
+                    .and(navi_audit_logs::id.gt(id.clone()))),
+            ),
+        };
+        let batch: Vec<AuditRecord> = query.load(conn)?;
+        if batch.is_empty() {
             return Ok(ChainReport {
                 checked,
                 broken: None,
             });
-        };
-        after_seq = last.seq;
+        }
         for row in batch {
-            if to.is_some_and(|to| row.created_at >= to) {
-                return Ok(ChainReport {
-                    checked,
-                    broken: None,
-                });
-            }
             checked += 1;
+            let ends_range = to.is_some_and(|to| row.created_at >= to);
             let previous_link = match previous.take() {
-                Some((seq, link)) if seq + 1 == row.seq => link,
+                Some((seq, _, link)) if seq.checked_add(1) == Some(row.seq) => link,
+                Some((seq, _, _)) if row.seq <= seq => {
+                    return Ok(broken(checked, &row, BrokenReason::OutOfSequence))
+                }
                 Some(_) => return Ok(broken(checked, &row, BrokenReason::MissingRow)),
+                None if row.seq < 1 => {
+                    return Ok(broken(checked, &row, BrokenReason::OutOfSequence))
+                }
                 None => match anchor(scope, conn, row.seq)? {
                     Some(link) => link,
                     None => return Ok(broken(checked, &row, BrokenReason::MissingRow)),
@@ -624,7 +645,13 @@ pub fn verify_chain(
             if let Some(reason) = check_row(keys, &row, &previous_link) {
                 return Ok(broken(checked, &row, reason));
             }
-            previous = Some((row.seq, row.link));
+            if ends_range {
+                return Ok(ChainReport {
+                    checked,
+                    broken: None,
+                });
+            }
+            previous = Some((row.seq, row.id, row.link));
         }
     }
 }
@@ -694,4 +721,38 @@ pub fn append_for_tests(
             AuditEvent::new(action, target_id, payload),
         )
     })
+}
+
+/// Rewrites every link of the scope's chain under `keys`, as someone who has the code and the
+/// database but not the chain key would after altering rows: tests show such a chain fails to
+/// verify under the real keys (and verifies under `keys`, so the rewrite itself is right).
+#[cfg(any(test, feature = "test-support"))]
+pub fn relink_for_tests(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+    keys: &AuditKeys,
+) -> Result<(), StoreError> {
+    let rows: Vec<AuditRecord> = navi_audit_logs::table
+        .filter(navi_audit_logs::org_id.eq(scope.org_id()))
+        .select(AuditRecord::as_select())
+        .order(navi_audit_logs::seq.asc())
+        .load(conn)?;
+    let mut previous = GENESIS.to_vec();
+    for row in rows {
+        let payload = row.open_payload_bytes(&keys.keyring)?;
+        let digest = payload_digest(&keys.chain, &row.chain_key_id, payload.expose())
+            .ok_or_else(|| StoreError::Invalid("no such chain key".to_owned()))?;
+        let link = keys
+            .chain
+            .sign(
+                &row.chain_key_id,
+                &row.link_fields().message(&digest, &previous),
+            )
+            .ok_or_else(|| StoreError::Invalid("no such chain key".to_owned()))?;
+        diesel::update(navi_audit_logs::table.filter(navi_audit_logs::id.eq(&row.id)))
+            .set(navi_audit_logs::link.eq(link.as_slice()))
+            .execute(conn)?;
+        previous = link.to_vec();
+    }
+    Ok(())
 }

@@ -16,7 +16,7 @@ use crate::{DbConnection, StoreError};
 ///
 /// Nested inside another transaction (an audited change calling another repository function), it
 /// runs as a savepoint of it: on SQLite the outer transaction already holds the write lock.
-pub(crate) fn serialized_transaction<T>(
+pub fn serialized_transaction<T>(
     conn: &mut DbConnection,
     lock_key: &str,
     work: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,

@@ -235,6 +235,10 @@ pub fn accept_invite(
                     && invite.expires_at > at
             })
             .ok_or(StoreError::InvalidInvite)?;
+        // Take the org's lock before writing the invite row, in the order every other change of
+        // the org takes them (org, then rows): a revoke of this invite then waits here instead
+        // of deadlocking against the row lock.
+        crate::dialect::lock_for_transaction(conn, &audit::org_lock_key(&invite.org_id))?;
         let role: Role = invite.role.parse()?;
         let email = Email::parse(&invite.email)?;
 

@@ -341,30 +341,120 @@ fn raw_sql_tampering_is_named_by_its_link(db: TestDatabase) {
     );
     // A deleted row: the next one is named.
     assert_eq!(broken_at(&w), (5, BrokenReason::MissingRow));
-    // A verification of a later range starts from the stored link before it.
+    // A later range is widened by the event before it, whose own predecessor is the gap.
     let from = events[5].created_at;
     let later = verify_chain(&owner, &mut conn, &audit_keys(), Some(from), None).unwrap();
-    assert_eq!(later.broken, None);
-    assert_eq!(later.checked, 1);
+    let broken = later.broken.expect("the gap before the range is seen");
+    assert_eq!((broken.seq, broken.reason), (5, BrokenReason::MissingRow));
+}
+
+fn the_database_refuses_rows_out_of_sequence(db: TestDatabase) {
+    let w = World::new(db);
+    let ada = w.user("ada@example.com");
+    let owner = w.org(&ada);
+    let mut conn = w.conn();
+    // A row below every real seq (which could make a range start before the chain), or one
+    // repeating a seq (which could fork it), is refused by the schema itself; verify_chain
+    // also names such rows, should the constraints ever be dropped.
+    for (id, seq) in [("aud_zero", 0), ("aud_min", i64::MIN), ("aud_again", 1)] {
+        let sql = format!(
+            "INSERT INTO navi_audit_logs (id, org_id, seq, action, target_type, created_at, \
+             chain_key_id, link) VALUES ('{id}', '{}', {seq}, 'org.create', 'org', \
+             '2999-01-01 00:00:00', 'k', X'00')",
+            owner.org_id()
+        );
+        let sql = match &*conn {
+            DbConnection::Postgresql(_) => sql.replace("X'00'", "'\\x00'::bytea"),
+            DbConnection::Sqlite(_) => sql,
+        };
+        assert!(
+            diesel::sql_query(sql).execute(&mut conn).is_err(),
+            "seq {seq} was accepted"
+        );
+    }
+    assert_eq!(w.verify(&owner).broken, None);
+}
+
+fn an_event_moved_out_of_a_range_still_breaks_a_checked_link(db: TestDatabase) {
+    let w = World::new(db);
+    let ada = w.user("ada@example.com");
+    let owner = w.org(&ada);
+    let mut conn = w.conn();
+    invite_many(&owner, &mut conn, &audit_trail(), 5);
+    let events = w.events(&owner);
+    let (third, fourth, fifth) = (&events[2], &events[3], &events[4]);
+    let to = fourth.created_at + chrono::TimeDelta::microseconds(1);
+    let clean = verify_chain(&owner, &mut conn, &audit_keys(), None, Some(to)).unwrap();
+    assert_eq!(
+        (clean.checked, clean.broken),
+        (5, None),
+        "4 in range and the one after"
+    );
+    let redate = |id: &str, at: &str| {
+        diesel::sql_query(format!(
+            "UPDATE navi_audit_logs SET created_at = '{at}' WHERE id = '{id}'"
+        ))
+        .execute(&mut w.conn())
+        .unwrap();
+    };
+    // The range's last event re-dated past `to`: the range ends earlier, but the event that ends
+    // it is checked.
+    redate(&fourth.id, "2999-01-01 00:00:00");
+    let report = verify_chain(&owner, &mut conn, &audit_keys(), None, Some(to)).unwrap();
+    let broken = report.broken.expect("the re-dated event is named");
+    assert_eq!((broken.seq, broken.reason), (4, BrokenReason::LinkMismatch));
+    redate(
+        &fourth.id,
+        &fourth
+            .created_at
+            .format("%Y-%m-%d %H:%M:%S%.6f")
+            .to_string(),
+    );
+    assert_eq!(w.verify(&owner).broken, None, "restored");
+    // The range's first event re-dated before `from`: the range starts later, but the event
+    // before it is checked too.
+    redate(&third.id, "2000-01-01 00:00:00");
+    let from = Some(third.created_at);
+    let report = verify_chain(&owner, &mut conn, &audit_keys(), from, None).unwrap();
+    let broken = report.broken.expect("the re-dated event is named");
+    assert_eq!((broken.seq, broken.reason), (3, BrokenReason::LinkMismatch));
+    let _ = fifth;
 }
 
 fn the_chain_cannot_be_recomputed_without_the_chain_key(db: TestDatabase) {
     let w = World::new(db);
     let ada = w.user("ada@example.com");
     let owner = w.org(&ada);
+    let mut conn = w.conn();
+    invite_many(&owner, &mut conn, &audit_trail(), 3);
     let keys = audit_keys();
     let primary = keys.chain().primary_key_id().as_str().to_owned();
-    // Someone holding the database but not the chain key signs with a key of the same id.
+    // Someone with the database and the code, but not the chain key, alters an event and
+    // recomputes every link with a key of their own under the same id.
     let forged_chain = MacKeyring::parse(&format!("{primary}:{}", "A".repeat(43) + "=")).unwrap();
     let forger = AuditKeys::new(keys.keyring().clone(), forged_chain);
-    let report = verify_chain(&owner, &mut w.conn(), &forger, None, None).unwrap();
-    assert_eq!(report.broken.unwrap().reason, BrokenReason::LinkMismatch);
+    let second = &w.events(&owner)[1];
+    diesel::sql_query(format!(
+        "UPDATE navi_audit_logs SET actor_user_id = 'usr_scapegoat' WHERE id = '{}'",
+        second.id
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    navi_tenancy::audit::relink_for_tests(&owner, &mut conn, &forger).unwrap();
+    let to_the_forger = verify_chain(&owner, &mut conn, &forger, None, None).unwrap();
+    assert_eq!(
+        to_the_forger.broken, None,
+        "the forged chain is self-consistent"
+    );
+    let report = verify_chain(&owner, &mut conn, &keys, None, None).unwrap();
+    let broken = report.broken.expect("the real key sees through it");
+    assert_eq!((broken.seq, broken.reason), (1, BrokenReason::LinkMismatch));
     // A ring without the row's key says so.
     let stranger = AuditKeys::new(
         keys.keyring().clone(),
         MacKeyring::derive("other", b"x", "audit").unwrap(),
     );
-    let report = verify_chain(&owner, &mut w.conn(), &stranger, None, None).unwrap();
+    let report = verify_chain(&owner, &mut conn, &stranger, None, None).unwrap();
     assert_eq!(report.broken.unwrap().reason, BrokenReason::UnknownChainKey);
 }
 
@@ -494,7 +584,7 @@ fn filters_and_keyset_pages_cover_every_event_once(db: TestDatabase) {
             .len()
     };
     let invites = AuditFilter {
-        action: Some("invite.create".to_owned()),
+        action: Some(navi_tenancy::audit::AuditAction::InviteCreate),
         ..AuditFilter::default()
     };
     assert_eq!(only(invites), 7);
@@ -508,7 +598,7 @@ fn filters_and_keyset_pages_cover_every_event_once(db: TestDatabase) {
         from: Some(events[3].created_at),
         ..AuditFilter::default()
     };
-    assert!(only(from_fourth) <= 5);
+    assert_eq!(only(from_fourth), 5);
     let before_all = AuditFilter {
         to: Some(events[0].created_at),
         ..AuditFilter::default()
@@ -549,6 +639,8 @@ backend_tests!(
     every_change_appends_its_event_and_the_chain_verifies,
     a_change_that_fails_leaves_no_event,
     raw_sql_tampering_is_named_by_its_link,
+    the_database_refuses_rows_out_of_sequence,
+    an_event_moved_out_of_a_range_still_breaks_a_checked_link,
     the_chain_cannot_be_recomputed_without_the_chain_key,
     key_rotation_reseals_payloads_and_leaves_the_chain_intact,
     concurrent_changes_in_one_org_leave_an_unbroken_chain,

@@ -5,8 +5,9 @@
 -- row's fields, a keyed digest of its plaintext payload and the previous row's link.
 CREATE TABLE navi_audit_logs (
     id            VARCHAR(64)  NOT NULL PRIMARY KEY,
-    org_id        VARCHAR(64)  NOT NULL REFERENCES navi_orgs (id) ON DELETE CASCADE,
-    seq           BIGINT       NOT NULL,
+    -- No cascade: an org cannot be deleted while its audit trail exists.
+    org_id        VARCHAR(64)  NOT NULL REFERENCES navi_orgs (id),
+    seq           BIGINT       NOT NULL CHECK (seq >= 1),
     actor_user_id VARCHAR(64),
     action        VARCHAR(64)  NOT NULL,
     target_type   VARCHAR(64)  NOT NULL,

@@ -10,7 +10,7 @@ use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionT
 use actix_web::web::Bytes;
 use actix_web::{web, HttpResponse};
 use base64::Engine as _;
-use chrono::{NaiveDate, NaiveDateTime, Utc};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Utc};
 use navi_tenancy::audit::{list_audit_events, verify_chain, AuditAction, AuditFilter, AuditRecord};
 use navi_tenancy::{DbPool, Role, TenantScope};
 use serde::{Deserialize, Serialize};
@@ -57,17 +57,12 @@ impl ListParams {
         let (from, to) = range(self.from.as_deref(), self.to.as_deref())?;
         let action = match self.action.as_deref() {
             None => None,
-            Some(name) => Some(
-                AuditAction::parse(name)
-                    .ok_or_else(|| {
-                        ApiError::invalid_request(format!(
-                            "action: one of {}.",
-                            AuditAction::ALL.map(AuditAction::as_str).join(", ")
-                        ))
-                    })?
-                    .as_str()
-                    .to_owned(),
-            ),
+            Some(name) => Some(AuditAction::parse(name).ok_or_else(|| {
+                ApiError::invalid_request(format!(
+                    "action: one of {}.",
+                    AuditAction::ALL.map(AuditAction::as_str).join(", ")
+                ))
+            })?),
         };
         let actor_user_id = match self.actor.as_deref() {
             None => None,
@@ -115,8 +110,19 @@ fn range(
     to: Option<&str>,
 ) -> Result<(Option<NaiveDateTime>, Option<NaiveDateTime>), ApiError> {
     let instant = |name: &str, text: &str, end_of_day: bool| {
+        // Both backends compare these timestamps; SQLite compares them as text, which orders
+        // correctly for years 0000 to 9999 only.
+        let in_range = |at: NaiveDateTime| {
+            if (1970..=9999).contains(&at.year()) {
+                Ok(at)
+            } else {
+                Err(ApiError::invalid_request(format!(
+                    "{name}: a time between 1970 and 9999."
+                )))
+            }
+        };
         if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
-            return Ok(at.naive_utc());
+            return in_range(at.naive_utc());
         }
         let day = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
             ApiError::invalid_request(format!(
@@ -130,6 +136,7 @@ fn range(
         };
         day.and_then(|day| day.and_hms_opt(0, 0, 0))
             .ok_or_else(|| ApiError::invalid_request(format!("{name}: out of range.")))
+            .and_then(in_range)
     };
     let from = from.map(|text| instant("from", text, false)).transpose()?;
     let to = to.map(|text| instant("to", text, true)).transpose()?;
@@ -343,6 +350,59 @@ struct ExportPlan {
     include_payload: bool,
 }
 
+/// One batch of an export, already CSV.
+struct Chunk {
+    csv: Bytes,
+    rows: i64,
+    last_seq: Option<i64>,
+}
+
+/// What reads an export's batches. Each batch runs on the blocking pool with a connection
+/// checked out for it alone.
+#[derive(Clone)]
+struct ExportReader {
+    pool: DbPool,
+    scope: TenantScope,
+    filter: AuditFilter,
+    include_payload: bool,
+}
+
+impl ExportReader {
+    /// Reads up to `size` rows older than `before` and writes them as CSV.
+    async fn chunk(&self, before: Option<i64>, size: i64) -> Result<Chunk, ApiError> {
+        let reader = self.clone();
+        let result = web::block(move || -> Result<Chunk, ApiError> {
+            let mut conn = navi_tenancy::checkout(&reader.pool)?;
+            let records =
+                list_audit_events(&reader.scope, &mut conn, &reader.filter, before, size)?;
+            drop(conn);
+            let rows = CsvRows {
+                include_payload: reader.include_payload,
+            };
+            let csv = rows.rows(&records).map_err(|error| {
+                tracing::error!(%error, "cannot write audit CSV");
+                ApiError::internal()
+            })?;
+            Ok(Chunk {
+                csv: Bytes::from(csv),
+                rows: records.len() as i64,
+                last_seq: records.last().map(|record| record.seq),
+            })
+        })
+        .await;
+        result.map_err(|error| {
+            tracing::error!(%error, "audit export task panicked");
+            ApiError::internal()
+        })?
+    }
+}
+
+/// How long an export waits for its client to take the next chunk before giving up: a client
+/// that stops reading without going away holds no more than this.
+pub const EXPORT_SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+type ChunkSender = tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>;
+
 async fn export_csv(
     Scoped { scope, org, .. }: Scoped,
     state: web::Data<AppState>,
@@ -363,36 +423,38 @@ async fn export_csv(
             Some(_) => return Err(ApiError::invalid_request("include_payload: true or false.")),
         },
     };
+    let reader = ExportReader {
+        pool: state.pool.clone(),
+        scope,
+        filter,
+        include_payload: plan.include_payload,
+    };
     // The first batch is read before the response starts, so a failure there is a proper
     // error status rather than a cut-off download.
-    let first_batch = {
-        let (scope, filter) = (scope.clone(), filter.clone());
-        let size = EXPORT_BATCH.min(plan.limit);
-        state
-            .db(move |conn| list_audit_events(&scope, conn, &filter, None, size))
-            .await?
-    };
-    let (sender, receiver) =
-        tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(EXPORT_CHANNEL_CHUNKS);
-    let (pool, metrics) = (state.pool.clone(), state.http_metrics.clone());
+    let first = reader.chunk(None, EXPORT_BATCH.min(plan.limit)).await?;
+    let header = CsvRows {
+        include_payload: plan.include_payload,
+    }
+    .header()
+    .map_err(|error| {
+        tracing::error!(%error, "cannot write audit CSV");
+        ApiError::internal()
+    })?;
+    let (sender, receiver) = tokio::sync::mpsc::channel(EXPORT_CHANNEL_CHUNKS);
+    let metrics = state.http_metrics.clone();
     let active = metrics.audit_export_started();
-    actix_web::rt::task::spawn_blocking(move || {
-        let export = Export {
-            pool: &pool,
-            scope: &scope,
-            filter: &filter,
-            plan,
-            metrics: &metrics,
-        };
-        let result = export.stream(first_batch, &sender);
-        // Everything this task holds is let go before the sender, whose drop ends the response:
-        // a client that has read the whole body never outlives the task's share of the pool.
-        drop((pool, scope, filter, active));
-        if let Err(error) = result {
+    actix_web::rt::spawn(async move {
+        let header = Bytes::from(header);
+        if let Err(error) = stream_export(&reader, plan, &metrics, header, first, &sender).await {
             tracing::error!(%error, "audit export stopped");
             // The client sees a truncated body, never a half-written row.
-            let _ = sender.blocking_send(Err(std::io::Error::other("export failed")));
+            let _ = sender
+                .send(Err(std::io::Error::other("export failed")))
+                .await;
         }
+        // Everything this task holds is let go before the sender, whose drop ends the response:
+        // a client that has read the whole body never outlives the task's share of the pool.
+        drop((reader, active));
         drop(sender);
     });
     let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
@@ -413,60 +475,45 @@ async fn export_csv(
         .streaming(body))
 }
 
-/// One export's reading side.
-struct Export<'a> {
-    pool: &'a DbPool,
-    scope: &'a TenantScope,
-    filter: &'a AuditFilter,
+/// Sends the header and the batches to `sender` until the export is complete, the client is gone
+/// (the channel is closed) or it stopped reading for [`EXPORT_SEND_TIMEOUT`].
+async fn stream_export(
+    reader: &ExportReader,
     plan: ExportPlan,
-    metrics: &'a crate::metrics::HttpMetrics,
-}
-
-impl Export<'_> {
-    /// Writes the export to `sender`, batch by batch; stops early when the receiver is gone.
-    fn stream(
-        &self,
-        first_batch: Vec<AuditRecord>,
-        sender: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
-    ) -> anyhow::Result<()> {
-        let Export {
-            pool,
-            scope,
-            filter,
-            plan,
-            metrics,
-        } = *self;
-        let rows = CsvRows {
-            include_payload: plan.include_payload,
-        };
-        if sender
-            .blocking_send(Ok(Bytes::from(rows.header()?)))
-            .is_err()
-        {
+    metrics: &crate::metrics::HttpMetrics,
+    header: Bytes,
+    first: Chunk,
+    sender: &ChunkSender,
+) -> Result<(), ApiError> {
+    let send = |bytes: Bytes| async move {
+        sender
+            .send_timeout(Ok(bytes), EXPORT_SEND_TIMEOUT)
+            .await
+            .is_ok()
+    };
+    if !send(header).await {
+        return Ok(());
+    }
+    let mut chunk = first;
+    let mut sent = 0i64;
+    loop {
+        let requested = EXPORT_BATCH.min(plan.limit - sent);
+        sent += chunk.rows;
+        metrics.observe_audit_export_rows(chunk.rows as usize);
+        if chunk.rows > 0 && !send(chunk.csv).await {
+            tracing::info!(
+                sent,
+                "audit export: the client went away or stopped reading"
+            );
             return Ok(());
         }
-        let mut batch = first_batch;
-        let mut sent = 0i64;
-        loop {
-            let full = batch.len() as i64 == EXPORT_BATCH.min(plan.limit - sent);
-            sent += batch.len() as i64;
-            let last_seq = batch.last().map(|record| record.seq);
-            metrics.observe_audit_export_rows(batch.len());
-            if !batch.is_empty() {
-                let chunk = Bytes::from(rows.rows(&batch)?);
-                drop(batch);
-                if sender.blocking_send(Ok(chunk)).is_err() {
-                    tracing::info!(sent, "audit export: the client went away");
-                    return Ok(());
-                }
-            }
-            let (Some(before), true) = (last_seq, full && sent < plan.limit) else {
-                return Ok(());
-            };
-            let size = EXPORT_BATCH.min(plan.limit - sent);
-            let mut conn = navi_tenancy::checkout(pool)?;
-            batch = list_audit_events(scope, &mut conn, filter, Some(before), size)?;
-        }
+        let (Some(before), true) = (chunk.last_seq, chunk.rows == requested && sent < plan.limit)
+        else {
+            return Ok(());
+        };
+        chunk = reader
+            .chunk(Some(before), EXPORT_BATCH.min(plan.limit - sent))
+            .await?;
     }
 }
 
@@ -493,6 +540,9 @@ mod tests {
         assert_eq!(from.unwrap().to_string(), "2026-11-22 08:15:00");
         assert!(range(Some("2026-11-23"), Some("2026-11-22")).is_err());
         assert!(range(Some("yesterday"), None).is_err());
+        assert!(range(None, Some("9999-12-31")).is_err(), "past year 9999");
+        assert!(range(Some("1969-12-31T23:59:59Z"), None).is_err());
+        assert!(range(None, Some("9999-12-30")).is_ok());
     }
 
     #[test]
