@@ -75,19 +75,23 @@ fn insert_bulk_events(api: &Api, org: &str, last: i64, filler: &str) {
     .unwrap();
 }
 
+/// `POST /v1/mcp-servers` as the owner, with a secret.
+async fn create_server(api: &Api, owner: &Owner, name: &str) -> common::Reply {
+    api.call(
+        "POST",
+        "/v1/mcp-servers",
+        Some(&owner.key),
+        Some(&owner.org_id),
+        Some(server_body(name)),
+    )
+    .await
+}
+
 async fn changes_are_listed_newest_first_with_filters_and_pages(db: TestDatabase) {
     let api = Api::start(db).await;
     let owner = api.owner("ada@example.com", "Acme").await;
     let org = Some(owner.org_id.as_str());
-    let created = api
-        .call(
-            "POST",
-            "/v1/mcp-servers",
-            Some(&owner.key),
-            org,
-            Some(server_body("Tools")),
-        )
-        .await;
+    let created = create_server(&api, &owner, "Tools").await;
     assert_eq!(created.status, 201, "{created:?}");
     let id = created.body["id"].as_str().unwrap().to_owned();
     let read = api
@@ -208,26 +212,10 @@ async fn a_change_that_fails_writes_no_event(db: TestDatabase) {
     let api = Api::start(db).await;
     let owner = api.owner("ada@example.com", "Acme").await;
     let org = Some(owner.org_id.as_str());
-    let first = api
-        .call(
-            "POST",
-            "/v1/mcp-servers",
-            Some(&owner.key),
-            org,
-            Some(server_body("Same")),
-        )
-        .await;
+    let first = create_server(&api, &owner, "Same").await;
     assert_eq!(first.status, 201);
     let before = stored(&api, &owner).len();
-    let again = api
-        .call(
-            "POST",
-            "/v1/mcp-servers",
-            Some(&owner.key),
-            org,
-            Some(server_body("Same")),
-        )
-        .await;
+    let again = create_server(&api, &owner, "Same").await;
     assert_error(&again, 409, "conflict");
     let last_owner = api
         .call(
@@ -284,15 +272,7 @@ async fn the_export_parses_back_to_the_stored_rows(db: TestDatabase) {
     let owner = api.owner("ada@example.com", "Acme Corp").await;
     let org = owner.org_id.as_str();
     for name in ["One", "Two"] {
-        let reply = api
-            .call(
-                "POST",
-                "/v1/mcp-servers",
-                Some(&owner.key),
-                Some(org),
-                Some(server_body(name)),
-            )
-            .await;
+        let reply = create_server(&api, &owner, name).await;
         assert_eq!(reply.status, 201);
     }
     let awkward = insert_awkward_rows(&api, &owner);

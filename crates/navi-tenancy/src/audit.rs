@@ -711,15 +711,9 @@ pub fn append_for_tests(
     action: AuditAction,
     target_id: &str,
     payload: Value,
-) -> Result<String, StoreError> {
+) -> Result<(), StoreError> {
     org_transaction(scope, conn, |conn| {
-        append(
-            conn,
-            trail,
-            scope.org_id(),
-            Some(scope.user_id()),
-            AuditEvent::new(action, target_id, payload),
-        )
+        record(scope, conn, trail, action, target_id, payload)
     })
 }
 
