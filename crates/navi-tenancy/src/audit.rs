@@ -287,7 +287,7 @@ pub(crate) fn record(
 /// An instant as an RFC 3339 UTC string (`2026-11-22T09:15:00Z`), for payloads.
 pub(crate) fn rfc3339(at: NaiveDateTime) -> String {
     at.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 fn payload_digest(chain: &MacKeyring, key_id: &str, payload: &[u8]) -> Option<[u8; MAC_LEN]> {

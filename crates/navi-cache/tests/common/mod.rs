@@ -67,8 +67,19 @@ pub struct ThrowawayRedis {
 
 impl ThrowawayRedis {
     /// Start `redis-server` with no persistence and `extra` arguments, and wait until it accepts
-    /// connections.
+    /// connections. A free port can be taken by another process (another test binary, another
+    /// checkout's run) before the server binds it: then the server exits, or the port answers with
+    /// someone else's server. Either way this starts again on another port.
     pub fn start(extra: &[&str]) -> Self {
+        for _attempt in 0..5 {
+            if let Some(server) = Self::try_start(extra) {
+                return server;
+            }
+        }
+        panic!("could not start a throwaway redis-server on a free port in 5 attempts");
+    }
+
+    fn try_start(extra: &[&str]) -> Option<Self> {
         let port = free_port();
         let dir = tempfile::tempdir().expect("temporary directory for redis-server");
         let child = Command::new("redis-server")
@@ -85,20 +96,25 @@ impl ThrowawayRedis {
                     "cannot start redis-server (is it installed at /usr/bin/redis-server?): {err}"
                 )
             });
-        let server = Self {
+        let mut server = Self {
             child,
             port,
             _dir: dir,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        loop {
+            if server.child.try_wait().ok().flatten().is_some() {
+                return None;
+            }
+            if let Some(pid) = server_pid(port) {
+                return (pid == server.child.id()).then_some(server);
+            }
             assert!(
                 Instant::now() < deadline,
                 "throwaway redis-server on port {port} did not start within 10 s"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        server
     }
 
     pub fn url(&self) -> String {
@@ -116,6 +132,26 @@ impl Drop for ThrowawayRedis {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The `process_id` of the Redis server answering on `port`, if one answers.
+fn server_pid(port: u16) -> Option<u32> {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream.write_all(b"INFO server\r\n").ok()?;
+    let mut reply = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !String::from_utf8_lossy(&reply).contains("process_id:") || !reply.ends_with(b"\r\n") {
+        let read = stream.read(&mut buffer).ok()?;
+        if read == 0 {
+            break;
+        }
+        reply.extend_from_slice(&buffer[..read]);
+    }
+    let reply = String::from_utf8_lossy(&reply);
+    let line = reply.lines().find(|line| line.starts_with("process_id:"))?;
+    line["process_id:".len()..].trim().parse().ok()
 }
 
 /// A port nothing listens on right now.
