@@ -15,6 +15,8 @@ use std::collections::{BTreeMap, HashSet};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, SmallInt, Text};
 
+pub mod grains;
+
 use crate::db::MultiBackend;
 use crate::ids::{new_id, IdKind};
 use crate::{DbConnection, Role, StoreError, TenantScope};
