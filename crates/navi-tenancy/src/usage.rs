@@ -30,6 +30,7 @@ pub mod grains;
 use grains::{Grain, Sign};
 
 use crate::db::MultiBackend;
+use crate::dialect;
 use crate::ids::{new_id, IdKind};
 use crate::{DbConnection, Role, StoreError, TenantScope};
 
@@ -642,20 +643,39 @@ fn bind_ranges(mut query: Query, ranges: &[(i64, i64)]) -> Query {
     query
 }
 
-/// The most buckets one statement reads.
-const MAX_BUCKETS: usize = 5_000;
+/// The most ranges one statement reads (three parameters each).
+const MAX_PIECES: usize = MAX_PARAMS / 3;
 
-/// `column IN ($first, ...)`, `count` placeholders. A list of buckets plans and runs as one
-/// index scan, where as many `OR`ed ranges would be planned one by one.
-fn in_list(column: &str, first: usize, count: usize) -> String {
-    format!("{column} IN ({})", placeholders(first, count))
+/// `WITH pieces (id, lo, hi) AS (VALUES ($1, $2, $3), ...)`: the ranges a statement reads, one
+/// row each, placeholders `$1..=$3·count`; joined to a table by [`dialect::each_range`].
+fn pieces_cte(count: usize) -> String {
+    format!(
+        "WITH pieces (id, lo, hi) AS (VALUES {})",
+        values_list(count, 3)
+    )
 }
 
-fn bind_buckets(mut query: Query, buckets: &[i64]) -> Query {
-    for bucket in buckets {
-        query = query.bind::<BigInt, _>(*bucket);
+/// Binds the ranges of [`pieces_cte`], numbered from 0 in order.
+fn bind_pieces(mut query: Query, ranges: &[(i64, i64)]) -> Query {
+    for (id, (lo, hi)) in ranges.iter().enumerate() {
+        query = query
+            .bind::<BigInt, _>(id as i64)
+            .bind::<BigInt, _>(*lo)
+            .bind::<BigInt, _>(*hi);
     }
     query
+}
+
+/// Sorted, distinct buckets of `size` seconds as the fewest contiguous ranges `[lo, hi)`.
+fn runs_of(buckets: &[i64], size: i64) -> Vec<(i64, i64)> {
+    let mut runs: Vec<(i64, i64)> = Vec::new();
+    for bucket in buckets {
+        match runs.last_mut() {
+            Some(last) if last.1 == *bucket => last.1 += size,
+            _ => runs.push((*bucket, bucket + size)),
+        }
+    }
+    runs
 }
 
 /// The buckets of a grain that `[start, end)` (aligned to it) holds.
@@ -788,54 +808,62 @@ fn model_rollup_rows(
     scope: &TenantScope,
     conn: &mut DbConnection,
     table: &str,
+    grain: Grain,
     buckets: &[i64],
 ) -> Result<Vec<KeyedSums>, StoreError> {
+    let columns = format!("bucket, model, {}", SUM_COLUMNS.join(", "));
+    let sums: Vec<String> = SUM_COLUMNS.iter().map(|c| format!("t.{c}")).collect();
     let mut rows = Vec::new();
-    for chunk in buckets.chunks(MAX_BUCKETS) {
+    for chunk in runs_of(buckets, grain.seconds()).chunks(MAX_PIECES) {
         let sql = format!(
-            "SELECT bucket, model AS key, {} FROM {table} WHERE org_id = $1 AND {}",
-            SUM_COLUMNS.join(", "),
-            in_list("bucket", 2, chunk.len())
+            "{} SELECT t.bucket, t.model AS key, {} FROM {}",
+            pieces_cte(chunk.len()),
+            sums.join(", "),
+            dialect::each_range(conn, &columns, table, "bucket", 3 * chunk.len() + 1)
         );
-        let select = query(conn, sql).bind::<Text, _>(scope.org_id().to_owned());
-        rows.extend(bind_buckets(select, chunk).load::<KeyedSums>(conn)?);
+        rows.extend(
+            bind_pieces(query(conn, sql), chunk)
+                .bind::<Text, _>(scope.org_id().to_owned())
+                .load::<KeyedSums>(conn)?,
+        );
     }
     Ok(rows)
 }
 
 /// The org's calls in each of `ranges`, summed per `key_column` (`model` or `user_id`); a
-/// row's `bucket` is the index of its range. One branch per range, so that each is planned as
-/// the index range scan it is.
+/// row's `bucket` is the index of its range.
 fn raw_sums(
     scope: &TenantScope,
     conn: &mut DbConnection,
     key_column: &str,
     ranges: &[(i64, i64)],
 ) -> Result<Vec<KeyedSums>, StoreError> {
+    let columns =
+        format!("{key_column}, prompt_tokens, completion_tokens, cost_micros, latency_ms");
     let mut rows = Vec::new();
-    for (chunk_index, chunk) in ranges.chunks(MAX_RANGES).enumerate() {
-        let branches: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                format!(
-                    "SELECT CAST({} AS BIGINT) AS bucket, {key_column} AS key, COUNT(*) AS requests, \
-                     {SUMS_SELECT}, CAST(SUM(latency_ms) AS BIGINT) AS latency_sum_ms \
-                     FROM navi_llm_calls WHERE org_id = ${} AND occurred_at >= ${} \
-                     AND occurred_at < ${} GROUP BY {key_column}",
-                    chunk_index * MAX_RANGES + i,
-                    3 * i + 1,
-                    3 * i + 2,
-                    3 * i + 3
-                )
-            })
-            .collect();
-        let mut select = query(conn, branches.join(" UNION ALL "));
-        for (lo, hi) in chunk {
-            select = select
+    for (chunk_index, chunk) in ranges.chunks(MAX_PIECES).enumerate() {
+        let sql = format!(
+            "{} SELECT CAST(pieces.id + {} AS BIGINT) AS bucket, t.{key_column} AS key, \
+             COUNT(*) AS requests, CAST(SUM(t.prompt_tokens) AS BIGINT) AS prompt_tokens, \
+             CAST(SUM(t.completion_tokens) AS BIGINT) AS completion_tokens, \
+             CAST(SUM(t.cost_micros) AS BIGINT) AS cost_micros, \
+             CAST(SUM(t.latency_ms) AS BIGINT) AS latency_sum_ms FROM {} \
+             GROUP BY pieces.id, t.{key_column}",
+            pieces_cte(chunk.len()),
+            chunk_index * MAX_PIECES,
+            dialect::each_range(
+                conn,
+                &columns,
+                "navi_llm_calls",
+                "occurred_at",
+                3 * chunk.len() + 1
+            )
+        );
+        rows.extend(
+            bind_pieces(query(conn, sql), chunk)
                 .bind::<Text, _>(scope.org_id().to_owned())
-                .bind::<BigInt, _>(*lo)
-                .bind::<BigInt, _>(*hi);
-        }
-        rows.extend(select.load::<KeyedSums>(conn)?);
+                .load::<KeyedSums>(conn)?,
+        );
     }
     Ok(rows)
 }
@@ -912,7 +940,7 @@ pub fn day_model_sums(
         }
     };
     for (table, uses) in &rollups {
-        for row in model_rollup_rows(scope, conn, table, &uses.buckets())? {
+        for row in model_rollup_rows(scope, conn, table, uses.grain, &uses.buckets())? {
             apply(&row, uses.of(row.bucket)?);
         }
     }
@@ -1039,20 +1067,25 @@ pub fn latency_counts(
         Ok(())
     };
     for (grain, table) in LATENCY_ROLLUPS {
-        let buckets: Vec<i64> = rollup_ranges
+        // The pieces of an additive cover do not overlap: each is read once as it is.
+        let ranges: Vec<(i64, i64)> = rollup_ranges
             .iter()
             .filter(|piece| piece.grain == grain)
-            .flat_map(|piece| buckets_of(grain, piece.start, piece.end))
+            .map(|piece| (piece.start, piece.end))
             .collect();
-        for chunk in buckets.chunks(MAX_BUCKETS) {
-            let columns: Vec<String> = (0..LATENCY_BUCKETS).map(|i| format!("h{i:02}")).collect();
+        let histogram: Vec<String> = (0..LATENCY_BUCKETS).map(|i| format!("h{i:02}")).collect();
+        let columns = format!("max_ms, {}", histogram.join(", "));
+        let selected: Vec<String> = histogram.iter().map(|h| format!("t.{h}")).collect();
+        for chunk in ranges.chunks(MAX_PIECES) {
             let sql = format!(
-                "SELECT max_ms, {} FROM {table} WHERE org_id = $1 AND {}",
-                columns.join(", "),
-                in_list("bucket", 2, chunk.len())
+                "{} SELECT t.max_ms, {} FROM {}",
+                pieces_cte(chunk.len()),
+                selected.join(", "),
+                dialect::each_range(conn, &columns, table, "bucket", 3 * chunk.len() + 1)
             );
-            let select = query(conn, sql).bind::<Text, _>(scope.org_id().to_owned());
-            for row in bind_buckets(select, chunk).load::<HistogramRow>(conn)? {
+            let select =
+                bind_pieces(query(conn, sql), chunk).bind::<Text, _>(scope.org_id().to_owned());
+            for row in select.load::<HistogramRow>(conn)? {
                 let max_ms = row.max_ms.unwrap_or(0);
                 for (bucket, count) in row.counts().into_iter().enumerate() {
                     if count > 0 {
@@ -1097,27 +1130,39 @@ pub fn user_sums(
     segments: &[TimeSegment],
 ) -> Result<Vec<UserSums>, StoreError> {
     scope.require(Role::Admin)?;
+    let pieces: Vec<grains::Piece> = grains::merged_ranges(segments)
+        .into_iter()
+        .flat_map(|(start, end)| grains::cover(start, end, &USER_GRAINS, true))
+        .collect();
+    if let [piece] = pieces.as_slice() {
+        if piece.grain == Grain::Day && piece.sign == Sign::Add {
+            let terms =
+                grains::running_terms(piece.start.div_euclid(DAY), piece.end.div_euclid(DAY));
+            if let [term] = terms.as_slice() {
+                // Whole UTC days within one window (a month in UTC): the rows are the answer.
+                return running_sums(scope, conn, term);
+            }
+        }
+    }
     let mut totals: BTreeMap<String, SignedSums> = BTreeMap::new();
     let mut hours = BucketUses::new(Grain::Hour);
     let mut raw = RawUses::default();
-    for (start, end) in grains::merged_ranges(segments) {
-        for piece in grains::cover(start, end, &USER_GRAINS, true) {
-            match piece.grain {
-                Grain::Day => {
-                    let first_day = piece.start.div_euclid(DAY);
-                    let end_day = piece.end.div_euclid(DAY);
-                    for term in grains::running_terms(first_day, end_day) {
-                        for row in running_sums(scope, conn, &term)? {
-                            totals
-                                .entry(row.user_id.clone())
-                                .or_default()
-                                .apply(&row.sums(), piece.sign);
-                        }
+    for piece in pieces {
+        match piece.grain {
+            Grain::Day => {
+                let first_day = piece.start.div_euclid(DAY);
+                let end_day = piece.end.div_euclid(DAY);
+                for term in grains::running_terms(first_day, end_day) {
+                    for row in running_sums(scope, conn, &term)? {
+                        totals
+                            .entry(row.user_id.clone())
+                            .or_default()
+                            .apply(&row.sums(), piece.sign);
                     }
                 }
-                Grain::Hour => hours.add(&piece, &()),
-                Grain::QuarterHour | Grain::Raw => raw.add(&piece, ()),
             }
+            Grain::Hour => hours.add(&piece, &()),
+            Grain::QuarterHour | Grain::Raw => raw.add(&piece, ()),
         }
     }
     // An hour counts as often as its pieces say, net: read the hours of each count together,
@@ -1174,20 +1219,30 @@ fn user_hour_sums(
     conn: &mut DbConnection,
     buckets: &[i64],
 ) -> Result<Vec<UserSums>, StoreError> {
+    let columns = format!("bucket, user_id, {}", SUM_COLUMNS.join(", "));
+    let sums: Vec<String> = SUM_COLUMNS
+        .iter()
+        .map(|c| format!("CAST(SUM(t.{c}) AS BIGINT) AS {c}"))
+        .collect();
     let mut rows = Vec::new();
-    for chunk in buckets.chunks(MAX_BUCKETS) {
-        let sums: Vec<String> = SUM_COLUMNS
-            .iter()
-            .map(|c| format!("CAST(SUM({c}) AS BIGINT) AS {c}"))
-            .collect();
+    for chunk in runs_of(buckets, Grain::Hour.seconds()).chunks(MAX_PIECES) {
         let sql = format!(
-            "SELECT user_id, {} FROM navi_usage_by_user_hour WHERE org_id = $1 AND {} \
-             GROUP BY user_id",
+            "{} SELECT t.user_id, {} FROM {} GROUP BY t.user_id",
+            pieces_cte(chunk.len()),
             sums.join(", "),
-            in_list("bucket", 2, chunk.len())
+            dialect::each_range(
+                conn,
+                &columns,
+                "navi_usage_by_user_hour",
+                "bucket",
+                3 * chunk.len() + 1
+            )
         );
-        let select = query(conn, sql).bind::<Text, _>(scope.org_id().to_owned());
-        rows.extend(bind_buckets(select, chunk).load::<UserSums>(conn)?);
+        rows.extend(
+            bind_pieces(query(conn, sql), chunk)
+                .bind::<Text, _>(scope.org_id().to_owned())
+                .load::<UserSums>(conn)?,
+        );
     }
     Ok(rows)
 }

@@ -23,3 +23,5 @@ DROP TABLE navi_usage_by_user_hour;
 DROP TABLE navi_usage_latency_day;
 DROP TABLE navi_usage_by_model_day;
 DROP TABLE navi_usage_by_model_hour;
+ALTER TABLE navi_usage_by_model DROP CONSTRAINT navi_usage_by_model_pkey,
+    ADD PRIMARY KEY (org_id, bucket, model);

@@ -4,6 +4,8 @@
 -- upgraded database stays exact.
 
 -- Sums per org, model and UTC hour / UTC day (bucket: the first Unix second of the hour/day).
+-- WITHOUT ROWID, like the 15-minute rollup: rows are stored in key order, so a day's rows are
+-- read together (PostgreSQL includes the sums in its primary keys for the same reason).
 CREATE TABLE navi_usage_by_model_hour (
     org_id            VARCHAR(64)  NOT NULL REFERENCES navi_orgs (id) ON DELETE CASCADE,
     bucket            BIGINT       NOT NULL,
