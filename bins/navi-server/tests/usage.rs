@@ -133,6 +133,18 @@ async fn calls_are_recorded_once_and_dashboards_show_them(db: TestDatabase) {
     assert_eq!(own.body["user_id"], member_id.as_str());
     assert_eq!(own.body["totals"]["requests"], 2);
     assert!(own.body.get("by_user").is_none());
+    // Feedback is stamped when it is given: it counts on today's date, not in November.
+    let today = chrono::Utc::now().date_naive();
+    let around_now = format!(
+        "/v1/analytics/usage?from={}&to={}&tz=UTC",
+        today.pred_opt().unwrap(),
+        today.succ_opt().unwrap()
+    );
+    let own_now = api
+        .call("GET", &around_now, Some(&member_key), org, None)
+        .await;
+    assert_eq!(own_now.status, 200);
+    assert_eq!(own_now.body["totals"]["feedback_negative"], 1);
 
     // Without occurred_at a call is stamped now.
     let now = json!({"model": "m", "prompt_tokens": 1, "completion_tokens": 1, "cost_micros": 1, "latency_ms": 1});
@@ -141,12 +153,6 @@ async fn calls_are_recorded_once_and_dashboards_show_them(db: TestDatabase) {
             .await
             .status,
         201
-    );
-    let today = chrono::Utc::now().date_naive();
-    let around_now = format!(
-        "/v1/analytics/usage?from={}&to={}&tz=UTC",
-        today.pred_opt().unwrap(),
-        today.succ_opt().unwrap()
     );
     let recent = api
         .call("GET", &around_now, Some(&owner.key), org, None)

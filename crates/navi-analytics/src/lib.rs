@@ -80,9 +80,9 @@
 //! # What it does not do
 //!
 //! There is no SQL here, no connection and no tenant scope: the database implementation of
-//! [`UsageSource`] lives elsewhere, computes partial sums over the query's segments (or over
-//! rollups of [`DashboardQuery::finest_grain_seconds`]), feeds them to a [`DashboardBuilder`],
-//! and is tested against [`Reference`] for equality. Nor does this crate know HTTP: the server
+//! [`UsageSource`] ([`Store`], over `navi_tenancy::usage`) computes partial sums over the
+//! query's segments from rollups of UTC days, hours and 15-minute buckets, feeds them to a
+//! [`DashboardBuilder`], and is tested against [`Reference`] for equality. Nor does this crate know HTTP: the server
 //! turns query strings into a [`DashboardQuery`] and an [`InvalidQuery`] into a 400.
 #![warn(missing_docs)]
 

@@ -1,20 +1,22 @@
 //! The dashboards read from PostgreSQL and SQLite equal the reference, field by field: random
 //! datasets (several orgs, users, models; a year boundary and DST changes; retried batches) for
-//! random ranges and zones, and the fixed cases of the issue.
+//! random ranges and zones, and the fixed cases of the issue. The zones drawn from reach every
+//! grain of the rollups (UTC days, hours, 15-minute buckets); the sums read over random segments
+//! (any second, any offset) reach the raw rows too, and match sums taken from the calls.
 
 mod common;
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use common::{dataset, date, range, utc, zone, ORGS, USERS};
 use navi_analytics::{
-    validate_calls, CallInput, DashboardQuery, FeedbackEvent, LlmCall, Reference, Store,
-    UsageSource,
+    latency_bucket, validate_calls, CallInput, DashboardQuery, FeedbackEvent, LlmCall, Reference,
+    Store, UsageSource,
 };
 use navi_tenancy::testing::TestDatabase;
-use navi_tenancy::usage::{record_calls, record_feedback};
+use navi_tenancy::usage::{self, record_calls, record_feedback, Audience, TimeSegment};
 use navi_tenancy::{checkout, DbConnection, Email, OrgName, Privileged, Role, TenantScope};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -363,7 +365,302 @@ fn fixed_cases_match_the_reference(db: TestDatabase) {
     );
 }
 
+/// What the usage reads must return for `segments`, summed from the calls themselves: each call
+/// in a segment counts for the day `(t + offset) div 86400` of that segment.
+struct Expected {
+    day_model: Vec<(i64, String, [i64; 5])>,
+    latency: (Vec<i64>, Option<i64>),
+    users: Vec<(String, [i64; 5])>,
+    feedback: (i64, i64),
+}
+
+fn expected(data: &Reference, org: &str, segments: &[TimeSegment]) -> Expected {
+    let segment_of = |t: i64| segments.iter().find(|s| s.start <= t && t < s.end);
+    let mut day_model: BTreeMap<(i64, String), [i64; 5]> = BTreeMap::new();
+    let mut users: BTreeMap<String, [i64; 5]> = BTreeMap::new();
+    let mut counts = vec![0; usage::LATENCY_BUCKETS];
+    let mut max_ms = None;
+    for call in data.calls.iter().filter(|c| c.org_id == org) {
+        let t = call.occurred_at.timestamp();
+        let Some(segment) = segment_of(t) else {
+            continue;
+        };
+        let sums = [
+            1,
+            call.prompt_tokens,
+            call.completion_tokens,
+            call.cost_micros,
+            call.latency_ms,
+        ];
+        let day = (t + segment.offset).div_euclid(86_400);
+        for (total, value) in day_model
+            .entry((day, call.model.clone()))
+            .or_default()
+            .iter_mut()
+            .zip(sums)
+        {
+            *total += value;
+        }
+        for (total, value) in users
+            .entry(call.user_id.clone())
+            .or_default()
+            .iter_mut()
+            .zip(sums)
+        {
+            *total += value;
+        }
+        counts[latency_bucket(call.latency_ms)] += 1;
+        max_ms = Some(max_ms.map_or(call.latency_ms, |m: i64| m.max(call.latency_ms)));
+    }
+    let mut feedback = (0, 0);
+    for event in data.feedback.iter().filter(|f| f.org_id == org) {
+        if segment_of(event.created_at.timestamp()).is_some() {
+            if event.rating > 0 {
+                feedback.0 += 1;
+            } else {
+                feedback.1 += 1;
+            }
+        }
+    }
+    Expected {
+        day_model: day_model
+            .into_iter()
+            .map(|((day, model), sums)| (day, model, sums))
+            .collect(),
+        latency: (counts, max_ms),
+        users: users.into_iter().collect(),
+        feedback,
+    }
+}
+
+/// The usage reads of the whole org over `segments`, in the shape of [`Expected`].
+fn read(conn: &mut DbConnection, scope: &TenantScope, segments: &[TimeSegment]) -> Expected {
+    let sums = |s: usage::CallSums| {
+        [
+            s.requests,
+            s.prompt_tokens,
+            s.completion_tokens,
+            s.cost_micros,
+            s.latency_sum_ms,
+        ]
+    };
+    let day_model = usage::day_model_sums(scope, conn, Audience::WholeOrg, segments)
+        .unwrap()
+        .into_iter()
+        .map(|row| (row.day, row.model.clone(), sums(row.sums())))
+        .collect();
+    let latency = usage::latency_counts(scope, conn, Audience::WholeOrg, segments).unwrap();
+    let users = usage::user_sums(scope, conn, segments)
+        .unwrap()
+        .into_iter()
+        .map(|row| (row.user_id.clone(), sums(row.sums())))
+        .collect();
+    let feedback = usage::feedback_counts(scope, conn, Audience::WholeOrg, segments).unwrap();
+    Expected {
+        day_model,
+        latency: (latency.counts, latency.max_ms),
+        users,
+        feedback,
+    }
+}
+
+fn assert_reads(
+    w: &mut World,
+    real: &Reference,
+    org: &str,
+    segments: &[TimeSegment],
+) -> Result<(), TestCaseError> {
+    let admin = TenantScope::for_tests(org, &w.users[USERS[0]], Role::Admin);
+    let actual = read(&mut w.conn, &admin, segments);
+    let wanted = expected(real, org, segments);
+    prop_assert_eq!(
+        &actual.day_model,
+        &wanted.day_model,
+        "per day and model, {:?}",
+        segments
+    );
+    prop_assert_eq!(&actual.latency, &wanted.latency, "latency, {:?}", segments);
+    prop_assert_eq!(&actual.users, &wanted.users, "per user, {:?}", segments);
+    prop_assert_eq!(actual.feedback, wanted.feedback, "feedback, {:?}", segments);
+    Ok(())
+}
+
+/// The first instant of the three days [`dense_dataset`] packs its calls into (2026-11-20).
+const DENSE_START: i64 = 1_795_132_800;
+const DENSE_SECONDS: i64 = 3 * 86_400;
+
+/// A random dataset folded into three days, times of day kept: about one call an hour, so that
+/// the few minutes a segment reads from raw rows or from 15-minute buckets often hold calls.
+fn dense_dataset() -> impl Strategy<Value = Reference> {
+    let fold = |at: DateTime<Utc>| {
+        let t = DENSE_START + (at.timestamp() - DENSE_START).rem_euclid(DENSE_SECONDS);
+        DateTime::from_timestamp(t, 0).unwrap()
+    };
+    dataset().prop_map(move |mut data| {
+        for call in &mut data.calls {
+            call.occurred_at = fold(call.occurred_at);
+        }
+        for event in &mut data.feedback {
+            event.created_at = fold(event.created_at);
+        }
+        data
+    })
+}
+
+/// Contiguous segments (now and then with a gap) over the dense days, starting at any second
+/// or right at a call: lengths from one second to five days, offsets of any quarter hour from
+/// −12:00 to +14:00 or of any second (so that days begin off every grain).
+fn segments(calls: Vec<i64>) -> impl Strategy<Value = Vec<TimeSegment>> {
+    let offset = prop_oneof![
+        3 => (-48_i64..=56).prop_map(|quarters| quarters * 900),
+        1 => -43_200_i64..=50_400,
+    ];
+    let length = prop_oneof![1_i64..3_600, 600_i64..86_400, 86_400_i64..5 * 86_400];
+    let gap = prop_oneof![4 => Just(0_i64), 1 => 1_i64..40_000];
+    let start = if calls.is_empty() {
+        (DENSE_START - 43_200..DENSE_START + DENSE_SECONDS).boxed()
+    } else {
+        prop_oneof![
+            DENSE_START - 43_200..DENSE_START + DENSE_SECONDS,
+            (proptest::sample::select(calls), -2_i64..=2).prop_map(|(t, nudge)| t + nudge),
+        ]
+        .boxed()
+    };
+    (
+        start,
+        proptest::collection::vec((length, offset, gap), 1..4),
+    )
+        .prop_map(|(start, pieces)| {
+            let mut at = start;
+            pieces
+                .into_iter()
+                .map(|(length, offset, gap)| {
+                    at += gap;
+                    let segment = TimeSegment {
+                        start: at,
+                        end: at + length,
+                        offset,
+                    };
+                    at += length;
+                    segment
+                })
+                .collect()
+        })
+}
+
+fn random_segments_read_exactly(db: TestDatabase) {
+    let w = std::cell::RefCell::new(World::new(db));
+    let mut runner = TestRunner::new(Config {
+        cases: 24,
+        ..Config::default()
+    });
+    let strategy = dense_dataset().prop_flat_map(|data| {
+        let calls: Vec<i64> = data
+            .calls
+            .iter()
+            .map(|c| c.occurred_at.timestamp())
+            .collect();
+        (
+            Just(data),
+            proptest::collection::vec(segments(calls), 1..6),
+            any::<bool>(),
+        )
+    });
+    runner
+        .run(&strategy, |(data, queries, ids)| {
+            let mut w = w.borrow_mut();
+            let real = ingest(&mut w, &data, ids);
+            let orgs: Vec<String> = real.calls.iter().map(|c| c.org_id.clone()).collect();
+            for segments in &queries {
+                for org in orgs.iter().take(2) {
+                    assert_reads(&mut w, &real, org, segments)?;
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// Calls one second either side of the edge each grain has in a day: UTC midnight (the day
+/// rollups and the running totals), 23:00 UTC (midnight in Paris in winter: hours), 18:15 UTC
+/// (midnight in Kathmandu: 15-minute buckets) and 12:34:56 (a segment's start: raw rows).
+fn each_grain_reads_exactly_at_its_edges(db: TestDatabase) {
+    let mut w = World::new(db);
+    let edges = [
+        utc(2027, 1, 1, 0, 0, 0),
+        utc(2027, 1, 2, 0, 0, 0),
+        utc(2027, 1, 1, 23, 0, 0),
+        utc(2026, 12, 31, 23, 0, 0),
+        utc(2027, 1, 1, 18, 15, 0),
+        utc(2026, 12, 31, 18, 15, 0),
+        utc(2027, 1, 1, 12, 34, 56),
+    ];
+    let mut calls = Vec::new();
+    for (i, edge) in edges.iter().enumerate() {
+        for (j, at) in [*edge - TimeDelta::seconds(1), *edge]
+            .into_iter()
+            .enumerate()
+        {
+            let user = USERS[(i + j) % 2];
+            calls.push(call(
+                ORGS[0],
+                user,
+                ["m1", "m2"][j],
+                at,
+                1_000 + i as i64,
+                10 * i as i64,
+            ));
+        }
+    }
+    let data = Reference {
+        calls,
+        feedback: Vec::new(),
+    };
+    let mut real = ingest(&mut w, &data, false);
+    let org = real.calls[0].org_id.clone();
+    let new_year = date(2027, 1, 1);
+    for (tz, requests) in [
+        // 1 Jan 00:00:00 to 23:59:59 UTC: both calls at 12:34, 18:15 and 23:00, and one at each
+        // midnight.
+        (chrono_tz::UTC, 8),
+        // 31 Dec 23:00:00 to 1 Jan 22:59:59 UTC.
+        (chrono_tz::Europe::Paris, 8),
+        // 31 Dec 18:15:00 to 1 Jan 18:14:59 UTC.
+        (chrono_tz::Asia::Kathmandu, 8),
+    ] {
+        let query = DashboardQuery::new(new_year, new_year, tz).unwrap();
+        compare(&mut w, &mut real, &query).unwrap();
+        let admin = TenantScope::for_tests(&org, &w.users[USERS[0]], Role::Admin);
+        let dashboard = Store::new(&admin, &mut w.conn).whole_org(&query).unwrap();
+        assert_eq!(dashboard.daily[0].requests, requests, "{tz}");
+        let by_user: i64 = dashboard
+            .by_user
+            .unwrap()
+            .iter()
+            .map(|user| user.requests)
+            .sum();
+        assert_eq!(by_user, requests, "{tz}");
+    }
+    // From 12:34:56 (raw rows up to 12:45, then 15-minute buckets, hours) to the end of the day.
+    let start = utc(2027, 1, 1, 12, 34, 56).timestamp();
+    let segments = [TimeSegment {
+        start,
+        end: utc(2027, 1, 2, 0, 0, 0).timestamp(),
+        offset: 0,
+    }];
+    assert_reads(&mut w, &real, &org, &segments).unwrap();
+    let admin = TenantScope::for_tests(&org, &w.users[USERS[0]], Role::Admin);
+    let read = read(&mut w.conn, &admin, &segments);
+    let requests: i64 = read.day_model.iter().map(|(_, _, sums)| sums[0]).sum();
+    assert_eq!(
+        requests, 6,
+        "12:34:56, 18:14:59, 18:15:00, 22:59:59, 23:00:00 and 23:59:59; not 12:34:55"
+    );
+}
+
 navi_tenancy::backend_tests!(
     random_datasets_match_the_reference,
-    fixed_cases_match_the_reference
+    fixed_cases_match_the_reference,
+    random_segments_read_exactly,
+    each_grain_reads_exactly_at_its_edges,
 );

@@ -114,3 +114,31 @@ pub(crate) fn positional_placeholders(conn: &DbConnection, sql: String) -> Strin
         }
     }
 }
+
+/// The `FROM` clause (with its `WHERE`) that reads, for each row of a `pieces (id, lo, hi)`
+/// CTE, the org's rows of `table` whose `time_column` lies in `[lo, hi)`, as `t` with
+/// `columns`; the org is placeholder `$org`.
+///
+/// Each piece must be one range scan of the table's key. PostgreSQL cannot estimate a join on
+/// ranges and planned one over the calls as a sequential scan; a `LATERAL` subquery behind
+/// `OFFSET 0` (which keeps the planner from flattening it back into that join) makes each piece
+/// a scan of its own. SQLite has no `LATERAL`, and keeps the left side of a `CROSS JOIN` as the
+/// outer loop, which is the same plan.
+pub(crate) fn each_range(
+    conn: &DbConnection,
+    columns: &str,
+    table: &str,
+    time_column: &str,
+    org: usize,
+) -> String {
+    match conn {
+        DbConnection::Postgresql(_) => format!(
+            "pieces CROSS JOIN LATERAL (SELECT {columns} FROM {table} WHERE org_id = ${org} \
+             AND {time_column} >= pieces.lo AND {time_column} < pieces.hi OFFSET 0) t"
+        ),
+        DbConnection::Sqlite(_) => format!(
+            "pieces CROSS JOIN {table} t WHERE t.org_id = ${org} \
+             AND t.{time_column} >= pieces.lo AND t.{time_column} < pieces.hi"
+        ),
+    }
+}

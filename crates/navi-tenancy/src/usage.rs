@@ -6,8 +6,18 @@
 //! UTC offset that holds throughout, so both backends compute a row's local day with the same
 //! integer arithmetic: `(t + offset) / 86400`, days since 1970-01-01.
 //!
-//! Whole-org reads use the rollups when every segment boundary falls on their 15-minute grain
-//! (true of every zone since 1980), else the raw rows; the usage of one user is read from the
+//! Each batch adds its calls, in the same transaction, to:
+//! - sums per model per 15-minute bucket, UTC hour and UTC day (`navi_usage_by_model`,
+//!   `navi_usage_by_model_hour`, `navi_usage_by_model_day`);
+//! - latency histograms per 15-minute bucket and UTC day (`navi_usage_latency`,
+//!   `navi_usage_latency_day`);
+//! - sums per user per UTC hour (`navi_usage_by_user_hour`), and per-user running totals
+//!   (`navi_usage_user_running`): in windows of 64 UTC days that start every 32 days, each
+//!   user's sums from the window's first day through each day.
+//!
+//! Whole-org reads cut their range with [`grains::cover`] into the coarsest pieces those rollups
+//! answer exactly, subtracting where that is shorter, and read the raw rows only for what lies
+//! off the 15-minute grain (off the hour, for `by_user`). The usage of one user is read from the
 //! raw rows (a user's calls are few, and the index `(org_id, user_id, occurred_at)` holds them).
 
 use std::collections::{BTreeMap, HashSet};
@@ -15,11 +25,16 @@ use std::collections::{BTreeMap, HashSet};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, SmallInt, Text};
 
+pub mod grains;
+
+use grains::{Grain, Sign};
+
 use crate::db::MultiBackend;
+use crate::dialect;
 use crate::ids::{new_id, IdKind};
 use crate::{DbConnection, Role, StoreError, TenantScope};
 
-/// The rollups' time grain, in seconds.
+/// The finest rollup grain, in seconds: every UTC offset in use since 1980 is a multiple of it.
 pub const BUCKET_SECONDS: i64 = 900;
 /// Number of latency buckets the histogram rollup stores (`h00`..`h28`); must equal
 /// `navi_analytics::LATENCY_BUCKET_COUNT` (a test there checks).
@@ -302,125 +317,222 @@ pub fn record_calls(
     })
 }
 
-fn bucket_of(at: i64) -> i64 {
-    at.div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS
+/// The rollups of sums by model, with their grain, in the order every batch updates them.
+const MODEL_ROLLUPS: [(Grain, &str); 3] = [
+    (Grain::QuarterHour, "navi_usage_by_model"),
+    (Grain::Hour, "navi_usage_by_model_hour"),
+    (Grain::Day, "navi_usage_by_model_day"),
+];
+/// The latency histograms, with their grain, in the order every batch updates them.
+const LATENCY_ROLLUPS: [(Grain, &str); 2] = [
+    (Grain::QuarterHour, "navi_usage_latency"),
+    (Grain::Day, "navi_usage_latency_day"),
+];
+/// The grains the per-(day, model) read cuts a local day into, coarsest first.
+const MODEL_GRAINS: [Grain; 3] = [Grain::Day, Grain::Hour, Grain::QuarterHour];
+/// The grains of the latency read: its cover must be additive (a maximum cannot be
+/// subtracted), and its edges are only the range's two ends, so no hourly histogram is kept.
+const LATENCY_GRAINS: [Grain; 2] = [Grain::Day, Grain::QuarterHour];
+/// The grains of the per-user read: whole UTC days from the running totals, hours from the
+/// per-user hourly rollup (a quarter-hour one would hold about as many rows as the calls).
+const USER_GRAINS: [Grain; 2] = [Grain::Day, Grain::Hour];
+const SUM_COLUMNS: [&str; 5] = [
+    "requests",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_micros",
+    "latency_sum_ms",
+];
+
+/// The start of the bucket of `grain` that holds `at`.
+fn bucket_of(at: i64, grain: Grain) -> i64 {
+    at - at.rem_euclid(grain.seconds())
 }
 
-/// Adds the recorded calls to the three rollups, in key order (so concurrent batches take row
-/// locks in the same order and cannot deadlock).
+type Histogram = (i64, [i64; LATENCY_BUCKETS]);
+
+/// Adds the recorded calls to the rollups, one table after another in a fixed order and each
+/// table's rows in key order, so concurrent batches take row locks in one global order and
+/// cannot deadlock.
 fn update_rollups(
     scope: &TenantScope,
     conn: &mut DbConnection,
     calls: &[&NewCall],
 ) -> Result<(), StoreError> {
-    let mut by_model: BTreeMap<(i64, &str), CallSums> = BTreeMap::new();
-    let mut by_user_day: BTreeMap<i64, CallSums> = BTreeMap::new();
-    let mut latency: BTreeMap<i64, (i64, [i64; LATENCY_BUCKETS])> = BTreeMap::new();
+    let mut by_model: [BTreeMap<(i64, &str), CallSums>; MODEL_ROLLUPS.len()] = Default::default();
+    let mut latency: [BTreeMap<i64, Histogram>; LATENCY_ROLLUPS.len()] = Default::default();
+    let mut by_user_hour: BTreeMap<i64, CallSums> = BTreeMap::new();
+    // The user's sums per running-total window and day.
+    let mut by_window_day: BTreeMap<(i64, i64), CallSums> = BTreeMap::new();
     for call in calls {
         let sums = CallSums::of(call);
-        by_model
-            .entry((bucket_of(call.occurred_at), call.model.as_str()))
-            .or_default()
-            .add(&sums)?;
-        by_user_day
-            .entry(call.occurred_at.div_euclid(DAY))
-            .or_default()
-            .add(&sums)?;
-        let (max_ms, counts) = latency
-            .entry(bucket_of(call.occurred_at))
-            .or_insert((0, [0; LATENCY_BUCKETS]));
-        *max_ms = (*max_ms).max(call.latency_ms);
+        for (rollup, (grain, _)) in by_model.iter_mut().zip(MODEL_ROLLUPS) {
+            rollup
+                .entry((bucket_of(call.occurred_at, grain), call.model.as_str()))
+                .or_default()
+                .add(&sums)?;
+        }
         let index = usize::try_from(call.latency_bucket)
             .ok()
             .filter(|&index| index < LATENCY_BUCKETS)
             .ok_or_else(|| StoreError::Invalid("latency bucket out of range".to_owned()))?;
-        counts[index] += 1;
+        for (rollup, (grain, _)) in latency.iter_mut().zip(LATENCY_ROLLUPS) {
+            let (max_ms, counts) = rollup
+                .entry(bucket_of(call.occurred_at, grain))
+                .or_insert((0, [0; LATENCY_BUCKETS]));
+            *max_ms = (*max_ms).max(call.latency_ms);
+            counts[index] += 1;
+        }
+        by_user_hour
+            .entry(bucket_of(call.occurred_at, Grain::Hour))
+            .or_default()
+            .add(&sums)?;
+        let day = call.occurred_at.div_euclid(DAY);
+        for window in grains::running_windows(day) {
+            by_window_day.entry((window, day)).or_default().add(&sums)?;
+        }
     }
 
-    let sums_columns = "requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms";
-    let add_sums = |table: &str| {
-        [
-            "requests",
-            "prompt_tokens",
-            "completion_tokens",
-            "cost_micros",
-            "latency_sum_ms",
-        ]
-        .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
-        .join(", ")
-    };
-    let bind_sums = |query: Query, sums: &CallSums| {
-        query
-            .bind::<BigInt, _>(sums.requests)
-            .bind::<BigInt, _>(sums.prompt_tokens)
-            .bind::<BigInt, _>(sums.completion_tokens)
-            .bind::<BigInt, _>(sums.cost_micros)
-            .bind::<BigInt, _>(sums.latency_sum_ms)
-    };
-
-    let rows: Vec<_> = by_model.into_iter().collect();
-    for chunk in rows.chunks(MAX_PARAMS / 8) {
-        let sql = format!(
-            "INSERT INTO navi_usage_by_model (org_id, bucket, model, {sums_columns}) VALUES {} \
-             ON CONFLICT (org_id, bucket, model) DO UPDATE SET {}",
-            values_list(chunk.len(), 8),
-            add_sums("navi_usage_by_model")
-        );
-        let mut upsert = query(conn, sql);
-        for ((bucket, model), sums) in chunk {
-            upsert = bind_sums(
-                upsert
-                    .bind::<Text, _>(scope.org_id().to_owned())
+    for (rows, (_, table)) in by_model.iter().zip(MODEL_ROLLUPS) {
+        let rows: Vec<_> = rows.iter().collect();
+        add_to_sums_rollup(
+            scope,
+            conn,
+            table,
+            &["bucket", "model"],
+            &rows,
+            |query, (bucket, model)| {
+                query
                     .bind::<BigInt, _>(*bucket)
-                    .bind::<Text, _>((*model).to_owned()),
-                sums,
-            );
-        }
-        upsert.execute(conn)?;
+                    .bind::<Text, _>((*model).to_owned())
+            },
+        )?;
     }
+    for (rows, (_, table)) in latency.iter().zip(LATENCY_ROLLUPS) {
+        add_to_histogram_rollup(scope, conn, table, rows)?;
+    }
+    let user_id = scope.user_id().to_owned();
+    let rows: Vec<_> = by_user_hour.iter().collect();
+    add_to_sums_rollup(
+        scope,
+        conn,
+        "navi_usage_by_user_hour",
+        &["bucket", "user_id"],
+        &rows,
+        |query, bucket| {
+            query
+                .bind::<BigInt, _>(*bucket)
+                .bind::<Text, _>(user_id.clone())
+        },
+    )?;
+    let running = running_rows(&by_window_day)?;
+    let rows: Vec<_> = running.iter().map(|(key, sums)| (key, sums)).collect();
+    add_to_sums_rollup(
+        scope,
+        conn,
+        "navi_usage_user_running",
+        &["window_start", "day", "user_id"],
+        &rows,
+        |query, (window, day)| {
+            query
+                .bind::<BigInt, _>(*window)
+                .bind::<BigInt, _>(*day)
+                .bind::<Text, _>(user_id.clone())
+        },
+    )?;
+    Ok(())
+}
 
-    let rows: Vec<_> = by_user_day.into_iter().collect();
-    for chunk in rows.chunks(MAX_PARAMS / 8) {
+/// A row of the running totals: `(window, day)` and the sums to add to it.
+type RunningRow = ((i64, i64), CallSums);
+
+/// What one user's calls add to the running totals: in each window the user has calls in,
+/// every day from the first of them to the window's last gets the sums of the calls up to it.
+fn running_rows(
+    by_window_day: &BTreeMap<(i64, i64), CallSums>,
+) -> Result<Vec<RunningRow>, StoreError> {
+    let mut rows = Vec::new();
+    let mut days = by_window_day.iter().peekable();
+    while let Some((&(window, first_day), first_sums)) = days.next() {
+        let mut running = *first_sums;
+        rows.push(((window, first_day), running));
+        for day in first_day + 1..window + grains::RUNNING_WINDOW_DAYS {
+            if let Some((_, sums)) = days.next_if(|((w, d), _)| *w == window && *d == day) {
+                running.add(sums)?;
+            }
+            rows.push(((window, day), running));
+        }
+    }
+    Ok(rows)
+}
+
+/// Adds sums to the rows `(org_id, keys..., sums...)` of a rollup, creating those missing.
+/// `rows` must be in key order; `bind_key` binds one row's keys in the order of `keys`.
+fn add_to_sums_rollup<K>(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+    table: &str,
+    keys: &[&str],
+    rows: &[(&K, &CallSums)],
+    bind_key: impl Fn(Query, &K) -> Query,
+) -> Result<(), StoreError> {
+    let width = 1 + keys.len() + SUM_COLUMNS.len();
+    let add: Vec<String> = SUM_COLUMNS
+        .iter()
+        .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
+        .collect();
+    for chunk in rows.chunks(MAX_PARAMS / width) {
         let sql = format!(
-            "INSERT INTO navi_usage_by_user_day (org_id, day, user_id, {sums_columns}) VALUES {} \
-             ON CONFLICT (org_id, day, user_id) DO UPDATE SET {}",
-            values_list(chunk.len(), 8),
-            add_sums("navi_usage_by_user_day")
+            "INSERT INTO {table} (org_id, {}, {}) VALUES {} \
+             ON CONFLICT (org_id, {}) DO UPDATE SET {}",
+            keys.join(", "),
+            SUM_COLUMNS.join(", "),
+            values_list(chunk.len(), width),
+            keys.join(", "),
+            add.join(", ")
         );
         let mut upsert = query(conn, sql);
-        for (day, sums) in chunk {
-            upsert = bind_sums(
-                upsert
-                    .bind::<Text, _>(scope.org_id().to_owned())
-                    .bind::<BigInt, _>(*day)
-                    .bind::<Text, _>(scope.user_id().to_owned()),
-                sums,
-            );
+        for (key, sums) in chunk {
+            upsert = bind_key(upsert.bind::<Text, _>(scope.org_id().to_owned()), key)
+                .bind::<BigInt, _>(sums.requests)
+                .bind::<BigInt, _>(sums.prompt_tokens)
+                .bind::<BigInt, _>(sums.completion_tokens)
+                .bind::<BigInt, _>(sums.cost_micros)
+                .bind::<BigInt, _>(sums.latency_sum_ms);
         }
         upsert.execute(conn)?;
     }
+    Ok(())
+}
 
+/// Adds counts to the histogram rows `(org_id, bucket, max_ms, h00..h28)` of a rollup.
+fn add_to_histogram_rollup(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+    table: &str,
+    rows: &BTreeMap<i64, Histogram>,
+) -> Result<(), StoreError> {
     let histogram_columns: Vec<String> = (0..LATENCY_BUCKETS).map(|i| format!("h{i:02}")).collect();
+    let add_counts: Vec<String> = histogram_columns
+        .iter()
+        .map(|h| format!("{h} = {table}.{h} + excluded.{h}"))
+        .collect();
     let width = 3 + LATENCY_BUCKETS;
-    let rows: Vec<_> = latency.into_iter().collect();
+    let rows: Vec<_> = rows.iter().collect();
     for chunk in rows.chunks(MAX_PARAMS / width) {
-        let add_counts: Vec<String> = histogram_columns
-            .iter()
-            .map(|h| format!("{h} = navi_usage_latency.{h} + excluded.{h}"))
-            .collect();
         let sql = format!(
-            "INSERT INTO navi_usage_latency (org_id, bucket, max_ms, {}) VALUES {} \
+            "INSERT INTO {table} (org_id, bucket, max_ms, {}) VALUES {} \
              ON CONFLICT (org_id, bucket) DO UPDATE SET max_ms = {}, {}",
             histogram_columns.join(", "),
             values_list(chunk.len(), width),
-            crate::dialect::greatest(conn, "navi_usage_latency.max_ms", "excluded.max_ms"),
+            crate::dialect::greatest(conn, &format!("{table}.max_ms"), "excluded.max_ms"),
             add_counts.join(", ")
         );
         let mut upsert = query(conn, sql);
         for (bucket, (max_ms, counts)) in chunk {
             upsert = upsert
                 .bind::<Text, _>(scope.org_id().to_owned())
-                .bind::<BigInt, _>(*bucket)
+                .bind::<BigInt, _>(**bucket)
                 .bind::<BigInt, _>(*max_ms);
             for count in counts {
                 upsert = upsert.bind::<BigInt, _>(*count);
@@ -491,13 +603,6 @@ fn require(scope: &TenantScope, audience: Audience) -> Result<(), StoreError> {
     }
 }
 
-/// Whether the rollups can answer these segments exactly.
-fn rollups_fit(segments: &[TimeSegment]) -> bool {
-    segments
-        .iter()
-        .all(|s| s.start % BUCKET_SECONDS == 0 && s.end % BUCKET_SECONDS == 0)
-}
-
 /// The raw-row filter for an audience, with the user bound last (placeholder `$n`).
 fn user_filter(audience: Audience, n: usize) -> String {
     match audience {
@@ -517,7 +622,288 @@ const SUMS_SELECT: &str = "CAST(SUM(prompt_tokens) AS BIGINT) AS prompt_tokens, 
      CAST(SUM(completion_tokens) AS BIGINT) AS completion_tokens, \
      CAST(SUM(cost_micros) AS BIGINT) AS cost_micros";
 
+/// The most ranges one statement reads (two parameters each).
+const MAX_RANGES: usize = 500;
+
+/// `(column >= $first AND column < $first+1) OR ...`, one pair of placeholders per range.
+fn ranges_filter(column: &str, first: usize, count: usize) -> String {
+    let ranges: Vec<String> = (0..count)
+        .map(|i| {
+            let lo = first + 2 * i;
+            format!("({column} >= ${lo} AND {column} < ${})", lo + 1)
+        })
+        .collect();
+    format!("({})", ranges.join(" OR "))
+}
+
+fn bind_ranges(mut query: Query, ranges: &[(i64, i64)]) -> Query {
+    for (lo, hi) in ranges {
+        query = query.bind::<BigInt, _>(*lo).bind::<BigInt, _>(*hi);
+    }
+    query
+}
+
+/// The most ranges one statement reads (three parameters each).
+const MAX_PIECES: usize = MAX_PARAMS / 3;
+
+/// `WITH pieces (id, lo, hi) AS (VALUES ($1, $2, $3), ...)`: the ranges a statement reads, one
+/// row each, placeholders `$1..=$3·count`; joined to a table by [`dialect::each_range`].
+fn pieces_cte(count: usize) -> String {
+    format!(
+        "WITH pieces (id, lo, hi) AS (VALUES {})",
+        values_list(count, 3)
+    )
+}
+
+/// Binds the ranges of [`pieces_cte`], numbered from 0 in order.
+fn bind_pieces(mut query: Query, ranges: &[(i64, i64)]) -> Query {
+    for (id, (lo, hi)) in ranges.iter().enumerate() {
+        query = query
+            .bind::<BigInt, _>(id as i64)
+            .bind::<BigInt, _>(*lo)
+            .bind::<BigInt, _>(*hi);
+    }
+    query
+}
+
+/// Sorted, distinct buckets of `size` seconds as the fewest contiguous ranges `[lo, hi)`.
+fn runs_of(buckets: &[i64], size: i64) -> Vec<(i64, i64)> {
+    let mut runs: Vec<(i64, i64)> = Vec::new();
+    for bucket in buckets {
+        match runs.last_mut() {
+            Some(last) if last.1 == *bucket => last.1 += size,
+            _ => runs.push((*bucket, bucket + size)),
+        }
+    }
+    runs
+}
+
+/// The buckets of a grain that `[start, end)` (aligned to it) holds.
+fn buckets_of(grain: Grain, start: i64, end: i64) -> impl Iterator<Item = i64> {
+    let size = grain.seconds();
+    (0..(end - start) / size).map(move |i| start + i * size)
+}
+
+/// Which totals each bucket of one grain counts for, and with which sign: built from pieces,
+/// so a bucket that several pieces hold is read once.
+struct BucketUses<K> {
+    grain: Grain,
+    uses: BTreeMap<i64, Vec<(K, Sign)>>,
+}
+
+impl<K: Clone> BucketUses<K> {
+    fn new(grain: Grain) -> Self {
+        BucketUses {
+            grain,
+            uses: BTreeMap::new(),
+        }
+    }
+
+    fn add(&mut self, piece: &grains::Piece, key: &K) {
+        for bucket in buckets_of(self.grain, piece.start, piece.end) {
+            self.uses
+                .entry(bucket)
+                .or_default()
+                .push((key.clone(), piece.sign));
+        }
+    }
+
+    fn buckets(&self) -> Vec<i64> {
+        self.uses.keys().copied().collect()
+    }
+
+    fn of(&self, bucket: i64) -> Result<&[(K, Sign)], StoreError> {
+        self.uses
+            .get(&bucket)
+            .map(Vec::as_slice)
+            .ok_or_else(|| StoreError::Invalid(format!("bucket {bucket} was not asked for")))
+    }
+}
+
+/// Sums kept wider than a column while pieces are added and subtracted.
+#[derive(Debug, Clone, Copy, Default)]
+struct SignedSums([i128; 5]);
+
+impl SignedSums {
+    fn apply(&mut self, sums: &CallSums, sign: Sign) {
+        self.add_times(
+            sums,
+            match sign {
+                Sign::Add => 1,
+                Sign::Subtract => -1,
+            },
+        );
+    }
+
+    fn add_times(&mut self, sums: &CallSums, times: i128) {
+        let values = [
+            sums.requests,
+            sums.prompt_tokens,
+            sums.completion_tokens,
+            sums.cost_micros,
+            sums.latency_sum_ms,
+        ];
+        for (total, value) in self.0.iter_mut().zip(values) {
+            *total += times * i128::from(value);
+        }
+    }
+
+    /// The sums, which are those of a set of calls and so never negative.
+    fn finish(&self) -> Result<CallSums, StoreError> {
+        let column = |value: i128| {
+            i64::try_from(value)
+                .ok()
+                .filter(|value| *value >= 0)
+                .ok_or_else(|| {
+                    StoreError::Invalid(format!(
+                        "the sums of the range do not fit 64-bit integers (or the rollups \
+                         disagree with each other): {value}"
+                    ))
+                })
+        };
+        let [requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms] = self.0;
+        Ok(CallSums {
+            requests: column(requests)?,
+            prompt_tokens: column(prompt_tokens)?,
+            completion_tokens: column(completion_tokens)?,
+            cost_micros: column(cost_micros)?,
+            latency_sum_ms: column(latency_sum_ms)?,
+        })
+    }
+}
+
+/// One row of a sums rollup, or the sums of one raw range (`bucket` is then the range's index).
+#[derive(QueryableByName)]
+struct KeyedSums {
+    #[diesel(sql_type = BigInt)]
+    bucket: i64,
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = BigInt)]
+    requests: i64,
+    #[diesel(sql_type = BigInt)]
+    prompt_tokens: i64,
+    #[diesel(sql_type = BigInt)]
+    completion_tokens: i64,
+    #[diesel(sql_type = BigInt)]
+    cost_micros: i64,
+    #[diesel(sql_type = BigInt)]
+    latency_sum_ms: i64,
+}
+
+impl KeyedSums {
+    fn sums(&self) -> CallSums {
+        CallSums {
+            requests: self.requests,
+            prompt_tokens: self.prompt_tokens,
+            completion_tokens: self.completion_tokens,
+            cost_micros: self.cost_micros,
+            latency_sum_ms: self.latency_sum_ms,
+        }
+    }
+}
+
+/// The rows of a model rollup of `buckets`, as they are stored.
+fn model_rollup_rows(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+    table: &str,
+    grain: Grain,
+    buckets: &[i64],
+) -> Result<Vec<KeyedSums>, StoreError> {
+    let columns = format!("bucket, model, {}", SUM_COLUMNS.join(", "));
+    let sums: Vec<String> = SUM_COLUMNS.iter().map(|c| format!("t.{c}")).collect();
+    let mut rows = Vec::new();
+    for chunk in runs_of(buckets, grain.seconds()).chunks(MAX_PIECES) {
+        let sql = format!(
+            "{} SELECT t.bucket, t.model AS key, {} FROM {}",
+            pieces_cte(chunk.len()),
+            sums.join(", "),
+            dialect::each_range(conn, &columns, table, "bucket", 3 * chunk.len() + 1)
+        );
+        rows.extend(
+            bind_pieces(query(conn, sql), chunk)
+                .bind::<Text, _>(scope.org_id().to_owned())
+                .load::<KeyedSums>(conn)?,
+        );
+    }
+    Ok(rows)
+}
+
+/// The org's calls in each of `ranges`, summed per `key_column` (`model` or `user_id`); a
+/// row's `bucket` is the index of its range.
+fn raw_sums(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+    key_column: &str,
+    ranges: &[(i64, i64)],
+) -> Result<Vec<KeyedSums>, StoreError> {
+    let columns =
+        format!("{key_column}, prompt_tokens, completion_tokens, cost_micros, latency_ms");
+    let mut rows = Vec::new();
+    for (chunk_index, chunk) in ranges.chunks(MAX_PIECES).enumerate() {
+        let sql = format!(
+            "{} SELECT CAST(pieces.id + {} AS BIGINT) AS bucket, t.{key_column} AS key, \
+             COUNT(*) AS requests, CAST(SUM(t.prompt_tokens) AS BIGINT) AS prompt_tokens, \
+             CAST(SUM(t.completion_tokens) AS BIGINT) AS completion_tokens, \
+             CAST(SUM(t.cost_micros) AS BIGINT) AS cost_micros, \
+             CAST(SUM(t.latency_ms) AS BIGINT) AS latency_sum_ms FROM {} \
+             GROUP BY pieces.id, t.{key_column}",
+            pieces_cte(chunk.len()),
+            chunk_index * MAX_PIECES,
+            dialect::each_range(
+                conn,
+                &columns,
+                "navi_llm_calls",
+                "occurred_at",
+                3 * chunk.len() + 1
+            )
+        );
+        rows.extend(
+            bind_pieces(query(conn, sql), chunk)
+                .bind::<Text, _>(scope.org_id().to_owned())
+                .load::<KeyedSums>(conn)?,
+        );
+    }
+    Ok(rows)
+}
+
+/// Distinct raw ranges and what each counts for.
+#[derive(Default)]
+struct RawUses<K> {
+    ranges: Vec<(i64, i64)>,
+    uses: Vec<Vec<(K, Sign)>>,
+}
+
+impl<K> RawUses<K> {
+    fn add(&mut self, piece: &grains::Piece, key: K) {
+        let range = (piece.start, piece.end);
+        let index = match self.ranges.iter().position(|r| *r == range) {
+            Some(index) => index,
+            None => {
+                self.ranges.push(range);
+                self.uses.push(Vec::new());
+                self.ranges.len() - 1
+            }
+        };
+        self.uses[index].push((key, piece.sign));
+    }
+
+    fn of(&self, index: i64) -> Result<&[(K, Sign)], StoreError> {
+        usize::try_from(index)
+            .ok()
+            .and_then(|index| self.uses.get(index))
+            .map(Vec::as_slice)
+            .ok_or_else(|| StoreError::Invalid(format!("range {index} was not asked for")))
+    }
+}
+
 /// Sums per local day and model over the segments.
+///
+/// The whole org's are read from the rollups: each local day is cut into UTC days, hours and
+/// 15-minute buckets by [`grains::cover`] (raw rows only where a segment does not start or end
+/// on a quarter hour), each bucket is read once whatever days it counts for, and the pieces are
+/// added up in Rust. One user's usage is read from the raw rows.
 pub fn day_model_sums(
     scope: &TenantScope,
     conn: &mut DbConnection,
@@ -525,31 +911,82 @@ pub fn day_model_sums(
     segments: &[TimeSegment],
 ) -> Result<Vec<DayModelSums>, StoreError> {
     require(scope, audience)?;
-    let from_rollup = audience == Audience::WholeOrg && rollups_fit(segments);
+    if audience == Audience::OwnUsage {
+        return own_day_model_sums(scope, conn, segments);
+    }
+    let mut rollups: Vec<(&str, BucketUses<i64>)> = MODEL_ROLLUPS
+        .iter()
+        .map(|(grain, table)| (*table, BucketUses::new(*grain)))
+        .collect();
+    let mut raw = RawUses::default();
+    for part in grains::local_day_parts(segments) {
+        for piece in grains::cover(part.start, part.end, &MODEL_GRAINS, true) {
+            match rollups
+                .iter_mut()
+                .find(|(_, uses)| uses.grain == piece.grain)
+            {
+                Some((_, uses)) => uses.add(&piece, &part.day),
+                None => raw.add(&piece, part.day),
+            }
+        }
+    }
+    let mut totals: BTreeMap<(i64, String), SignedSums> = BTreeMap::new();
+    let mut apply = |row: &KeyedSums, uses: &[(i64, Sign)]| {
+        for (day, sign) in uses {
+            totals
+                .entry((*day, row.key.clone()))
+                .or_default()
+                .apply(&row.sums(), *sign);
+        }
+    };
+    for (table, uses) in &rollups {
+        for row in model_rollup_rows(scope, conn, table, uses.grain, &uses.buckets())? {
+            apply(&row, uses.of(row.bucket)?);
+        }
+    }
+    for row in raw_sums(scope, conn, "model", &raw.ranges)? {
+        apply(&row, raw.of(row.bucket)?);
+    }
+    let mut rows = Vec::new();
+    for ((day, model), signed) in totals {
+        let sums = signed.finish()?;
+        if sums.requests > 0 {
+            rows.push(DayModelSums {
+                day,
+                model,
+                requests: sums.requests,
+                prompt_tokens: sums.prompt_tokens,
+                completion_tokens: sums.completion_tokens,
+                cost_micros: sums.cost_micros,
+                latency_sum_ms: sums.latency_sum_ms,
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// One user's sums per local day and model, from the raw rows (a user's calls are few, and the
+/// index `(org_id, user_id, occurred_at)` holds them).
+fn own_day_model_sums(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+    segments: &[TimeSegment],
+) -> Result<Vec<DayModelSums>, StoreError> {
     let mut rows = Vec::new();
     for segment in segments {
-        let sql = if from_rollup {
-            format!(
-                "SELECT (bucket + $1) / {DAY} AS day, model, CAST(SUM(requests) AS BIGINT) AS requests, \
-                 {SUMS_SELECT}, CAST(SUM(latency_sum_ms) AS BIGINT) AS latency_sum_ms \
-                 FROM navi_usage_by_model WHERE org_id = $2 AND bucket >= $3 AND bucket < $4 \
-                 GROUP BY 1, 2"
-            )
-        } else {
-            format!(
-                "SELECT (occurred_at + $1) / {DAY} AS day, model, COUNT(*) AS requests, \
-                 {SUMS_SELECT}, CAST(SUM(latency_ms) AS BIGINT) AS latency_sum_ms \
-                 FROM navi_llm_calls WHERE org_id = $2 AND occurred_at >= $3 AND occurred_at < $4{} \
-                 GROUP BY 1, 2",
-                user_filter(audience, 5)
-            )
-        };
+        let sql = format!(
+            "SELECT (occurred_at + $1) / {DAY} AS day, model, COUNT(*) AS requests, \
+             {SUMS_SELECT}, CAST(SUM(latency_ms) AS BIGINT) AS latency_sum_ms \
+             FROM navi_llm_calls WHERE org_id = $2 AND occurred_at >= $3 AND occurred_at < $4{} \
+             GROUP BY 1, 2",
+            user_filter(Audience::OwnUsage, 5)
+        );
         let select = query(conn, sql)
             .bind::<BigInt, _>(segment.offset)
             .bind::<Text, _>(scope.org_id().to_owned())
             .bind::<BigInt, _>(segment.start)
             .bind::<BigInt, _>(segment.end);
-        rows.extend(bind_user(select, scope, audience).load::<DayModelSums>(conn)?);
+        rows.extend(bind_user(select, scope, Audience::OwnUsage).load::<DayModelSums>(conn)?);
     }
     Ok(rows)
 }
@@ -585,6 +1022,11 @@ struct BucketCount {
 }
 
 /// Calls per latency bucket over the segments.
+///
+/// The whole org's are read from the histogram rollups: the segments' ranges are cut into UTC
+/// days and 15-minute buckets by an additive [`grains::cover`] (the largest latency cannot be
+/// subtracted), raw rows where a range does not start or end on a quarter hour. One user's are
+/// read from the raw rows.
 pub fn latency_counts(
     scope: &TenantScope,
     conn: &mut DbConnection,
@@ -596,122 +1038,265 @@ pub fn latency_counts(
         counts: vec![0; LATENCY_BUCKETS],
         max_ms: None,
     };
-    let add = |bucket: usize, count: i64, max_ms: i64, total: &mut LatencyCounts| {
-        total.counts[bucket] += count;
-        total.max_ms = Some(total.max_ms.map_or(max_ms, |m| m.max(max_ms)));
+    let (rollup_ranges, raw_ranges): (Vec<grains::Piece>, Vec<grains::Piece>) = match audience {
+        Audience::OwnUsage => (
+            Vec::new(),
+            segments
+                .iter()
+                .map(|s| grains::Piece {
+                    grain: Grain::Raw,
+                    start: s.start,
+                    end: s.end,
+                    sign: Sign::Add,
+                })
+                .collect(),
+        ),
+        Audience::WholeOrg => grains::merged_ranges(segments)
+            .into_iter()
+            .flat_map(|(start, end)| grains::cover(start, end, &LATENCY_GRAINS, false))
+            .partition(|piece| piece.grain != Grain::Raw),
     };
-    let from_rollup = audience == Audience::WholeOrg && rollups_fit(segments);
-    for segment in segments {
-        if from_rollup {
-            let sums: Vec<String> = (0..LATENCY_BUCKETS)
-                .map(|i| format!("COALESCE(CAST(SUM(h{i:02}) AS BIGINT), 0) AS h{i:02}"))
-                .collect();
+    let overflow = || StoreError::Invalid("the latency counts exceed 64-bit integers".to_owned());
+    let mut add = |bucket: usize, count: i64, max_ms: i64| -> Result<(), StoreError> {
+        let slot = total
+            .counts
+            .get_mut(bucket)
+            .ok_or_else(|| StoreError::Invalid("stored latency bucket out of range".to_owned()))?;
+        *slot = slot.checked_add(count).ok_or_else(overflow)?;
+        total.max_ms = Some(total.max_ms.map_or(max_ms, |m| m.max(max_ms)));
+        Ok(())
+    };
+    for (grain, table) in LATENCY_ROLLUPS {
+        // The pieces of an additive cover do not overlap: each is read once as it is.
+        let ranges: Vec<(i64, i64)> = rollup_ranges
+            .iter()
+            .filter(|piece| piece.grain == grain)
+            .map(|piece| (piece.start, piece.end))
+            .collect();
+        let histogram: Vec<String> = (0..LATENCY_BUCKETS).map(|i| format!("h{i:02}")).collect();
+        let columns = format!("max_ms, {}", histogram.join(", "));
+        let selected: Vec<String> = histogram.iter().map(|h| format!("t.{h}")).collect();
+        for chunk in ranges.chunks(MAX_PIECES) {
             let sql = format!(
-                "SELECT MAX(max_ms) AS max_ms, {} FROM navi_usage_latency \
-                 WHERE org_id = $1 AND bucket >= $2 AND bucket < $3",
-                sums.join(", ")
+                "{} SELECT t.max_ms, {} FROM {}",
+                pieces_cte(chunk.len()),
+                selected.join(", "),
+                dialect::each_range(conn, &columns, table, "bucket", 3 * chunk.len() + 1)
             );
-            let row: HistogramRow = query(conn, sql)
-                .bind::<Text, _>(scope.org_id().to_owned())
-                .bind::<BigInt, _>(segment.start)
-                .bind::<BigInt, _>(segment.end)
-                .get_result(conn)?;
-            if let Some(max_ms) = row.max_ms {
+            let select =
+                bind_pieces(query(conn, sql), chunk).bind::<Text, _>(scope.org_id().to_owned());
+            for row in select.load::<HistogramRow>(conn)? {
+                let max_ms = row.max_ms.unwrap_or(0);
                 for (bucket, count) in row.counts().into_iter().enumerate() {
-                    add(bucket, count, max_ms, &mut total);
+                    if count > 0 {
+                        add(bucket, count, max_ms)?;
+                    }
                 }
             }
-        } else {
-            let sql = format!(
-                "SELECT latency_bucket, COUNT(*) AS requests, MAX(latency_ms) AS max_ms \
-                 FROM navi_llm_calls WHERE org_id = $1 AND occurred_at >= $2 AND occurred_at < $3{} \
-                 GROUP BY latency_bucket",
-                user_filter(audience, 4)
-            );
-            let select = query(conn, sql)
-                .bind::<Text, _>(scope.org_id().to_owned())
-                .bind::<BigInt, _>(segment.start)
-                .bind::<BigInt, _>(segment.end);
-            for row in bind_user(select, scope, audience).load::<BucketCount>(conn)? {
-                let bucket = usize::try_from(row.latency_bucket)
-                    .ok()
-                    .filter(|&bucket| bucket < LATENCY_BUCKETS)
-                    .ok_or_else(|| {
-                        StoreError::Invalid("stored latency bucket out of range".to_owned())
-                    })?;
-                add(bucket, row.requests, row.max_ms, &mut total);
-            }
+        }
+    }
+    for piece in raw_ranges {
+        let sql = format!(
+            "SELECT latency_bucket, COUNT(*) AS requests, MAX(latency_ms) AS max_ms \
+             FROM navi_llm_calls WHERE org_id = $1 AND occurred_at >= $2 AND occurred_at < $3{} \
+             GROUP BY latency_bucket",
+            user_filter(audience, 4)
+        );
+        let select = query(conn, sql)
+            .bind::<Text, _>(scope.org_id().to_owned())
+            .bind::<BigInt, _>(piece.start)
+            .bind::<BigInt, _>(piece.end);
+        for row in bind_user(select, scope, audience).load::<BucketCount>(conn)? {
+            let bucket = usize::try_from(row.latency_bucket).map_err(|_| {
+                StoreError::Invalid("stored latency bucket out of range".to_owned())
+            })?;
+            add(bucket, row.requests, row.max_ms)?;
         }
     }
     Ok(total)
 }
 
-/// Sums per user over the segments (admin+): whole UTC days from the per-user-day rollup, the
-/// partial days at the ends from the raw rows.
+/// Sums per user over the segments (admin+).
+///
+/// Whole UTC days come from the per-user running totals: for a range of up to 33 days one row
+/// per user, minus the row of the day before the range in the same window (see
+/// [`grains::running_terms`]). A range that starts or ends within a UTC day takes the shorter
+/// way to midnight, adding the time up to the next midnight or subtracting the time since the
+/// last one: whole hours from the per-user hourly rollup, what is off the hour (a zone such as
+/// Asia/Kathmandu, +05:45) from the raw rows.
 pub fn user_sums(
     scope: &TenantScope,
     conn: &mut DbConnection,
     segments: &[TimeSegment],
 ) -> Result<Vec<UserSums>, StoreError> {
     scope.require(Role::Admin)?;
-    let mut totals: BTreeMap<String, CallSums> = BTreeMap::new();
-    let mut add = |rows: Vec<UserSums>| -> Result<(), StoreError> {
-        for row in rows {
+    let pieces: Vec<grains::Piece> = grains::merged_ranges(segments)
+        .into_iter()
+        .flat_map(|(start, end)| grains::cover(start, end, &USER_GRAINS, true))
+        .collect();
+    if let [piece] = pieces.as_slice() {
+        if piece.grain == Grain::Day && piece.sign == Sign::Add {
+            let terms =
+                grains::running_terms(piece.start.div_euclid(DAY), piece.end.div_euclid(DAY));
+            if let [term] = terms.as_slice() {
+                // Whole UTC days within one window (a month in UTC): the rows are the answer.
+                return running_sums(scope, conn, term);
+            }
+        }
+    }
+    let mut totals: BTreeMap<String, SignedSums> = BTreeMap::new();
+    let mut hours = BucketUses::new(Grain::Hour);
+    let mut raw = RawUses::default();
+    for piece in pieces {
+        match piece.grain {
+            Grain::Day => {
+                let first_day = piece.start.div_euclid(DAY);
+                let end_day = piece.end.div_euclid(DAY);
+                for term in grains::running_terms(first_day, end_day) {
+                    for row in running_sums(scope, conn, &term)? {
+                        totals
+                            .entry(row.user_id.clone())
+                            .or_default()
+                            .apply(&row.sums(), piece.sign);
+                    }
+                }
+            }
+            Grain::Hour => hours.add(&piece, &()),
+            Grain::QuarterHour | Grain::Raw => raw.add(&piece, ()),
+        }
+    }
+    // An hour counts as often as its pieces say, net: read the hours of each count together,
+    // summed per user in SQL.
+    let mut hours_by_count: BTreeMap<i128, Vec<i64>> = BTreeMap::new();
+    for (bucket, uses) in &hours.uses {
+        let count: i128 = uses
+            .iter()
+            .map(|(_, sign)| match sign {
+                Sign::Add => 1,
+                Sign::Subtract => -1,
+            })
+            .sum();
+        if count != 0 {
+            hours_by_count.entry(count).or_default().push(*bucket);
+        }
+    }
+    for (count, buckets) in &hours_by_count {
+        for row in user_hour_sums(scope, conn, buckets)? {
             totals
                 .entry(row.user_id.clone())
                 .or_default()
-                .add(&row.sums())?;
+                .add_times(&row.sums(), *count);
         }
-        Ok(())
-    };
-    let raw =
-        |conn: &mut DbConnection, start: i64, end: i64| -> Result<Vec<UserSums>, StoreError> {
-            let sql = format!(
-                "SELECT user_id, COUNT(*) AS requests, {SUMS_SELECT}, \
-             CAST(SUM(latency_ms) AS BIGINT) AS latency_sum_ms FROM navi_llm_calls \
-             WHERE org_id = $1 AND occurred_at >= $2 AND occurred_at < $3 GROUP BY user_id"
-            );
-            Ok(query(conn, sql)
-                .bind::<Text, _>(scope.org_id().to_owned())
-                .bind::<BigInt, _>(start)
-                .bind::<BigInt, _>(end)
-                .load(conn)?)
-        };
-    for segment in segments {
-        let first_day =
-            segment.start.div_euclid(DAY) + i64::from(segment.start.rem_euclid(DAY) != 0);
-        let end_day = segment.end.div_euclid(DAY);
-        if first_day >= end_day {
-            add(raw(conn, segment.start, segment.end)?)?;
-            continue;
-        }
-        add(raw(conn, segment.start, first_day * DAY)?)?;
-        let sql = format!(
-            "SELECT user_id, CAST(SUM(requests) AS BIGINT) AS requests, {SUMS_SELECT}, \
-             CAST(SUM(latency_sum_ms) AS BIGINT) AS latency_sum_ms FROM navi_usage_by_user_day \
-             WHERE org_id = $1 AND day >= $2 AND day < $3 GROUP BY user_id"
-        );
-        add(query(conn, sql)
-            .bind::<Text, _>(scope.org_id().to_owned())
-            .bind::<BigInt, _>(first_day)
-            .bind::<BigInt, _>(end_day)
-            .load(conn)?)?;
-        add(raw(conn, end_day * DAY, segment.end)?)?;
     }
-    Ok(totals
-        .into_iter()
-        .map(|(user_id, sums)| UserSums {
-            user_id,
-            requests: sums.requests,
-            prompt_tokens: sums.prompt_tokens,
-            completion_tokens: sums.completion_tokens,
-            cost_micros: sums.cost_micros,
-            latency_sum_ms: sums.latency_sum_ms,
-        })
-        .collect())
+    for row in raw_sums(scope, conn, "user_id", &raw.ranges)? {
+        for ((), sign) in raw.of(row.bucket)? {
+            totals
+                .entry(row.key.clone())
+                .or_default()
+                .apply(&row.sums(), *sign);
+        }
+    }
+    let mut rows = Vec::new();
+    for (user_id, signed) in totals {
+        let sums = signed.finish()?;
+        if sums.requests > 0 {
+            rows.push(UserSums {
+                user_id,
+                requests: sums.requests,
+                prompt_tokens: sums.prompt_tokens,
+                completion_tokens: sums.completion_tokens,
+                cost_micros: sums.cost_micros,
+                latency_sum_ms: sums.latency_sum_ms,
+            });
+        }
+    }
+    Ok(rows)
 }
 
-/// Positive and negative feedback over the segments.
+/// Each user's sums over the hours of `buckets`.
+fn user_hour_sums(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+    buckets: &[i64],
+) -> Result<Vec<UserSums>, StoreError> {
+    let columns = format!("bucket, user_id, {}", SUM_COLUMNS.join(", "));
+    let sums: Vec<String> = SUM_COLUMNS
+        .iter()
+        .map(|c| format!("CAST(SUM(t.{c}) AS BIGINT) AS {c}"))
+        .collect();
+    let mut rows = Vec::new();
+    for chunk in runs_of(buckets, Grain::Hour.seconds()).chunks(MAX_PIECES) {
+        let sql = format!(
+            "{} SELECT t.user_id, {} FROM {} GROUP BY t.user_id",
+            pieces_cte(chunk.len()),
+            sums.join(", "),
+            dialect::each_range(
+                conn,
+                &columns,
+                "navi_usage_by_user_hour",
+                "bucket",
+                3 * chunk.len() + 1
+            )
+        );
+        rows.extend(
+            bind_pieces(query(conn, sql), chunk)
+                .bind::<Text, _>(scope.org_id().to_owned())
+                .load::<UserSums>(conn)?,
+        );
+    }
+    Ok(rows)
+}
+
+/// Each user's sums over the days of one running term: their row of `(window, through)` minus
+/// their row of `(window, before)`. A user with a row on `before` has one on `through` (rows go
+/// on to the window's end), so a left join from `through` finds everyone.
+fn running_sums(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+    term: &grains::RunningTerm,
+) -> Result<Vec<UserSums>, StoreError> {
+    let rows = match term.before {
+        Some(before) => {
+            let difference: Vec<String> = SUM_COLUMNS
+                .iter()
+                .map(|c| format!("t.{c} - COALESCE(b.{c}, 0) AS {c}"))
+                .collect();
+            // The join's key is the user alone: both sides are one (org, window, day) each.
+            let sql = format!(
+                "SELECT t.user_id, {} FROM navi_usage_user_running t \
+                 LEFT JOIN navi_usage_user_running b ON b.org_id = $1 \
+                 AND b.window_start = $2 AND b.day = $3 AND b.user_id = t.user_id \
+                 WHERE t.org_id = $4 AND t.window_start = $5 AND t.day = $6 \
+                 AND t.requests > COALESCE(b.requests, 0)",
+                difference.join(", ")
+            );
+            query(conn, sql)
+                .bind::<Text, _>(scope.org_id().to_owned())
+                .bind::<BigInt, _>(term.window)
+                .bind::<BigInt, _>(before)
+                .bind::<Text, _>(scope.org_id().to_owned())
+                .bind::<BigInt, _>(term.window)
+                .bind::<BigInt, _>(term.through)
+                .load(conn)?
+        }
+        None => {
+            let sql = format!(
+                "SELECT t.user_id, {} FROM navi_usage_user_running t \
+                 WHERE t.org_id = $1 AND t.window_start = $2 AND t.day = $3",
+                SUM_COLUMNS.map(|c| format!("t.{c}")).join(", ")
+            );
+            query(conn, sql)
+                .bind::<Text, _>(scope.org_id().to_owned())
+                .bind::<BigInt, _>(term.window)
+                .bind::<BigInt, _>(term.through)
+                .load(conn)?
+        }
+    };
+    Ok(rows)
+}
+
+/// Positive and negative feedback over the segments (their ranges, offsets aside), read in
+/// one statement.
 pub fn feedback_counts(
     scope: &TenantScope,
     conn: &mut DbConnection,
@@ -727,17 +1312,19 @@ pub fn feedback_counts(
         negative: i64,
     }
     let (mut positive, mut negative) = (0, 0);
-    for segment in segments {
+    let ranges = grains::merged_ranges(segments);
+    for chunk in ranges.chunks(MAX_RANGES) {
         let sql = format!(
             "SELECT COALESCE(CAST(SUM(CASE WHEN rating > 0 THEN 1 ELSE 0 END) AS BIGINT), 0) AS positive, \
              COALESCE(CAST(SUM(CASE WHEN rating < 0 THEN 1 ELSE 0 END) AS BIGINT), 0) AS negative \
-             FROM navi_feedback WHERE org_id = $1 AND created_at >= $2 AND created_at < $3{}",
-            user_filter(audience, 4)
+             FROM navi_feedback WHERE org_id = $1 AND {}{}",
+            ranges_filter("created_at", 2, chunk.len()),
+            user_filter(audience, 2 * chunk.len() + 2)
         );
-        let select = query(conn, sql)
-            .bind::<Text, _>(scope.org_id().to_owned())
-            .bind::<BigInt, _>(segment.start)
-            .bind::<BigInt, _>(segment.end);
+        let select = bind_ranges(
+            query(conn, sql).bind::<Text, _>(scope.org_id().to_owned()),
+            chunk,
+        );
         let counts: Counts = bind_user(select, scope, audience).get_result(conn)?;
         positive += counts.positive;
         negative += counts.negative;

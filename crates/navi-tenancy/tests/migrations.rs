@@ -1,13 +1,20 @@
 //! Migrations: both trees agree, every migration goes up, down and up again to the same schema,
-//! and PostgreSQL and SQLite end with the same tables and columns.
+//! PostgreSQL and SQLite end with the same tables and columns, and a migration that adds rollups
+//! fills them from the rows already there exactly as ingest would have.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
+use navi_tenancy::orgs::create_org;
 use navi_tenancy::testing::TestDatabase;
-use navi_tenancy::{backend_tests, migrations, Backend, DbConnection};
+use navi_tenancy::usage::{record_calls, NewCall};
+use navi_tenancy::users::find_or_create_user;
+use navi_tenancy::{
+    backend_tests, checkout, migrations, Backend, DbConnection, Email, OrgName, Privileged, Role,
+    TenantScope,
+};
 
 #[derive(QueryableByName, Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct CatalogColumn {
@@ -115,9 +122,208 @@ fn running_pending_twice_applies_nothing_the_second_time(db: TestDatabase) {
     assert!(again.is_empty());
 }
 
+/// Every row of a table, each as its columns joined by `|`, sorted (in Rust: the backends'
+/// collations differ).
+fn rows(conn: &mut DbConnection, table: &str, columns: &[impl AsRef<str>]) -> Vec<String> {
+    #[derive(QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = Text)]
+        line: String,
+    }
+    let line = columns
+        .iter()
+        .map(|c| format!("CAST({} AS TEXT)", c.as_ref()))
+        .collect::<Vec<_>>()
+        .join(" || '|' || ");
+    let mut lines: Vec<String> = diesel::sql_query(format!("SELECT {line} AS line FROM {table}"))
+        .load::<Line>(conn)
+        .unwrap_or_else(|e| panic!("{table}: {e}"))
+        .into_iter()
+        .map(|l| l.line)
+        .collect();
+    lines.sort();
+    lines
+}
+
+const SUMS: [&str; 5] = [
+    "requests",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_micros",
+    "latency_sum_ms",
+];
+
+/// The rollups the usage-grains migration adds, with their columns.
+fn grain_rollups() -> Vec<(&'static str, Vec<String>)> {
+    let columns = |names: &[&str]| names.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+    let sums = |keys: &[&str]| [columns(keys), columns(&SUMS)].concat();
+    let histogram = [
+        columns(&["org_id", "bucket", "max_ms"]),
+        (0..29).map(|i| format!("h{i:02}")).collect(),
+    ]
+    .concat();
+    vec![
+        (
+            "navi_usage_by_model_hour",
+            sums(&["org_id", "bucket", "model"]),
+        ),
+        (
+            "navi_usage_by_model_day",
+            sums(&["org_id", "bucket", "model"]),
+        ),
+        ("navi_usage_latency_day", histogram),
+        (
+            "navi_usage_by_user_hour",
+            sums(&["org_id", "bucket", "user_id"]),
+        ),
+        (
+            "navi_usage_user_running",
+            sums(&["org_id", "window_start", "day", "user_id"]),
+        ),
+    ]
+}
+
+/// Calls at pseudo-random instants over 100 days from 2026-10-01, half of them within a second
+/// of a UTC midnight, a quarter hour or an hour.
+fn calls(seed: u64, count: usize) -> Vec<NewCall> {
+    let mut state = seed;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let start = 1_790_812_800; // 2026-10-01T00:00:00Z
+    (0..count)
+        .map(|i| {
+            let day = next(100) as i64;
+            let second = match i % 4 {
+                0 => next(86_400) as i64,
+                1 => 86_400 - 1 + next(2) as i64,
+                2 => next(96) as i64 * 900 - 1 + next(3) as i64,
+                _ => next(24) as i64 * 3_600 + next(2) as i64,
+            };
+            let latency_ms = next(20_000) as i64;
+            NewCall {
+                client_call_id: Some(format!("call-{seed}-{i}")),
+                model: ["gpt-4o", "claude-haiku", "llama-3"][next(3) as usize].to_owned(),
+                prompt_tokens: next(5_000) as i64,
+                completion_tokens: next(2_000) as i64,
+                cost_micros: next(3_000_000_000) as i64,
+                latency_ms,
+                latency_bucket: (latency_ms % 29) as i16,
+                occurred_at: start + day * 86_400 + second,
+            }
+        })
+        .collect()
+}
+
+fn the_usage_grains_migration_backfills_what_ingest_maintains(db: TestDatabase) {
+    let pool = db.migrated_pool();
+    let mut conn = checkout(&pool).unwrap();
+    let privileged = Privileged::acquire("tests");
+    let users: Vec<String> = ["ada@example.com", "bob@example.com"]
+        .iter()
+        .map(|email| {
+            find_or_create_user(&privileged, &mut conn, &Email::parse(email).unwrap())
+                .unwrap()
+                .id
+        })
+        .collect();
+    let owner = privileged.act_as(&users[0]);
+    let orgs: Vec<String> = ["Acme", "Globex"]
+        .iter()
+        .map(|name| {
+            create_org(
+                &owner,
+                &mut conn,
+                &navi_tenancy::testing::audit_trail(),
+                &OrgName::parse(name).unwrap(),
+                None,
+            )
+            .unwrap()
+            .0
+            .id
+        })
+        .collect();
+    let mut recorded = Vec::new();
+    for (seed, (org, user)) in [
+        (&orgs[0], &users[0]),
+        (&orgs[0], &users[1]),
+        (&orgs[1], &users[1]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let scope = TenantScope::for_tests(org, user, Role::Member);
+        for batch in calls(seed as u64 + 1, 700).chunks(300) {
+            record_calls(&scope, &mut conn, batch).unwrap();
+            recorded.extend(
+                batch
+                    .iter()
+                    .map(|call| (org.clone(), user.clone(), call.clone())),
+            );
+        }
+    }
+    let maintained: Vec<Vec<String>> = grain_rollups()
+        .iter()
+        .map(|(table, columns)| rows(&mut conn, table, columns))
+        .collect();
+    assert!(maintained.iter().all(|rows| !rows.is_empty()));
+
+    assert_eq!(
+        migrations::revert_last(&mut conn).unwrap().as_deref(),
+        Some("20261201000100_usage_grains")
+    );
+    // Reverted, the per-user day rollup holds the calls' sums again.
+    let mut by_user_day: BTreeMap<(String, i64, String), [i64; 5]> = BTreeMap::new();
+    for (org, user, call) in &recorded {
+        let sums = by_user_day
+            .entry((
+                org.clone(),
+                call.occurred_at.div_euclid(86_400),
+                user.clone(),
+            ))
+            .or_default();
+        for (sum, value) in sums.iter_mut().zip([
+            1,
+            call.prompt_tokens,
+            call.completion_tokens,
+            call.cost_micros,
+            call.latency_ms,
+        ]) {
+            *sum += value;
+        }
+    }
+    let mut expected: Vec<String> = by_user_day
+        .iter()
+        .map(|((org, day, user), sums)| {
+            let sums: Vec<String> = sums.iter().map(i64::to_string).collect();
+            format!("{org}|{day}|{user}|{}", sums.join("|"))
+        })
+        .collect();
+    expected.sort();
+    let columns: Vec<&str> = ["org_id", "day", "user_id"]
+        .iter()
+        .chain(&SUMS)
+        .copied()
+        .collect();
+    assert_eq!(
+        rows(&mut conn, "navi_usage_by_user_day", &columns),
+        expected
+    );
+
+    // Applied again, the migration rebuilds from the older rollups exactly what ingest kept.
+    migrations::run_pending(&mut conn, |_| {}).unwrap();
+    for ((table, columns), maintained) in grain_rollups().iter().zip(&maintained) {
+        assert_eq!(&rows(&mut conn, table, columns), maintained, "{table}");
+    }
+}
+
 backend_tests!(
     every_migration_goes_up_down_and_up_to_the_same_schema,
     running_pending_twice_applies_nothing_the_second_time,
+    the_usage_grains_migration_backfills_what_ingest_maintains,
 );
 
 fn directory_names(tree: &Path) -> BTreeSet<String> {

@@ -13,6 +13,8 @@ use navi_analytics::{
 
 /// The zones the property tests draw from: whole-hour, half-hour and 45-minute offsets, DST in
 /// both hemispheres, a 30-minute DST shift (Lord Howe) and midnight transitions (Santiago).
+/// On the database they reach every grain of the rollups: UTC reads whole UTC days, whole-hour
+/// zones add and subtract hours, Kolkata, Kathmandu and Chatham 15-minute buckets.
 pub const ZONES: [Tz; 9] = [
     Tz::UTC,
     Tz::America__New_York,

@@ -1,0 +1,27 @@
+-- Back to the per-user day rollup of 20261122000300_llm_usage, rebuilt from the calls.
+CREATE TABLE navi_usage_by_user_day (
+    org_id            VARCHAR(64)  NOT NULL REFERENCES navi_orgs (id) ON DELETE CASCADE,
+    day               BIGINT       NOT NULL,
+    user_id           VARCHAR(64)  NOT NULL REFERENCES navi_users (id) ON DELETE CASCADE,
+    requests          BIGINT       NOT NULL,
+    prompt_tokens     BIGINT       NOT NULL,
+    completion_tokens BIGINT       NOT NULL,
+    cost_micros       BIGINT       NOT NULL,
+    latency_sum_ms    BIGINT       NOT NULL,
+    PRIMARY KEY (org_id, day, user_id)
+);
+
+INSERT INTO navi_usage_by_user_day (org_id, day, user_id,
+    requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms)
+SELECT org_id, (occurred_at - ((occurred_at % 86400) + 86400) % 86400) / 86400, user_id,
+       COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), SUM(cost_micros), SUM(latency_ms)
+FROM navi_llm_calls
+GROUP BY org_id, (occurred_at - ((occurred_at % 86400) + 86400) % 86400) / 86400, user_id;
+
+DROP TABLE navi_usage_user_running;
+DROP TABLE navi_usage_by_user_hour;
+DROP TABLE navi_usage_latency_day;
+DROP TABLE navi_usage_by_model_day;
+DROP TABLE navi_usage_by_model_hour;
+ALTER TABLE navi_usage_by_model DROP CONSTRAINT navi_usage_by_model_pkey,
+    ADD PRIMARY KEY (org_id, bucket, model);
