@@ -30,7 +30,7 @@ pub mod grains;
 use grains::{Grain, Sign};
 
 use crate::db::MultiBackend;
-use crate::dialect;
+use crate::dialect::{self, BulkColumn, BulkRows};
 use crate::ids::{new_id, IdKind};
 use crate::{DbConnection, Role, StoreError, TenantScope};
 
@@ -91,6 +91,17 @@ pub struct CallSums {
 }
 
 impl CallSums {
+    /// The sums in the order of the rollups' columns.
+    fn values(&self) -> [i64; 5] {
+        [
+            self.requests,
+            self.prompt_tokens,
+            self.completion_tokens,
+            self.cost_micros,
+            self.latency_sum_ms,
+        ]
+    }
+
     fn of(call: &NewCall) -> CallSums {
         CallSums {
             requests: 1,
@@ -270,44 +281,69 @@ pub fn record_calls(
         })
         .collect();
     conn.transaction(|conn| {
-        let mut inserted_ids: HashSet<String> = HashSet::new();
-        const COLUMNS: usize = 10;
-        for chunk in unique.chunks(MAX_PARAMS / COLUMNS) {
-            let sql = format!(
-                "INSERT INTO navi_llm_calls (org_id, user_id, client_call_id, model, prompt_tokens, \
-                 completion_tokens, cost_micros, latency_ms, latency_bucket, occurred_at) VALUES {} \
-                 ON CONFLICT (org_id, client_call_id) DO NOTHING RETURNING client_call_id",
-                values_list(chunk.len(), COLUMNS)
-            );
-            let mut insert = query(conn, sql);
-            for call in chunk {
-                insert = insert
-                    .bind::<Text, _>(scope.org_id().to_owned())
-                    .bind::<Text, _>(scope.user_id().to_owned())
-                    .bind::<Nullable<Text>, _>(call.client_call_id.clone())
-                    .bind::<Text, _>(call.model.clone())
-                    .bind::<BigInt, _>(call.prompt_tokens)
-                    .bind::<BigInt, _>(call.completion_tokens)
-                    .bind::<BigInt, _>(call.cost_micros)
-                    .bind::<BigInt, _>(call.latency_ms)
-                    .bind::<SmallInt, _>(call.latency_bucket)
-                    .bind::<BigInt, _>(call.occurred_at);
-            }
-            #[derive(QueryableByName)]
-            struct Inserted {
-                #[diesel(sql_type = Nullable<Text>)]
-                client_call_id: Option<String>,
-            }
-            for row in insert.load::<Inserted>(conn)? {
-                if let Some(id) = row.client_call_id {
-                    inserted_ids.insert(id);
-                }
-            }
+        #[derive(QueryableByName)]
+        struct Inserted {
+            #[diesel(sql_type = Nullable<Text>)]
+            client_call_id: Option<String>,
         }
+        let inserted: Vec<Inserted> = dialect::bulk_load(
+            conn,
+            BulkRows {
+                table: "navi_llm_calls",
+                columns: vec![
+                    ("org_id", BulkColumn::Same(scope.org_id().to_owned())),
+                    ("user_id", BulkColumn::Same(scope.user_id().to_owned())),
+                    (
+                        "client_call_id",
+                        BulkColumn::NullableText(
+                            unique.iter().map(|c| c.client_call_id.clone()).collect(),
+                        ),
+                    ),
+                    (
+                        "model",
+                        BulkColumn::Text(unique.iter().map(|c| c.model.clone()).collect()),
+                    ),
+                    (
+                        "prompt_tokens",
+                        BulkColumn::BigInt(unique.iter().map(|c| c.prompt_tokens).collect()),
+                    ),
+                    (
+                        "completion_tokens",
+                        BulkColumn::BigInt(unique.iter().map(|c| c.completion_tokens).collect()),
+                    ),
+                    (
+                        "cost_micros",
+                        BulkColumn::BigInt(unique.iter().map(|c| c.cost_micros).collect()),
+                    ),
+                    (
+                        "latency_ms",
+                        BulkColumn::BigInt(unique.iter().map(|c| c.latency_ms).collect()),
+                    ),
+                    (
+                        "latency_bucket",
+                        BulkColumn::SmallInt(unique.iter().map(|c| c.latency_bucket).collect()),
+                    ),
+                    (
+                        "occurred_at",
+                        BulkColumn::BigInt(unique.iter().map(|c| c.occurred_at).collect()),
+                    ),
+                ],
+                tail: "ON CONFLICT (org_id, client_call_id) DO NOTHING RETURNING client_call_id"
+                    .to_owned(),
+            },
+        )?;
+        let inserted_ids: HashSet<String> = inserted
+            .into_iter()
+            .filter_map(|row| row.client_call_id)
+            .collect();
         let recorded: Vec<&NewCall> = unique
             .iter()
             .copied()
-            .filter(|call| call.client_call_id.as_ref().is_none_or(|id| inserted_ids.contains(id)))
+            .filter(|call| {
+                call.client_call_id
+                    .as_ref()
+                    .is_none_or(|id| inserted_ids.contains(id))
+            })
             .collect();
         update_rollups(scope, conn, &recorded)?;
         Ok(Recorded {
@@ -394,51 +430,57 @@ fn update_rollups(
     }
 
     for (rows, (_, table)) in by_model.iter().zip(MODEL_ROLLUPS) {
-        let rows: Vec<_> = rows.iter().collect();
         add_to_sums_rollup(
             scope,
             conn,
             table,
-            &["bucket", "model"],
-            &rows,
-            |query, (bucket, model)| {
-                query
-                    .bind::<BigInt, _>(*bucket)
-                    .bind::<Text, _>((*model).to_owned())
-            },
+            vec![
+                (
+                    "bucket",
+                    BulkColumn::BigInt(rows.keys().map(|k| k.0).collect()),
+                ),
+                (
+                    "model",
+                    BulkColumn::Text(rows.keys().map(|k| k.1.to_owned()).collect()),
+                ),
+            ],
+            rows.values(),
         )?;
     }
     for (rows, (_, table)) in latency.iter().zip(LATENCY_ROLLUPS) {
         add_to_histogram_rollup(scope, conn, table, rows)?;
     }
-    let user_id = scope.user_id().to_owned();
-    let rows: Vec<_> = by_user_hour.iter().collect();
+    let user_id = || BulkColumn::Same(scope.user_id().to_owned());
     add_to_sums_rollup(
         scope,
         conn,
         "navi_usage_by_user_hour",
-        &["bucket", "user_id"],
-        &rows,
-        |query, bucket| {
-            query
-                .bind::<BigInt, _>(*bucket)
-                .bind::<Text, _>(user_id.clone())
-        },
+        vec![
+            (
+                "bucket",
+                BulkColumn::BigInt(by_user_hour.keys().copied().collect()),
+            ),
+            ("user_id", user_id()),
+        ],
+        by_user_hour.values(),
     )?;
     let running = running_rows(&by_window_day)?;
-    let rows: Vec<_> = running.iter().map(|(key, sums)| (key, sums)).collect();
     add_to_sums_rollup(
         scope,
         conn,
         "navi_usage_user_running",
-        &["window_start", "day", "user_id"],
-        &rows,
-        |query, (window, day)| {
-            query
-                .bind::<BigInt, _>(*window)
-                .bind::<BigInt, _>(*day)
-                .bind::<Text, _>(user_id.clone())
-        },
+        vec![
+            (
+                "window_start",
+                BulkColumn::BigInt(running.iter().map(|((window, _), _)| *window).collect()),
+            ),
+            (
+                "day",
+                BulkColumn::BigInt(running.iter().map(|((_, day), _)| *day).collect()),
+            ),
+            ("user_id", user_id()),
+        ],
+        running.iter().map(|(_, sums)| sums),
     )?;
     Ok(())
 }
@@ -466,42 +508,46 @@ fn running_rows(
     Ok(rows)
 }
 
-/// Adds sums to the rows `(org_id, keys..., sums...)` of a rollup, creating those missing.
-/// `rows` must be in key order; `bind_key` binds one row's keys in the order of `keys`.
-fn add_to_sums_rollup<K>(
+/// Adds sums to the rows `(org_id, keys..., sums...)` of a rollup, creating those missing:
+/// `keys` are the key columns of the rows, in key order, and `sums` their sums in the same order.
+fn add_to_sums_rollup<'s>(
     scope: &TenantScope,
     conn: &mut DbConnection,
     table: &str,
-    keys: &[&str],
-    rows: &[(&K, &CallSums)],
-    bind_key: impl Fn(Query, &K) -> Query,
+    keys: Vec<(&str, BulkColumn)>,
+    sums: impl Iterator<Item = &'s CallSums>,
 ) -> Result<(), StoreError> {
-    let width = 1 + keys.len() + SUM_COLUMNS.len();
+    let key_names: Vec<&str> = keys.iter().map(|(name, _)| *name).collect();
     let add: Vec<String> = SUM_COLUMNS
         .iter()
         .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
         .collect();
-    for chunk in rows.chunks(MAX_PARAMS / width) {
-        let sql = format!(
-            "INSERT INTO {table} (org_id, {}, {}) VALUES {} \
-             ON CONFLICT (org_id, {}) DO UPDATE SET {}",
-            keys.join(", "),
-            SUM_COLUMNS.join(", "),
-            values_list(chunk.len(), width),
-            keys.join(", "),
-            add.join(", ")
-        );
-        let mut upsert = query(conn, sql);
-        for (key, sums) in chunk {
-            upsert = bind_key(upsert.bind::<Text, _>(scope.org_id().to_owned()), key)
-                .bind::<BigInt, _>(sums.requests)
-                .bind::<BigInt, _>(sums.prompt_tokens)
-                .bind::<BigInt, _>(sums.completion_tokens)
-                .bind::<BigInt, _>(sums.cost_micros)
-                .bind::<BigInt, _>(sums.latency_sum_ms);
+    let mut values: [Vec<i64>; SUM_COLUMNS.len()] = Default::default();
+    for sums in sums {
+        for (column, value) in values.iter_mut().zip(sums.values()) {
+            column.push(value);
         }
-        upsert.execute(conn)?;
     }
+    let mut columns = vec![("org_id", BulkColumn::Same(scope.org_id().to_owned()))];
+    columns.extend(keys);
+    columns.extend(
+        SUM_COLUMNS
+            .iter()
+            .zip(values)
+            .map(|(name, values)| (*name, BulkColumn::BigInt(values))),
+    );
+    dialect::bulk_execute(
+        conn,
+        BulkRows {
+            table,
+            columns,
+            tail: format!(
+                "ON CONFLICT (org_id, {}) DO UPDATE SET {}",
+                key_names.join(", "),
+                add.join(", ")
+            ),
+        },
+    )?;
     Ok(())
 }
 
@@ -517,29 +563,33 @@ fn add_to_histogram_rollup(
         .iter()
         .map(|h| format!("{h} = {table}.{h} + excluded.{h}"))
         .collect();
-    let width = 3 + LATENCY_BUCKETS;
-    let rows: Vec<_> = rows.iter().collect();
-    for chunk in rows.chunks(MAX_PARAMS / width) {
-        let sql = format!(
-            "INSERT INTO {table} (org_id, bucket, max_ms, {}) VALUES {} \
-             ON CONFLICT (org_id, bucket) DO UPDATE SET max_ms = {}, {}",
-            histogram_columns.join(", "),
-            values_list(chunk.len(), width),
-            crate::dialect::greatest(conn, &format!("{table}.max_ms"), "excluded.max_ms"),
-            add_counts.join(", ")
-        );
-        let mut upsert = query(conn, sql);
-        for (bucket, (max_ms, counts)) in chunk {
-            upsert = upsert
-                .bind::<Text, _>(scope.org_id().to_owned())
-                .bind::<BigInt, _>(**bucket)
-                .bind::<BigInt, _>(*max_ms);
-            for count in counts {
-                upsert = upsert.bind::<BigInt, _>(*count);
-            }
-        }
-        upsert.execute(conn)?;
+    let mut columns = vec![
+        ("org_id", BulkColumn::Same(scope.org_id().to_owned())),
+        ("bucket", BulkColumn::BigInt(rows.keys().copied().collect())),
+        (
+            "max_ms",
+            BulkColumn::BigInt(rows.values().map(|(max_ms, _)| *max_ms).collect()),
+        ),
+    ];
+    for (index, name) in histogram_columns.iter().enumerate() {
+        columns.push((
+            name.as_str(),
+            BulkColumn::BigInt(rows.values().map(|(_, counts)| counts[index]).collect()),
+        ));
     }
+    let tail = format!(
+        "ON CONFLICT (org_id, bucket) DO UPDATE SET max_ms = {}, {}",
+        crate::dialect::greatest(conn, &format!("{table}.max_ms"), "excluded.max_ms"),
+        add_counts.join(", ")
+    );
+    dialect::bulk_execute(
+        conn,
+        BulkRows {
+            table,
+            columns,
+            tail,
+        },
+    )?;
     Ok(())
 }
 
