@@ -252,15 +252,10 @@ impl DashboardBuilder {
     /// Adds the calls of one user over the range, for `by_user` only (the totals come from
     /// [`Self::add_day_model`]). Kept but not shown when the dashboard has no `by_user`.
     pub fn add_user(&mut self, user_id: &str, sums: &Sums) -> Result<(), AnalyticsError> {
-        let user_sums = self
-            .by_user
-            .get(user_id)
-            .copied()
-            .unwrap_or_default()
-            .checked_add(sums)?;
         match self.by_user.get_mut(user_id) {
-            Some(existing) => *existing = user_sums,
+            Some(existing) => *existing = existing.checked_add(sums)?,
             None => {
+                let user_sums = Sums::default().checked_add(sums)?;
                 self.by_user.insert(user_id.to_owned(), user_sums);
             }
         }

@@ -271,6 +271,11 @@ fn the_usage_grains_migration_backfills_what_ingest_maintains(db: TestDatabase) 
         .collect();
     assert!(maintained.iter().all(|rows| !rows.is_empty()));
 
+    // The migrations after it first (they change no rollup's rows), then the grains.
+    assert_eq!(
+        migrations::revert_last(&mut conn).unwrap().as_deref(),
+        Some("20261201233944_usage_without_foreign_keys")
+    );
     assert_eq!(
         migrations::revert_last(&mut conn).unwrap().as_deref(),
         Some("20261201000100_usage_grains")
