@@ -11,7 +11,7 @@
 //!   `navi_usage_by_model_hour`, `navi_usage_by_model_day`);
 //! - latency histograms per 15-minute bucket and UTC day (`navi_usage_latency`,
 //!   `navi_usage_latency_day`);
-//! - sums per user per UTC hour (`navi_usage_by_user_hour`), and per-user running totals
+//! - sums per user per six UTC hours (`navi_usage_by_user_6h`), and per-user running totals
 //!   (`navi_usage_user_running`): in windows of 64 UTC days that start every 32 days, each
 //!   user's sums from the window's first day through each day.
 //!
@@ -369,9 +369,13 @@ const MODEL_GRAINS: [Grain; 3] = [Grain::Day, Grain::Hour, Grain::QuarterHour];
 /// The grains of the latency read: its cover must be additive (a maximum cannot be
 /// subtracted), and its edges are only the range's two ends, so no hourly histogram is kept.
 const LATENCY_GRAINS: [Grain; 2] = [Grain::Day, Grain::QuarterHour];
-/// The grains of the per-user read: whole UTC days from the running totals, hours from the
-/// per-user hourly rollup (a quarter-hour one would hold about as many rows as the calls).
-const USER_GRAINS: [Grain; 2] = [Grain::Day, Grain::Hour];
+/// The grains of the per-user read: whole UTC days from the running totals, quarters of a day
+/// from the per-user six-hour rollup, and the raw rows within three hours of those. (An hourly
+/// rollup held about a row per call of a busy org, as many as the calls themselves, and its
+/// edges read more rows than these.)
+const USER_GRAINS: [Grain; 2] = [Grain::Day, Grain::SixHours];
+/// The grain of the per-user rollup.
+const USER_GRAIN: Grain = Grain::SixHours;
 const SUM_COLUMNS: [&str; 5] = [
     "requests",
     "prompt_tokens",
@@ -397,7 +401,7 @@ fn update_rollups(
 ) -> Result<(), StoreError> {
     let mut by_model: [BTreeMap<(i64, &str), CallSums>; MODEL_ROLLUPS.len()] = Default::default();
     let mut latency: [BTreeMap<i64, Histogram>; LATENCY_ROLLUPS.len()] = Default::default();
-    let mut by_user_hour: BTreeMap<i64, CallSums> = BTreeMap::new();
+    let mut by_user: BTreeMap<i64, CallSums> = BTreeMap::new();
     // The user's sums per running-total window and day.
     let mut by_window_day: BTreeMap<(i64, i64), CallSums> = BTreeMap::new();
     for call in calls {
@@ -419,8 +423,8 @@ fn update_rollups(
             *max_ms = (*max_ms).max(call.latency_ms);
             counts[index] += 1;
         }
-        by_user_hour
-            .entry(bucket_of(call.occurred_at, Grain::Hour))
+        by_user
+            .entry(bucket_of(call.occurred_at, USER_GRAIN))
             .or_default()
             .add(&sums)?;
         let day = call.occurred_at.div_euclid(DAY);
@@ -454,15 +458,15 @@ fn update_rollups(
     add_to_sums_rollup(
         scope,
         conn,
-        "navi_usage_by_user_hour",
+        "navi_usage_by_user_6h",
         vec![
             (
                 "bucket",
-                BulkColumn::BigInt(by_user_hour.keys().copied().collect()),
+                BulkColumn::BigInt(by_user.keys().copied().collect()),
             ),
             ("user_id", user_id()),
         ],
-        by_user_hour.values(),
+        by_user.values(),
     )?;
     let running = running_rows(&by_window_day)?;
     add_to_sums_rollup(
@@ -1172,8 +1176,9 @@ pub fn latency_counts(
 /// per user, minus the row of the day before the range in the same window (see
 /// [`grains::running_terms`]). A range that starts or ends within a UTC day takes the shorter
 /// way to midnight, adding the time up to the next midnight or subtracting the time since the
-/// last one: whole hours from the per-user hourly rollup, what is off the hour (a zone such as
-/// Asia/Kathmandu, +05:45) from the raw rows.
+/// last one, and in the same way to the nearest six-hour boundary: whole blocks of six UTC hours
+/// from the per-user six-hour rollup, at most three hours at each end from the raw rows (a day of
+/// Asia/Kathmandu, +05:45, starts at 18:15 UTC: the block from 18:00 less 15 minutes of calls).
 pub fn user_sums(
     scope: &TenantScope,
     conn: &mut DbConnection,
@@ -1195,7 +1200,7 @@ pub fn user_sums(
         }
     }
     let mut totals: BTreeMap<String, SignedSums> = BTreeMap::new();
-    let mut hours = BucketUses::new(Grain::Hour);
+    let mut blocks = BucketUses::new(USER_GRAIN);
     let mut raw = RawUses::default();
     for piece in pieces {
         match piece.grain {
@@ -1211,14 +1216,14 @@ pub fn user_sums(
                     }
                 }
             }
-            Grain::Hour => hours.add(&piece, &()),
-            Grain::QuarterHour | Grain::Raw => raw.add(&piece, ()),
+            Grain::SixHours => blocks.add(&piece, &()),
+            Grain::Hour | Grain::QuarterHour | Grain::Raw => raw.add(&piece, ()),
         }
     }
-    // An hour counts as often as its pieces say, net: read the hours of each count together,
+    // A block counts as often as its pieces say, net: read the blocks of each count together,
     // summed per user in SQL.
-    let mut hours_by_count: BTreeMap<i128, Vec<i64>> = BTreeMap::new();
-    for (bucket, uses) in &hours.uses {
+    let mut blocks_by_count: BTreeMap<i128, Vec<i64>> = BTreeMap::new();
+    for (bucket, uses) in &blocks.uses {
         let count: i128 = uses
             .iter()
             .map(|(_, sign)| match sign {
@@ -1227,11 +1232,11 @@ pub fn user_sums(
             })
             .sum();
         if count != 0 {
-            hours_by_count.entry(count).or_default().push(*bucket);
+            blocks_by_count.entry(count).or_default().push(*bucket);
         }
     }
-    for (count, buckets) in &hours_by_count {
-        for row in user_hour_sums(scope, conn, buckets)? {
+    for (count, buckets) in &blocks_by_count {
+        for row in user_block_sums(scope, conn, buckets)? {
             totals
                 .entry(row.user_id.clone())
                 .or_default()
@@ -1263,8 +1268,8 @@ pub fn user_sums(
     Ok(rows)
 }
 
-/// Each user's sums over the hours of `buckets`.
-fn user_hour_sums(
+/// Each user's sums over the six-hour blocks of `buckets`.
+fn user_block_sums(
     scope: &TenantScope,
     conn: &mut DbConnection,
     buckets: &[i64],
@@ -1275,7 +1280,7 @@ fn user_hour_sums(
         .map(|c| format!("CAST(SUM(t.{c}) AS BIGINT) AS {c}"))
         .collect();
     let mut rows = Vec::new();
-    for chunk in runs_of(buckets, Grain::Hour.seconds()).chunks(MAX_PIECES) {
+    for chunk in runs_of(buckets, USER_GRAIN.seconds()).chunks(MAX_PIECES) {
         let sql = format!(
             "{} SELECT t.user_id, {} FROM {} GROUP BY t.user_id",
             pieces_cte(chunk.len()),
@@ -1283,7 +1288,7 @@ fn user_hour_sums(
             dialect::each_range(
                 conn,
                 &columns,
-                "navi_usage_by_user_hour",
+                "navi_usage_by_user_6h",
                 "bucket",
                 3 * chunk.len() + 1
             )

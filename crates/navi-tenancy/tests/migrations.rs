@@ -173,7 +173,7 @@ fn grain_rollups() -> Vec<(&'static str, Vec<String>)> {
         ),
         ("navi_usage_latency_day", histogram),
         (
-            "navi_usage_by_user_hour",
+            "navi_usage_by_user_6h",
             sums(&["org_id", "bucket", "user_id"]),
         ),
         (
@@ -271,11 +271,16 @@ fn the_usage_grains_migration_backfills_what_ingest_maintains(db: TestDatabase) 
         .collect();
     assert!(maintained.iter().all(|rows| !rows.is_empty()));
 
-    // The migrations after it first (they change no rollup's rows), then the grains.
-    assert_eq!(
-        migrations::revert_last(&mut conn).unwrap().as_deref(),
-        Some("20261201233944_usage_without_foreign_keys")
-    );
+    // The migrations after it first (each rebuilds what it replaces), then the grains.
+    for later in [
+        "20261201235128_usage_user_six_hours",
+        "20261201233944_usage_without_foreign_keys",
+    ] {
+        assert_eq!(
+            migrations::revert_last(&mut conn).unwrap().as_deref(),
+            Some(later)
+        );
+    }
     assert_eq!(
         migrations::revert_last(&mut conn).unwrap().as_deref(),
         Some("20261201000100_usage_grains")

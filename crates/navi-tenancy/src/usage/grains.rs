@@ -1,7 +1,7 @@
 //! How a whole-org read cuts time into pieces that the rollups answer exactly.
 //!
-//! The rollups keep sums per aligned bucket of one [`Grain`]: a 15-minute bucket, a UTC hour, a
-//! UTC day (and the per-user running totals, which answer any range of whole UTC days). A range
+//! The rollups keep sums per aligned bucket of one [`Grain`]: a 15-minute bucket, a UTC hour, six
+//! UTC hours, a UTC day (and the per-user running totals, which answer any range of whole UTC days). A range
 //! of time is read as a signed sum of aligned ranges of buckets ([`cover`]): the coarsest grain
 //! for the middle, finer grains for the edges, and the calls themselves for what no bucket fits.
 //! Sums may subtract (a local day of Asia/Kathmandu, 18:15 to 18:15 UTC, is the UTC day that
@@ -27,6 +27,8 @@ pub const RUNNING_WINDOW_STRIDE_DAYS: i64 = 32;
 pub enum Grain {
     /// UTC days: `[k·86400, (k+1)·86400)`.
     Day,
+    /// Quarters of a UTC day: 00:00, 06:00, 12:00 and 18:00 to six hours later.
+    SixHours,
     /// UTC hours.
     Hour,
     /// 15-minute buckets.
@@ -40,6 +42,7 @@ impl Grain {
     pub const fn seconds(self) -> i64 {
         match self {
             Grain::Day => DAY,
+            Grain::SixHours => 21_600,
             Grain::Hour => 3_600,
             Grain::QuarterHour => 900,
             Grain::Raw => 1,
@@ -308,6 +311,33 @@ mod tests {
 
     fn local_day(offset: i64, day: i64) -> (i64, i64) {
         (day * DAY - offset, (day + 1) * DAY - offset)
+    }
+
+    #[test]
+    fn a_kathmandu_day_for_by_user_is_blocks_of_six_hours_and_quarter_hours_of_calls() {
+        // 2026-11-21T18:15Z to 2026-11-22T18:15Z, cut as by_user cuts it.
+        let (start, end) = (MIDNIGHT - 6 * H + Q, MIDNIGHT + 18 * H + Q);
+        let pieces = cover(start, end, &[Grain::Day, Grain::SixHours], true);
+        assert_exact(&pieces, start, end);
+        let raw: i64 = pieces
+            .iter()
+            .filter(|p| p.grain == Grain::Raw)
+            .map(|p| p.end - p.start)
+            .sum();
+        assert_eq!(raw, 2 * Q, "{pieces:?}");
+        assert!(pieces.contains(&piece(
+            Grain::SixHours,
+            MIDNIGHT - 6 * H,
+            MIDNIGHT,
+            Sign::Add
+        )));
+        assert!(pieces.contains(&piece(
+            Grain::SixHours,
+            MIDNIGHT + 18 * H,
+            MIDNIGHT + DAY,
+            Sign::Subtract
+        )));
+        assert_eq!(pieces.len(), 5);
     }
 
     #[test]
