@@ -9,7 +9,7 @@
 //! - half in nine other orgs, in time order (a client that sends calls as they happen): the
 //!   k-th of these batches holds the k-th slice of the 90 days.
 //!
-//! Then, in the same run, times (median of 15) the big org's dashboard for 30 days through the
+//! Then, in the same run, times (median of 21, the four reads taking turns) the big org's dashboard for 30 days through the
 //! library in UTC and in Asia/Kathmandu (+05:45, whose days begin at 18:15 UTC and so need
 //! 15-minute pieces at their edges), one user's dashboard, and the baseline: a plain `GROUP BY`
 //! day over the raw table for that org and range. Prints the ratios of both zones.
@@ -37,7 +37,7 @@ const MODELS: [&str; 5] = [
     "llama-3",
 ];
 const DAYS: i64 = 90;
-const RUNS: usize = 15;
+const RUNS: usize = 21;
 
 struct Results {
     /// All batches, then the big org's (spread over 90 days) and the others' (a slice of time).
@@ -68,14 +68,21 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-fn time<T>(mut f: impl FnMut() -> T) -> Duration {
-    let mut samples = Vec::new();
+/// Times each of `reads` `RUNS` times, taking turns (so that a noisy moment of the machine
+/// falls on all of them alike, not on one), and returns each one's median.
+fn time_interleaved<const N: usize>(
+    conn: &mut DbConnection,
+    reads: [&dyn Fn(&mut DbConnection); N],
+) -> [Duration; N] {
+    let mut samples: [Vec<Duration>; N] = std::array::from_fn(|_| Vec::new());
     for _ in 0..RUNS {
-        let start = Instant::now();
-        std::hint::black_box(f());
-        samples.push(start.elapsed());
+        for (read, samples) in reads.iter().zip(samples.iter_mut()) {
+            let start = Instant::now();
+            read(conn);
+            samples.push(start.elapsed());
+        }
     }
-    median(samples)
+    samples.map(median)
 }
 
 fn run(backend: Backend, calls: usize) -> Results {
@@ -186,22 +193,6 @@ fn run(backend: Backend, calls: usize) -> Results {
         .expect("dashboard");
     let active_users = org_dashboard.by_user.as_ref().map_or(0, Vec::len);
     assert!(active_users > 0);
-    let org_utc = time(|| {
-        Store::new(&admin, &mut conn)
-            .whole_org(&utc)
-            .expect("dashboard")
-    });
-    let org_kathmandu = time(|| {
-        Store::new(&admin, &mut conn)
-            .whole_org(&kathmandu)
-            .expect("dashboard")
-    });
-    let user = time(|| {
-        Store::new(&member, &mut conn)
-            .own_usage(&utc)
-            .expect("dashboard")
-    });
-
     #[derive(QueryableByName)]
     #[allow(dead_code)]
     struct Day {
@@ -237,7 +228,31 @@ fn run(backend: Backend, calls: usize) -> Results {
         total, org_dashboard.totals.requests,
         "baseline and dashboard count the same calls"
     );
-    let baseline = time(|| baseline_rows(&mut conn));
+    let [org_utc, org_kathmandu, user, baseline] = time_interleaved(
+        &mut conn,
+        [
+            &|conn| {
+                std::hint::black_box(Store::new(&admin, conn).whole_org(&utc).expect("dashboard"));
+            },
+            &|conn| {
+                std::hint::black_box(
+                    Store::new(&admin, conn)
+                        .whole_org(&kathmandu)
+                        .expect("dashboard"),
+                );
+            },
+            &|conn| {
+                std::hint::black_box(
+                    Store::new(&member, conn)
+                        .own_usage(&utc)
+                        .expect("dashboard"),
+                );
+            },
+            &|conn| {
+                std::hint::black_box(baseline_rows(conn));
+            },
+        ],
+    );
 
     let rate = |calls: usize, time: Duration| calls as f64 / time.as_secs_f64();
     Results {

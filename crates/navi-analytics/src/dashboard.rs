@@ -296,11 +296,11 @@ impl DashboardBuilder {
             })
             .collect::<Result<Vec<_>, AnalyticsError>>()?;
         let mut by_model = Vec::new();
-        for (model, sums) in &self.by_model {
+        for (model, sums) in self.by_model {
             if sums.requests > 0 {
-                let figures = Figures::of(sums)?;
+                let figures = Figures::of(&sums)?;
                 by_model.push(ModelUsage {
-                    model: model.clone(),
+                    model,
                     requests: figures.requests,
                     total_tokens: figures.total_tokens,
                     cost_micros: figures.cost_micros,
@@ -314,11 +314,11 @@ impl DashboardBuilder {
         });
         let by_user = if self.include_by_user {
             let mut by_user = Vec::new();
-            for (user_id, sums) in &self.by_user {
+            for (user_id, sums) in self.by_user {
                 if sums.requests > 0 {
-                    let figures = Figures::of(sums)?;
+                    let figures = Figures::of(&sums)?;
                     by_user.push(UserUsage {
-                        user_id: user_id.clone(),
+                        user_id,
                         requests: figures.requests,
                         total_tokens: figures.total_tokens,
                         cost_micros: figures.cost_micros,
