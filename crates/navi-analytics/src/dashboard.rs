@@ -1,6 +1,6 @@
 //! The dashboard body of the API, and its assembly from partial sums.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -184,7 +184,8 @@ pub struct DashboardBuilder {
     /// Each day of the range, in order, with its sums.
     daily: Vec<(NaiveDate, Sums)>,
     by_model: BTreeMap<String, Sums>,
-    by_user: BTreeMap<String, Sums>,
+    /// Hashed, not ordered: `finish` sorts the users by cost anyway.
+    by_user: HashMap<String, Sums>,
     latency: LatencyHistogram,
     feedback_positive: i64,
     feedback_negative: i64,
@@ -213,7 +214,7 @@ impl DashboardBuilder {
                 .map(|day| (day.date, Sums::default()))
                 .collect(),
             by_model: BTreeMap::new(),
-            by_user: BTreeMap::new(),
+            by_user: HashMap::new(),
             latency: LatencyHistogram::new(),
             feedback_positive: 0,
             feedback_negative: 0,
@@ -251,12 +252,16 @@ impl DashboardBuilder {
 
     /// Adds the calls of one user over the range, for `by_user` only (the totals come from
     /// [`Self::add_day_model`]). Kept but not shown when the dashboard has no `by_user`.
-    pub fn add_user(&mut self, user_id: &str, sums: &Sums) -> Result<(), AnalyticsError> {
-        match self.by_user.get_mut(user_id) {
+    pub fn add_user(
+        &mut self,
+        user_id: impl AsRef<str> + Into<String>,
+        sums: &Sums,
+    ) -> Result<(), AnalyticsError> {
+        match self.by_user.get_mut(user_id.as_ref()) {
             Some(existing) => *existing = existing.checked_add(sums)?,
             None => {
                 let user_sums = Sums::default().checked_add(sums)?;
-                self.by_user.insert(user_id.to_owned(), user_sums);
+                self.by_user.insert(user_id.into(), user_sums);
             }
         }
         Ok(())

@@ -62,35 +62,40 @@ impl<'a> Store<'a> {
             })
             .collect();
         let whole_org = audience == Audience::WholeOrg;
+        let scope = self.scope;
         let mut builder = DashboardBuilder::new(
             query,
-            self.scope.org_id().to_owned(),
-            (!whole_org).then(|| self.scope.user_id().to_owned()),
+            scope.org_id().to_owned(),
+            (!whole_org).then(|| scope.user_id().to_owned()),
             whole_org,
         );
-        for row in usage::day_model_sums(self.scope, self.conn, audience, &segments)? {
-            let date =
-                epoch_day_to_date(row.day).ok_or(AnalyticsError::Overflow { quantity: "day" })?;
-            builder.add_day_model(date, &row.model, &sums(&row.sums()))?;
-        }
-        let latency = usage::latency_counts(self.scope, self.conn, audience, &segments)?;
-        if let Some(max_ms) = latency.max_ms {
-            let mut histogram = LatencyHistogram::new();
-            for (bucket, count) in latency.counts.iter().enumerate() {
-                if *count > 0 {
-                    histogram.add_to_bucket(bucket, *count, max_ms)?;
+        // One snapshot for all the reads: a batch recorded meanwhile is in all of them or none.
+        navi_tenancy::read_snapshot(self.conn, |conn| -> Result<(), DashboardError> {
+            for row in usage::day_model_sums(scope, conn, audience, &segments)? {
+                let date = epoch_day_to_date(row.day)
+                    .ok_or(AnalyticsError::Overflow { quantity: "day" })?;
+                builder.add_day_model(date, &row.model, &sums(&row.sums()))?;
+            }
+            let latency = usage::latency_counts(scope, conn, audience, &segments)?;
+            if let Some(max_ms) = latency.max_ms {
+                let mut histogram = LatencyHistogram::new();
+                for (bucket, count) in latency.counts.iter().enumerate() {
+                    if *count > 0 {
+                        histogram.add_to_bucket(bucket, *count, max_ms)?;
+                    }
+                }
+                builder.add_latency(&histogram)?;
+            }
+            if whole_org {
+                for row in usage::user_sums(scope, conn, &segments)? {
+                    let user_sums = sums(&row.sums());
+                    builder.add_user(row.user_id, &user_sums)?;
                 }
             }
-            builder.add_latency(&histogram)?;
-        }
-        if whole_org {
-            for row in usage::user_sums(self.scope, self.conn, &segments)? {
-                builder.add_user(&row.user_id, &sums(&row.sums()))?;
-            }
-        }
-        let (positive, negative) =
-            usage::feedback_counts(self.scope, self.conn, audience, &segments)?;
-        builder.add_feedback(positive, negative)?;
+            let (positive, negative) = usage::feedback_counts(scope, conn, audience, &segments)?;
+            builder.add_feedback(positive, negative)?;
+            Ok(())
+        })?;
         Ok(builder.finish()?)
     }
 }

@@ -658,9 +658,84 @@ fn each_grain_reads_exactly_at_its_edges(db: TestDatabase) {
     );
 }
 
+/// A dashboard read while batches are being recorded describes one state of the calls: its
+/// totals, days, models and users add up to the same requests, and its p95 counts them too.
+/// (Its statements read one snapshot; each on its own would see the batches committed since the
+/// one before, and `by_user` would disagree with the totals.)
+fn a_dashboard_read_during_ingest_adds_up(db: TestDatabase) {
+    let mut w = World::new(db);
+    let org = w.orgs()[ORGS[0]].clone();
+    let users: Vec<String> = USERS.iter().map(|name| w.users[name].clone()).collect();
+    let pool = w._db.pool();
+    let day = date(2027, 1, 1);
+    let start = utc(2027, 1, 1, 0, 0, 0).timestamp();
+    let writer = {
+        let (org, users) = (org.clone(), users.clone());
+        std::thread::spawn(move || {
+            let mut conn = checkout(&pool).unwrap();
+            for batch in 0..150_i64 {
+                let scope = TenantScope::for_tests(
+                    &org,
+                    &users[batch as usize % users.len()],
+                    Role::Member,
+                );
+                let calls: Vec<_> = (0..20_i64)
+                    .map(|i| {
+                        let latency_ms = 10 + (batch * 20 + i) % 5_000;
+                        usage::NewCall {
+                            client_call_id: None,
+                            model: ["m1", "m2", "m3"][(i % 3) as usize].to_owned(),
+                            prompt_tokens: i,
+                            completion_tokens: batch,
+                            cost_micros: 1_000 + i,
+                            latency_ms,
+                            latency_bucket: latency_bucket(latency_ms) as i16,
+                            // Spread over the local day of Kathmandu, so that every rollup and
+                            // the raw rows are read.
+                            occurred_at: start - 6 * 3_600 + (batch * 997 + i * 4_001) % 86_400,
+                        }
+                    })
+                    .collect();
+                record_calls(&scope, &mut conn, &calls).unwrap();
+            }
+        })
+    };
+    let admin = TenantScope::for_tests(&org, &users[0], Role::Admin);
+    let query = DashboardQuery::new(day, day, chrono_tz::Asia::Kathmandu).unwrap();
+    let mut reads = 0;
+    let mut last = 0;
+    while !writer.is_finished() || reads < 10 {
+        let dashboard = Store::new(&admin, &mut w.conn).whole_org(&query).unwrap();
+        let requests = dashboard.totals.requests;
+        let sum = |values: Vec<i64>| values.into_iter().sum::<i64>();
+        assert_eq!(
+            sum(dashboard.daily.iter().map(|d| d.requests).collect()),
+            requests
+        );
+        assert_eq!(
+            sum(dashboard.by_model.iter().map(|m| m.requests).collect()),
+            requests
+        );
+        let by_user = dashboard.by_user.as_ref().unwrap();
+        assert_eq!(
+            sum(by_user.iter().map(|u| u.requests).collect()),
+            requests,
+            "read {reads}"
+        );
+        assert_eq!(dashboard.totals.p95_latency_ms.is_some(), requests > 0);
+        assert!(requests >= last, "the calls never go away");
+        last = requests;
+        reads += 1;
+    }
+    writer.join().unwrap();
+    let dashboard = Store::new(&admin, &mut w.conn).whole_org(&query).unwrap();
+    assert!(dashboard.totals.requests > 0 && dashboard.totals.requests <= 150 * 20);
+}
+
 navi_tenancy::backend_tests!(
     random_datasets_match_the_reference,
     fixed_cases_match_the_reference,
     random_segments_read_exactly,
     each_grain_reads_exactly_at_its_edges,
+    a_dashboard_read_during_ingest_adds_up,
 );

@@ -32,26 +32,77 @@ pub fn serialized_transaction<T>(
                 return conn.transaction(work);
             }
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
-            // The enum's transaction manager shares the inner connection's state, so the
-            // enum commits or rolls back the transaction begun on the inner connection.
-            match work(conn) {
-                Ok(value) => {
-                    <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
-                    Ok(value)
-                }
-                Err(error) => {
-                    <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
-                    Err(error)
-                }
-            }
+            let outcome = work(conn);
+            finish_begun(conn, outcome)
         }
     }
 }
 
-fn in_transaction(conn: &mut diesel::SqliteConnection) -> Result<bool, StoreError> {
+fn in_transaction<C>(conn: &mut C) -> Result<bool, StoreError>
+where
+    C: Connection<TransactionManager = AnsiTransactionManager>,
+{
     Ok(AnsiTransactionManager::transaction_manager_status_mut(conn)
         .transaction_depth()?
         .is_some())
+}
+
+/// Runs `work`, which only reads, on one snapshot of the database: its statements all see the
+/// same rows, even while batches are being recorded (a dashboard's totals, its `by_user` and its
+/// p95 must describe the same calls).
+///
+/// PostgreSQL: a `REPEATABLE READ READ ONLY` transaction (a read-only one never fails to
+/// serialise). SQLite: a deferred transaction, whose first read fixes the snapshot of the
+/// write-ahead log. Inside a transaction already, that one's snapshot holds and `work` just runs.
+pub fn read_snapshot<T, E>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<StoreError>,
+{
+    let begun = match conn {
+        DbConnection::Postgresql(inner) => {
+            !in_transaction(inner)?
+                && AnsiTransactionManager::begin_transaction_sql(
+                    inner,
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                )
+                .map(|()| true)
+                .map_err(StoreError::from)?
+        }
+        DbConnection::Sqlite(inner) => {
+            !in_transaction(inner)?
+                && AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN")
+                    .map(|()| true)
+                    .map_err(StoreError::from)?
+        }
+    };
+    if !begun {
+        return work(conn);
+    }
+    let outcome = work(conn);
+    finish_begun(conn, outcome)
+}
+
+/// Commits the transaction begun on the inner connection when `outcome` is a success, rolls it
+/// back otherwise. The enum's transaction manager shares the inner connection's state, so the
+/// enum ends the transaction begun on the inner connection.
+fn finish_begun<T, E>(conn: &mut DbConnection, outcome: Result<T, E>) -> Result<T, E>
+where
+    E: From<StoreError>,
+{
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    match outcome {
+        Ok(value) => {
+            Manager::commit_transaction(conn).map_err(StoreError::from)?;
+            Ok(value)
+        }
+        Err(error) => {
+            Manager::rollback_transaction(conn).map_err(StoreError::from)?;
+            Err(error)
+        }
+    }
 }
 
 /// Inside a transaction, serialises it with every other holding the same `lock_key` until it
