@@ -286,48 +286,35 @@ pub fn record_calls(
             #[diesel(sql_type = Nullable<Text>)]
             client_call_id: Option<String>,
         }
+        let integers = |value: fn(&NewCall) -> i64| {
+            BulkColumn::BigInt(unique.iter().map(|call| value(call)).collect())
+        };
+        let columns = vec![
+            ("org_id", BulkColumn::Same(scope.org_id().to_owned())),
+            ("user_id", BulkColumn::Same(scope.user_id().to_owned())),
+            (
+                "client_call_id",
+                BulkColumn::NullableText(unique.iter().map(|c| c.client_call_id.clone()).collect()),
+            ),
+            (
+                "model",
+                BulkColumn::Text(unique.iter().map(|c| c.model.clone()).collect()),
+            ),
+            ("prompt_tokens", integers(|c| c.prompt_tokens)),
+            ("completion_tokens", integers(|c| c.completion_tokens)),
+            ("cost_micros", integers(|c| c.cost_micros)),
+            ("latency_ms", integers(|c| c.latency_ms)),
+            (
+                "latency_bucket",
+                BulkColumn::SmallInt(unique.iter().map(|c| c.latency_bucket).collect()),
+            ),
+            ("occurred_at", integers(|c| c.occurred_at)),
+        ];
         let inserted: Vec<Inserted> = dialect::bulk_load(
             conn,
             BulkRows {
                 table: "navi_llm_calls",
-                columns: vec![
-                    ("org_id", BulkColumn::Same(scope.org_id().to_owned())),
-                    ("user_id", BulkColumn::Same(scope.user_id().to_owned())),
-                    (
-                        "client_call_id",
-                        BulkColumn::NullableText(
-                            unique.iter().map(|c| c.client_call_id.clone()).collect(),
-                        ),
-                    ),
-                    (
-                        "model",
-                        BulkColumn::Text(unique.iter().map(|c| c.model.clone()).collect()),
-                    ),
-                    (
-                        "prompt_tokens",
-                        BulkColumn::BigInt(unique.iter().map(|c| c.prompt_tokens).collect()),
-                    ),
-                    (
-                        "completion_tokens",
-                        BulkColumn::BigInt(unique.iter().map(|c| c.completion_tokens).collect()),
-                    ),
-                    (
-                        "cost_micros",
-                        BulkColumn::BigInt(unique.iter().map(|c| c.cost_micros).collect()),
-                    ),
-                    (
-                        "latency_ms",
-                        BulkColumn::BigInt(unique.iter().map(|c| c.latency_ms).collect()),
-                    ),
-                    (
-                        "latency_bucket",
-                        BulkColumn::SmallInt(unique.iter().map(|c| c.latency_bucket).collect()),
-                    ),
-                    (
-                        "occurred_at",
-                        BulkColumn::BigInt(unique.iter().map(|c| c.occurred_at).collect()),
-                    ),
-                ],
+                columns,
                 tail: "ON CONFLICT (org_id, client_call_id) DO NOTHING RETURNING client_call_id"
                     .to_owned(),
             },
