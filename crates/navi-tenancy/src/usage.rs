@@ -17,8 +17,9 @@
 //!
 //! Whole-org reads cut their range with [`grains::cover`] into the coarsest pieces those rollups
 //! answer exactly, subtracting where that is shorter, and read the raw rows only for what lies
-//! off the 15-minute grain (off the six-hour blocks, for `by_user`). The usage of one user is read from the
-//! raw rows (a user's calls are few, and the index `(org_id, user_id, occurred_at)` holds them).
+//! off the 15-minute grain (off the six-hour blocks, for `by_user`). The usage of one user is read
+//! from the raw rows (a user's calls are few, and the index `(org_id, user_id, occurred_at)` holds
+//! them).
 
 use std::collections::{BTreeMap, HashSet};
 
