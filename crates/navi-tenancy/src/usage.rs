@@ -855,18 +855,46 @@ fn model_rollup_rows(
 ) -> Result<Vec<KeyedSums>, StoreError> {
     let columns = format!("bucket, model, {}", SUM_COLUMNS.join(", "));
     let sums: Vec<String> = SUM_COLUMNS.iter().map(|c| format!("t.{c}")).collect();
+    load_each_range(
+        scope,
+        conn,
+        (table, "bucket", &columns),
+        &runs_of(buckets, grain.seconds()),
+        |from, _| {
+            format!(
+                "SELECT t.bucket, t.model AS key, {} FROM {from}",
+                sums.join(", ")
+            )
+        },
+    )
+}
+
+/// The rows `select(from, first)` reads for each of `ranges`, in statements of at most
+/// [`MAX_PIECES`] ranges. `from` (see [`dialect::each_range`]) reads the org's rows of the
+/// table whose time column lies in a range as `t`, with the given columns, beside that range as
+/// `pieces (id, lo, hi)`; a statement's ids count from `first`, the index of its first range.
+fn load_each_range<R>(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+    (table, time_column, columns): (&str, &str, &str),
+    ranges: &[(i64, i64)],
+    select: impl Fn(&str, usize) -> String,
+) -> Result<Vec<R>, StoreError>
+where
+    R: QueryableByName<MultiBackend> + 'static,
+{
     let mut rows = Vec::new();
-    for chunk in runs_of(buckets, grain.seconds()).chunks(MAX_PIECES) {
+    for (index, chunk) in ranges.chunks(MAX_PIECES).enumerate() {
+        let from = dialect::each_range(conn, columns, table, time_column, 3 * chunk.len() + 1);
         let sql = format!(
-            "{} SELECT t.bucket, t.model AS key, {} FROM {}",
+            "{} {}",
             pieces_cte(chunk.len()),
-            sums.join(", "),
-            dialect::each_range(conn, &columns, table, "bucket", 3 * chunk.len() + 1)
+            select(&from, index * MAX_PIECES)
         );
         rows.extend(
             bind_pieces(query(conn, sql), chunk)
                 .bind::<Text, _>(scope.org_id().to_owned())
-                .load::<KeyedSums>(conn)?,
+                .load::<R>(conn)?,
         );
     }
     Ok(rows)
@@ -882,32 +910,22 @@ fn raw_sums(
 ) -> Result<Vec<KeyedSums>, StoreError> {
     let columns =
         format!("{key_column}, prompt_tokens, completion_tokens, cost_micros, latency_ms");
-    let mut rows = Vec::new();
-    for (chunk_index, chunk) in ranges.chunks(MAX_PIECES).enumerate() {
-        let sql = format!(
-            "{} SELECT CAST(pieces.id + {} AS BIGINT) AS bucket, t.{key_column} AS key, \
-             COUNT(*) AS requests, CAST(SUM(t.prompt_tokens) AS BIGINT) AS prompt_tokens, \
-             CAST(SUM(t.completion_tokens) AS BIGINT) AS completion_tokens, \
-             CAST(SUM(t.cost_micros) AS BIGINT) AS cost_micros, \
-             CAST(SUM(t.latency_ms) AS BIGINT) AS latency_sum_ms FROM {} \
-             GROUP BY pieces.id, t.{key_column}",
-            pieces_cte(chunk.len()),
-            chunk_index * MAX_PIECES,
-            dialect::each_range(
-                conn,
-                &columns,
-                "navi_llm_calls",
-                "occurred_at",
-                3 * chunk.len() + 1
+    load_each_range(
+        scope,
+        conn,
+        ("navi_llm_calls", "occurred_at", &columns),
+        ranges,
+        |from, first| {
+            format!(
+                "SELECT CAST(pieces.id + {first} AS BIGINT) AS bucket, t.{key_column} AS key, \
+                 COUNT(*) AS requests, CAST(SUM(t.prompt_tokens) AS BIGINT) AS prompt_tokens, \
+                 CAST(SUM(t.completion_tokens) AS BIGINT) AS completion_tokens, \
+                 CAST(SUM(t.cost_micros) AS BIGINT) AS cost_micros, \
+                 CAST(SUM(t.latency_ms) AS BIGINT) AS latency_sum_ms FROM {from} \
+                 GROUP BY pieces.id, t.{key_column}"
             )
-        );
-        rows.extend(
-            bind_pieces(query(conn, sql), chunk)
-                .bind::<Text, _>(scope.org_id().to_owned())
-                .load::<KeyedSums>(conn)?,
-        );
-    }
-    Ok(rows)
+        },
+    )
 }
 
 /// Distinct raw ranges and what each counts for.
@@ -1118,21 +1136,18 @@ pub fn latency_counts(
         let histogram: Vec<String> = (0..LATENCY_BUCKETS).map(|i| format!("h{i:02}")).collect();
         let columns = format!("max_ms, {}", histogram.join(", "));
         let selected: Vec<String> = histogram.iter().map(|h| format!("t.{h}")).collect();
-        for chunk in ranges.chunks(MAX_PIECES) {
-            let sql = format!(
-                "{} SELECT t.max_ms, {} FROM {}",
-                pieces_cte(chunk.len()),
-                selected.join(", "),
-                dialect::each_range(conn, &columns, table, "bucket", 3 * chunk.len() + 1)
-            );
-            let select =
-                bind_pieces(query(conn, sql), chunk).bind::<Text, _>(scope.org_id().to_owned());
-            for row in select.load::<HistogramRow>(conn)? {
-                let max_ms = row.max_ms.unwrap_or(0);
-                for (bucket, count) in row.counts().into_iter().enumerate() {
-                    if count > 0 {
-                        add(bucket, count, max_ms)?;
-                    }
+        let rows: Vec<HistogramRow> = load_each_range(
+            scope,
+            conn,
+            (table, "bucket", &columns),
+            &ranges,
+            |from, _| format!("SELECT t.max_ms, {} FROM {from}", selected.join(", ")),
+        )?;
+        for row in rows {
+            let max_ms = row.max_ms.unwrap_or(0);
+            for (bucket, count) in row.counts().into_iter().enumerate() {
+                if count > 0 {
+                    add(bucket, count, max_ms)?;
                 }
             }
         }
@@ -1267,27 +1282,18 @@ fn user_block_sums(
         .iter()
         .map(|c| format!("CAST(SUM(t.{c}) AS BIGINT) AS {c}"))
         .collect();
-    let mut rows = Vec::new();
-    for chunk in runs_of(buckets, USER_GRAIN.seconds()).chunks(MAX_PIECES) {
-        let sql = format!(
-            "{} SELECT t.user_id, {} FROM {} GROUP BY t.user_id",
-            pieces_cte(chunk.len()),
-            sums.join(", "),
-            dialect::each_range(
-                conn,
-                &columns,
-                "navi_usage_by_user_6h",
-                "bucket",
-                3 * chunk.len() + 1
+    load_each_range(
+        scope,
+        conn,
+        ("navi_usage_by_user_6h", "bucket", &columns),
+        &runs_of(buckets, USER_GRAIN.seconds()),
+        |from, _| {
+            format!(
+                "SELECT t.user_id, {} FROM {from} GROUP BY t.user_id",
+                sums.join(", ")
             )
-        );
-        rows.extend(
-            bind_pieces(query(conn, sql), chunk)
-                .bind::<Text, _>(scope.org_id().to_owned())
-                .load::<UserSums>(conn)?,
-        );
-    }
-    Ok(rows)
+        },
+    )
 }
 
 /// Each user's sums over the days of one running term: their row of `(window, through)` minus
