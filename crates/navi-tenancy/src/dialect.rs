@@ -143,30 +143,6 @@ pub(crate) fn greatest(conn: &DbConnection, a: &str, b: &str) -> String {
     }
 }
 
-/// SQL written with `$1, $2, ...` placeholders, each used once and in increasing order, for this
-/// backend: unchanged on PostgreSQL, `?` on SQLite. (SQLite reads `$1` as a *named* parameter
-/// and looks each name up in a list: a 10,000-row insert then spends seconds matching names.)
-pub(crate) fn positional_placeholders(conn: &DbConnection, sql: String) -> String {
-    match conn {
-        DbConnection::Postgresql(_) => sql,
-        DbConnection::Sqlite(_) => {
-            let mut out = String::with_capacity(sql.len());
-            let mut chars = sql.chars().peekable();
-            while let Some(c) = chars.next() {
-                if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
-                    while chars.peek().is_some_and(char::is_ascii_digit) {
-                        chars.next();
-                    }
-                    out.push('?');
-                } else {
-                    out.push(c);
-                }
-            }
-            out
-        }
-    }
-}
-
 /// The `FROM` clause (with its `WHERE`) that reads, for each row of a `pieces (id, lo, hi)`
 /// CTE, the org's rows of `table` whose `time_column` lies in `[lo, hi)`, as `t` with
 /// `columns`; the org is placeholder `$org`.

@@ -51,6 +51,7 @@ pub mod mcp_servers;
 pub mod members;
 pub mod migrations;
 pub mod orgs;
+mod prepared;
 mod schema;
 #[cfg(test)]
 mod schema_tests;

@@ -33,6 +33,7 @@ use grains::{Grain, Sign};
 use crate::db::MultiBackend;
 use crate::dialect::{self, BulkColumn, BulkRows};
 use crate::ids::{new_id, IdKind};
+use crate::prepared::Prepared;
 use crate::{DbConnection, Role, StoreError, TenantScope};
 
 /// The finest rollup grain, in seconds: every UTC offset in use since 1980 is a multiple of it.
@@ -244,7 +245,8 @@ pub struct LatencyCounts {
 }
 
 /// A placeholder list `$first, $first+1, ...`. Statements are written with `$n` placeholders used
-/// once each, in increasing order; [`query`] turns them into `?` for SQLite.
+/// once each, in increasing order; diesel writes each backend's own in their place (see
+/// [`Prepared`]).
 fn placeholders(first: usize, count: usize) -> String {
     (first..first + count)
         .map(|n| format!("${n}"))
@@ -252,11 +254,12 @@ fn placeholders(first: usize, count: usize) -> String {
         .join(", ")
 }
 
-type Query =
-    diesel::query_builder::BoxedSqlQuery<'static, MultiBackend, diesel::query_builder::SqlQuery>;
+type Query = Prepared;
 
-fn query(conn: &DbConnection, sql: String) -> Query {
-    diesel::sql_query(crate::dialect::positional_placeholders(conn, sql)).into_boxed()
+/// A read, kept prepared by the connection: its text must come from a bounded set (see
+/// [`crate::prepared`]).
+fn query(sql: String) -> Query {
+    Prepared::new(&sql)
 }
 
 /// Records calls for the scope's user in the scope's org, all or nothing, with their rollups in
@@ -619,14 +622,11 @@ pub fn record_feedback(
         ));
     }
     let id = new_id(IdKind::Feedback);
-    query(
-        conn,
-        format!(
+    query(format!(
         "INSERT INTO navi_feedback (id, org_id, user_id, target_id, rating, comment, created_at) \
          VALUES ({})",
         placeholders(1, 7)
-    ),
-    )
+    ))
     .bind::<Text, _>(id.clone())
     .bind::<Text, _>(scope.org_id().to_owned())
     .bind::<Text, _>(scope.user_id().to_owned())
@@ -665,7 +665,14 @@ const SUMS_SELECT: &str = "CAST(SUM(prompt_tokens) AS BIGINT) AS prompt_tokens, 
      CAST(SUM(cost_micros) AS BIGINT) AS cost_micros";
 
 /// The most ranges one statement reads (two parameters each).
-const MAX_RANGES: usize = 500;
+const MAX_RANGES: usize = 512;
+
+/// How many ranges a statement of `count` ranges is written for: `count` rounded up to a power
+/// of two, the rest bound empty. So a read has few texts, which its connection keeps prepared
+/// (see [`Prepared`]).
+fn written_for(count: usize) -> usize {
+    count.next_power_of_two()
+}
 
 /// `(column >= $first AND column < $first+1) OR ...`, one pair of placeholders per range.
 fn ranges_filter(column: &str, first: usize, count: usize) -> String {
@@ -678,15 +685,19 @@ fn ranges_filter(column: &str, first: usize, count: usize) -> String {
     format!("({})", ranges.join(" OR "))
 }
 
-fn bind_ranges(mut query: Query, ranges: &[(i64, i64)]) -> Query {
-    for (lo, hi) in ranges {
-        query = query.bind::<BigInt, _>(*lo).bind::<BigInt, _>(*hi);
+/// Binds the ranges of a [`ranges_filter`] of `count` ranges, the ones after `ranges` empty.
+fn bind_ranges(mut query: Query, ranges: &[(i64, i64)], count: usize) -> Query {
+    let empty = std::iter::repeat_n((0, 0), count.saturating_sub(ranges.len()));
+    for (lo, hi) in ranges.iter().copied().chain(empty) {
+        query = query.bind::<BigInt, _>(lo).bind::<BigInt, _>(hi);
     }
     query
 }
 
-/// The most ranges one statement reads (three parameters each).
-const MAX_PIECES: usize = MAX_PARAMS / 3;
+/// The most ranges one statement reads (three parameters each), a power of two (see
+/// [`written_for`]).
+const MAX_PIECES: usize = 8192;
+const _: () = assert!(3 * MAX_PIECES < MAX_PARAMS && MAX_PIECES.is_power_of_two());
 
 /// `WITH pieces (id, lo, hi) AS (VALUES ($1, $2, $3), ...)`: the ranges a statement reads, one
 /// row each, placeholders `$1..=$3·count`; joined to a table by [`dialect::each_range`].
@@ -697,13 +708,15 @@ fn pieces_cte(count: usize) -> String {
     )
 }
 
-/// Binds the ranges of [`pieces_cte`], numbered from 0 in order.
-fn bind_pieces(mut query: Query, ranges: &[(i64, i64)]) -> Query {
-    for (id, (lo, hi)) in ranges.iter().enumerate() {
+/// Binds the ranges of a [`pieces_cte`] of `count` rows, numbered from 0 in order, the ones
+/// after `ranges` empty.
+fn bind_pieces(mut query: Query, ranges: &[(i64, i64)], count: usize) -> Query {
+    let empty = std::iter::repeat_n((0, 0), count.saturating_sub(ranges.len()));
+    for (id, (lo, hi)) in ranges.iter().copied().chain(empty).enumerate() {
         query = query
             .bind::<BigInt, _>(id as i64)
-            .bind::<BigInt, _>(*lo)
-            .bind::<BigInt, _>(*hi);
+            .bind::<BigInt, _>(lo)
+            .bind::<BigInt, _>(hi);
     }
     query
 }
@@ -885,14 +898,15 @@ where
 {
     let mut rows = Vec::new();
     for (index, chunk) in ranges.chunks(MAX_PIECES).enumerate() {
-        let from = dialect::each_range(conn, columns, table, time_column, 3 * chunk.len() + 1);
+        let count = written_for(chunk.len());
+        let from = dialect::each_range(conn, columns, table, time_column, 3 * count + 1);
         let sql = format!(
             "{} {}",
-            pieces_cte(chunk.len()),
+            pieces_cte(count),
             select(&from, index * MAX_PIECES)
         );
         rows.extend(
-            bind_pieces(query(conn, sql), chunk)
+            bind_pieces(query(sql), chunk, count)
                 .bind::<Text, _>(scope.org_id().to_owned())
                 .load::<R>(conn)?,
         );
@@ -1041,7 +1055,7 @@ fn own_day_model_sums(
              GROUP BY 1, 2",
             user_filter(Audience::OwnUsage, 5)
         );
-        let select = query(conn, sql)
+        let select = query(sql)
             .bind::<BigInt, _>(segment.offset)
             .bind::<Text, _>(scope.org_id().to_owned())
             .bind::<BigInt, _>(segment.start)
@@ -1159,7 +1173,7 @@ pub fn latency_counts(
              GROUP BY latency_bucket",
             user_filter(audience, 4)
         );
-        let select = query(conn, sql)
+        let select = query(sql)
             .bind::<Text, _>(scope.org_id().to_owned())
             .bind::<BigInt, _>(piece.start)
             .bind::<BigInt, _>(piece.end);
@@ -1319,7 +1333,7 @@ fn running_sums(
                  AND t.requests > COALESCE(b.requests, 0)",
                 difference.join(", ")
             );
-            query(conn, sql)
+            query(sql)
                 .bind::<Text, _>(scope.org_id().to_owned())
                 .bind::<BigInt, _>(term.window)
                 .bind::<BigInt, _>(before)
@@ -1334,7 +1348,7 @@ fn running_sums(
                  WHERE t.org_id = $1 AND t.window_start = $2 AND t.day = $3",
                 SUM_COLUMNS.map(|c| format!("t.{c}")).join(", ")
             );
-            query(conn, sql)
+            query(sql)
                 .bind::<Text, _>(scope.org_id().to_owned())
                 .bind::<BigInt, _>(term.window)
                 .bind::<BigInt, _>(term.through)
@@ -1367,12 +1381,13 @@ pub fn feedback_counts(
             "SELECT COALESCE(CAST(SUM(CASE WHEN rating > 0 THEN 1 ELSE 0 END) AS BIGINT), 0) AS positive, \
              COALESCE(CAST(SUM(CASE WHEN rating < 0 THEN 1 ELSE 0 END) AS BIGINT), 0) AS negative \
              FROM navi_feedback WHERE org_id = $1 AND {}{}",
-            ranges_filter("created_at", 2, chunk.len()),
-            user_filter(audience, 2 * chunk.len() + 2)
+            ranges_filter("created_at", 2, written_for(chunk.len())),
+            user_filter(audience, 2 * written_for(chunk.len()) + 2)
         );
         let select = bind_ranges(
-            query(conn, sql).bind::<Text, _>(scope.org_id().to_owned()),
+            query(sql).bind::<Text, _>(scope.org_id().to_owned()),
             chunk,
+            written_for(chunk.len()),
         );
         let counts: Counts = bind_user(select, scope, audience).get_result(conn)?;
         positive += counts.positive;
