@@ -87,7 +87,9 @@ impl<'a> Store<'a> {
                 builder.add_latency(&histogram)?;
             }
             if whole_org {
-                for row in usage::user_sums(scope, conn, &segments)? {
+                let users = usage::user_sums(scope, conn, &segments)?;
+                builder.reserve_users(users.len());
+                for row in users {
                     let user_sums = sums(&row.sums());
                     builder.add_user(row.user_id, &user_sums)?;
                 }

@@ -24,13 +24,13 @@
 use std::collections::{BTreeMap, HashSet};
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, SmallInt, Text};
+use diesel::query_dsl::LoadQuery;
+use diesel::sql_types::{BigInt, Nullable, SmallInt, Text, Untyped};
 
 pub mod grains;
 
 use grains::{Grain, Sign};
 
-use crate::db::MultiBackend;
 use crate::dialect::{self, BulkColumn, BulkRows};
 use crate::ids::{new_id, IdKind};
 use crate::prepared::Prepared;
@@ -161,28 +161,21 @@ pub enum Audience {
 }
 
 /// Sums of one local day and model.
-#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct DayModelSums {
     /// Local day, days since 1970-01-01.
-    #[diesel(sql_type = BigInt)]
     pub day: i64,
     /// The model.
-    #[diesel(sql_type = Text)]
     pub model: String,
     /// Calls.
-    #[diesel(sql_type = BigInt)]
     pub requests: i64,
     /// Prompt tokens.
-    #[diesel(sql_type = BigInt)]
     pub prompt_tokens: i64,
     /// Completion tokens.
-    #[diesel(sql_type = BigInt)]
     pub completion_tokens: i64,
     /// Cost, micro-dollars.
-    #[diesel(sql_type = BigInt)]
     pub cost_micros: i64,
     /// Sum of latencies, ms.
-    #[diesel(sql_type = BigInt)]
     pub latency_sum_ms: i64,
 }
 
@@ -200,25 +193,19 @@ impl DayModelSums {
 }
 
 /// Sums of one user.
-#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct UserSums {
     /// The user.
-    #[diesel(sql_type = Text)]
     pub user_id: String,
     /// Calls.
-    #[diesel(sql_type = BigInt)]
     pub requests: i64,
     /// Prompt tokens.
-    #[diesel(sql_type = BigInt)]
     pub prompt_tokens: i64,
     /// Completion tokens.
-    #[diesel(sql_type = BigInt)]
     pub completion_tokens: i64,
     /// Cost, micro-dollars.
-    #[diesel(sql_type = BigInt)]
     pub cost_micros: i64,
     /// Sum of latencies, ms.
-    #[diesel(sql_type = BigInt)]
     pub latency_sum_ms: i64,
 }
 
@@ -256,9 +243,20 @@ fn placeholders(first: usize, count: usize) -> String {
 
 type Query = Prepared;
 
-/// A read, kept prepared by the connection: its text must come from a bounded set (see
-/// [`crate::prepared`]).
+/// The SQL types of a [`KeyedSums`] or a [`DayModelSums`] row, read by position: a number, a
+/// name and the five sums.
+type KeyedRow = (BigInt, Text, BigInt, BigInt, BigInt, BigInt, BigInt);
+/// The SQL types of a [`UserSums`] row, read by position: the user and the five sums.
+type UserRow = (Text, BigInt, BigInt, BigInt, BigInt, BigInt);
+
+/// A statement whose rows are read by name, kept prepared by the connection: its text must come
+/// from a bounded set (see [`crate::prepared`]).
 fn query(sql: String) -> Query {
+    Prepared::new(&sql)
+}
+
+/// A statement whose rows are read by position as `ST`, kept prepared like a [`query`].
+fn query_as<ST>(sql: String) -> Prepared<ST> {
     Prepared::new(&sql)
 }
 
@@ -653,7 +651,7 @@ fn user_filter(audience: Audience, n: usize) -> String {
     }
 }
 
-fn bind_user(query: Query, scope: &TenantScope, audience: Audience) -> Query {
+fn bind_user<ST>(query: Prepared<ST>, scope: &TenantScope, audience: Audience) -> Prepared<ST> {
     match audience {
         Audience::OwnUsage => query.bind::<Text, _>(scope.user_id().to_owned()),
         Audience::WholeOrg => query,
@@ -710,7 +708,7 @@ fn pieces_cte(count: usize) -> String {
 
 /// Binds the ranges of a [`pieces_cte`] of `count` rows, numbered from 0 in order, the ones
 /// after `ranges` empty.
-fn bind_pieces(mut query: Query, ranges: &[(i64, i64)], count: usize) -> Query {
+fn bind_pieces<ST>(mut query: Prepared<ST>, ranges: &[(i64, i64)], count: usize) -> Prepared<ST> {
     let empty = std::iter::repeat_n((0, 0), count.saturating_sub(ranges.len()));
     for (id, (lo, hi)) in ranges.iter().copied().chain(empty).enumerate() {
         query = query
@@ -828,21 +826,14 @@ impl SignedSums {
 }
 
 /// One row of a sums rollup, or the sums of one raw range (`bucket` is then the range's index).
-#[derive(QueryableByName)]
+#[derive(Queryable)]
 struct KeyedSums {
-    #[diesel(sql_type = BigInt)]
     bucket: i64,
-    #[diesel(sql_type = Text)]
     key: String,
-    #[diesel(sql_type = BigInt)]
     requests: i64,
-    #[diesel(sql_type = BigInt)]
     prompt_tokens: i64,
-    #[diesel(sql_type = BigInt)]
     completion_tokens: i64,
-    #[diesel(sql_type = BigInt)]
     cost_micros: i64,
-    #[diesel(sql_type = BigInt)]
     latency_sum_ms: i64,
 }
 
@@ -868,7 +859,7 @@ fn model_rollup_rows(
 ) -> Result<Vec<KeyedSums>, StoreError> {
     let columns = format!("bucket, model, {}", SUM_COLUMNS.join(", "));
     let sums: Vec<String> = SUM_COLUMNS.iter().map(|c| format!("t.{c}")).collect();
-    load_each_range(
+    load_each_range::<KeyedRow, _>(
         scope,
         conn,
         (table, "bucket", &columns),
@@ -886,7 +877,7 @@ fn model_rollup_rows(
 /// [`MAX_PIECES`] ranges. `from` (see [`dialect::each_range`]) reads the org's rows of the
 /// table whose time column lies in a range as `t`, with the given columns, beside that range as
 /// `pieces (id, lo, hi)`; a statement's ids count from `first`, the index of its first range.
-fn load_each_range<R>(
+fn load_each_range<ST, R>(
     scope: &TenantScope,
     conn: &mut DbConnection,
     (table, time_column, columns): (&str, &str, &str),
@@ -894,7 +885,7 @@ fn load_each_range<R>(
     select: impl Fn(&str, usize) -> String,
 ) -> Result<Vec<R>, StoreError>
 where
-    R: QueryableByName<MultiBackend> + 'static,
+    Prepared<ST>: LoadQuery<'static, DbConnection, R>,
 {
     let mut rows = Vec::new();
     for (index, chunk) in ranges.chunks(MAX_PIECES).enumerate() {
@@ -906,7 +897,7 @@ where
             select(&from, index * MAX_PIECES)
         );
         rows.extend(
-            bind_pieces(query(sql), chunk, count)
+            bind_pieces(query_as::<ST>(sql), chunk, count)
                 .bind::<Text, _>(scope.org_id().to_owned())
                 .load::<R>(conn)?,
         );
@@ -924,7 +915,7 @@ fn raw_sums(
 ) -> Result<Vec<KeyedSums>, StoreError> {
     let columns =
         format!("{key_column}, prompt_tokens, completion_tokens, cost_micros, latency_ms");
-    load_each_range(
+    load_each_range::<KeyedRow, _>(
         scope,
         conn,
         ("navi_llm_calls", "occurred_at", &columns),
@@ -1055,7 +1046,7 @@ fn own_day_model_sums(
              GROUP BY 1, 2",
             user_filter(Audience::OwnUsage, 5)
         );
-        let select = query(sql)
+        let select = query_as::<KeyedRow>(sql)
             .bind::<BigInt, _>(segment.offset)
             .bind::<Text, _>(scope.org_id().to_owned())
             .bind::<BigInt, _>(segment.start)
@@ -1149,13 +1140,22 @@ pub fn latency_counts(
             .collect();
         let histogram: Vec<String> = (0..LATENCY_BUCKETS).map(|i| format!("h{i:02}")).collect();
         let columns = format!("max_ms, {}", histogram.join(", "));
-        let selected: Vec<String> = histogram.iter().map(|h| format!("t.{h}")).collect();
-        let rows: Vec<HistogramRow> = load_each_range(
+        // Summed in SQL: one row per statement, not 29 counts of every day or quarter hour.
+        let summed: Vec<String> = histogram
+            .iter()
+            .map(|h| format!("COALESCE(CAST(SUM(t.{h}) AS BIGINT), 0) AS {h}"))
+            .collect();
+        let rows: Vec<HistogramRow> = load_each_range::<Untyped, _>(
             scope,
             conn,
             (table, "bucket", &columns),
             &ranges,
-            |from, _| format!("SELECT t.max_ms, {} FROM {from}", selected.join(", ")),
+            |from, _| {
+                format!(
+                    "SELECT MAX(t.max_ms) AS max_ms, {} FROM {from}",
+                    summed.join(", ")
+                )
+            },
         )?;
         for row in rows {
             let max_ms = row.max_ms.unwrap_or(0);
@@ -1296,7 +1296,7 @@ fn user_block_sums(
         .iter()
         .map(|c| format!("CAST(SUM(t.{c}) AS BIGINT) AS {c}"))
         .collect();
-    load_each_range(
+    load_each_range::<UserRow, _>(
         scope,
         conn,
         ("navi_usage_by_user_6h", "bucket", &columns),
@@ -1333,7 +1333,7 @@ fn running_sums(
                  AND t.requests > COALESCE(b.requests, 0)",
                 difference.join(", ")
             );
-            query(sql)
+            query_as::<UserRow>(sql)
                 .bind::<Text, _>(scope.org_id().to_owned())
                 .bind::<BigInt, _>(term.window)
                 .bind::<BigInt, _>(before)
@@ -1348,7 +1348,7 @@ fn running_sums(
                  WHERE t.org_id = $1 AND t.window_start = $2 AND t.day = $3",
                 SUM_COLUMNS.map(|c| format!("t.{c}")).join(", ")
             );
-            query(sql)
+            query_as::<UserRow>(sql)
                 .bind::<Text, _>(scope.org_id().to_owned())
                 .bind::<BigInt, _>(term.window)
                 .bind::<BigInt, _>(term.through)
