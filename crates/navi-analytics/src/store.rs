@@ -69,35 +69,28 @@ impl<'a> Store<'a> {
             (!whole_org).then(|| scope.user_id().to_owned()),
             whole_org,
         );
-        // One snapshot for all the reads: a batch recorded meanwhile is in all of them or none.
-        navi_tenancy::read_snapshot(self.conn, |conn| -> Result<(), DashboardError> {
-            for row in usage::day_model_sums(scope, conn, audience, &segments)? {
-                let date = epoch_day_to_date(row.day)
-                    .ok_or(AnalyticsError::Overflow { quantity: "day" })?;
-                builder.add_day_model(date, &row.model, &sums(&row.sums()))?;
-            }
-            let latency = usage::latency_counts(scope, conn, audience, &segments)?;
-            if let Some(max_ms) = latency.max_ms {
-                let mut histogram = LatencyHistogram::new();
-                for (bucket, count) in latency.counts.iter().enumerate() {
-                    if *count > 0 {
-                        histogram.add_to_bucket(bucket, *count, max_ms)?;
-                    }
-                }
-                builder.add_latency(&histogram)?;
-            }
-            if whole_org {
-                let users = usage::user_sums(scope, conn, &segments)?;
-                builder.reserve_users(users.len());
-                for row in users {
-                    let user_sums = sums(&row.sums());
-                    builder.add_user(row.user_id, &user_sums)?;
+        // One statement, so one snapshot: a batch recorded meanwhile is in every sum or none.
+        let read = usage::usage_sums(scope, self.conn, audience, &segments)?;
+        for row in &read.day_models {
+            let date =
+                epoch_day_to_date(row.day).ok_or(AnalyticsError::Overflow { quantity: "day" })?;
+            builder.add_day_model(date, &row.model, &sums(&row.sums()))?;
+        }
+        if let Some(max_ms) = read.latency.max_ms {
+            let mut histogram = LatencyHistogram::new();
+            for (bucket, count) in read.latency.counts.iter().enumerate() {
+                if *count > 0 {
+                    histogram.add_to_bucket(bucket, *count, max_ms)?;
                 }
             }
-            let (positive, negative) = usage::feedback_counts(scope, conn, audience, &segments)?;
-            builder.add_feedback(positive, negative)?;
-            Ok(())
-        })?;
+            builder.add_latency(&histogram)?;
+        }
+        builder.reserve_users(read.users.len());
+        for row in read.users {
+            let user_sums = sums(&row.sums());
+            builder.add_user(row.user_id, &user_sums)?;
+        }
+        builder.add_feedback(read.feedback_positive, read.feedback_negative)?;
         Ok(builder.finish()?)
     }
 }

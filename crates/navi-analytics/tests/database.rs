@@ -444,23 +444,22 @@ fn read(conn: &mut DbConnection, scope: &TenantScope, segments: &[TimeSegment]) 
             s.latency_sum_ms,
         ]
     };
-    let day_model = usage::day_model_sums(scope, conn, Audience::WholeOrg, segments)
-        .unwrap()
-        .into_iter()
+    let read = usage::usage_sums(scope, conn, Audience::WholeOrg, segments).unwrap();
+    let day_model = read
+        .day_models
+        .iter()
         .map(|row| (row.day, row.model.clone(), sums(row.sums())))
         .collect();
-    let latency = usage::latency_counts(scope, conn, Audience::WholeOrg, segments).unwrap();
-    let users = usage::user_sums(scope, conn, segments)
-        .unwrap()
-        .into_iter()
+    let users = read
+        .users
+        .iter()
         .map(|row| (row.user_id.clone(), sums(row.sums())))
         .collect();
-    let feedback = usage::feedback_counts(scope, conn, Audience::WholeOrg, segments).unwrap();
     Expected {
         day_model,
-        latency: (latency.counts, latency.max_ms),
+        latency: (read.latency.counts, read.latency.max_ms),
         users,
-        feedback,
+        feedback: (read.feedback_positive, read.feedback_negative),
     }
 }
 

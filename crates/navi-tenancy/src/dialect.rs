@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::query_builder::SqlQuery;
 use diesel::sql_types::Text;
 
-use crate::{DbConnection, StoreError};
+use crate::{Backend, DbConnection, StoreError};
 
 /// Runs `work` in a transaction that serialises with every other writer holding the same
 /// `lock_key` (e.g. `org:<id>`), for read-then-write work such as "is this the last owner?".
@@ -45,44 +45,6 @@ where
     Ok(AnsiTransactionManager::transaction_manager_status_mut(conn)
         .transaction_depth()?
         .is_some())
-}
-
-/// Runs `work`, which only reads, on one snapshot of the database: its statements all see the
-/// same rows, even while batches are being recorded (a dashboard's totals, its `by_user` and its
-/// p95 must describe the same calls).
-///
-/// PostgreSQL: a `REPEATABLE READ READ ONLY` transaction (a read-only one never fails to
-/// serialise). SQLite: a deferred transaction, whose first read fixes the snapshot of the
-/// write-ahead log. Inside a transaction already, that one's snapshot holds and `work` just runs.
-pub fn read_snapshot<T, E>(
-    conn: &mut DbConnection,
-    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
-) -> Result<T, E>
-where
-    E: From<StoreError>,
-{
-    let begun = match conn {
-        DbConnection::Postgresql(inner) => {
-            !in_transaction(inner)?
-                && AnsiTransactionManager::begin_transaction_sql(
-                    inner,
-                    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                )
-                .map(|()| true)
-                .map_err(StoreError::from)?
-        }
-        DbConnection::Sqlite(inner) => {
-            !in_transaction(inner)?
-                && AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN")
-                    .map(|()| true)
-                    .map_err(StoreError::from)?
-        }
-    };
-    if !begun {
-        return work(conn);
-    }
-    let outcome = work(conn);
-    finish_begun(conn, outcome)
 }
 
 /// Commits the transaction begun on the inner connection when `outcome` is a success, rolls it
@@ -143,9 +105,26 @@ pub(crate) fn greatest(conn: &DbConnection, a: &str, b: &str) -> String {
     }
 }
 
-/// The `FROM` clause (with its `WHERE`) that reads, for each row of a `pieces (id, lo, hi)`
-/// CTE, the org's rows of `table` whose `time_column` lies in `[lo, hi)`, as `t` with
-/// `columns`; the org is placeholder `$org`.
+/// `WITH pieces (id, lo, hi) AS (...)`: the rows of a JSON array of `[id, lo, hi]` integer
+/// triples, placeholder `$1`. One text parameter for any number of ranges keeps the statement's
+/// text the same, and the parameters few, however many ranges it reads.
+pub(crate) fn pieces_cte(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => {
+            "WITH pieces (id, lo, hi) AS (SELECT CAST(e ->> 0 AS BIGINT), \
+             CAST(e ->> 1 AS BIGINT), CAST(e ->> 2 AS BIGINT) \
+             FROM jsonb_array_elements(CAST($1 AS JSONB)) AS e)"
+        }
+        Backend::Sqlite => {
+            "WITH pieces (id, lo, hi) AS (SELECT json_extract(value, '$[0]'), \
+             json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each($1))"
+        }
+    }
+}
+
+/// The `FROM` clause (with its `WHERE`) that reads, for each row of a [`pieces_cte`], the org's
+/// rows of `table` whose `time_column` lies in `[lo, hi)` and that pass `filter` (`""` or
+/// `" AND ..."`, its placeholders from `$3`), as `t` with `columns`; the org is placeholder `$2`.
 ///
 /// Each piece must be one range scan of the table's key. PostgreSQL cannot estimate a join on
 /// ranges and planned one over the calls as a sequential scan; a `LATERAL` subquery behind
@@ -153,20 +132,20 @@ pub(crate) fn greatest(conn: &DbConnection, a: &str, b: &str) -> String {
 /// a scan of its own. SQLite has no `LATERAL`, and keeps the left side of a `CROSS JOIN` as the
 /// outer loop, which is the same plan.
 pub(crate) fn each_range(
-    conn: &DbConnection,
+    backend: Backend,
     columns: &str,
     table: &str,
     time_column: &str,
-    org: usize,
+    filter: &str,
 ) -> String {
-    match conn {
-        DbConnection::Postgresql(_) => format!(
-            "pieces CROSS JOIN LATERAL (SELECT {columns} FROM {table} WHERE org_id = ${org} \
-             AND {time_column} >= pieces.lo AND {time_column} < pieces.hi OFFSET 0) t"
+    match backend {
+        Backend::Postgres => format!(
+            "pieces CROSS JOIN LATERAL (SELECT {columns} FROM {table} WHERE org_id = $2 \
+             AND {time_column} >= pieces.lo AND {time_column} < pieces.hi{filter} OFFSET 0) t"
         ),
-        DbConnection::Sqlite(_) => format!(
-            "pieces CROSS JOIN {table} t WHERE t.org_id = ${org} \
-             AND t.{time_column} >= pieces.lo AND t.{time_column} < pieces.hi"
+        Backend::Sqlite => format!(
+            "pieces CROSS JOIN {table} t WHERE t.org_id = $2 \
+             AND t.{time_column} >= pieces.lo AND t.{time_column} < pieces.hi{filter}"
         ),
     }
 }

@@ -59,6 +59,35 @@ impl<ST> Prepared<ST> {
         }
     }
 
+    /// The rows of all `statements`, one after another, as one statement: `SELECT * FROM (a) AS
+    /// p0 UNION ALL SELECT * FROM (b) AS p1 ...`. Each must select the same columns. `None`
+    /// without statements.
+    pub(crate) fn union_all(statements: Vec<Prepared<ST>>) -> Option<Self> {
+        let mut union: Option<Prepared<ST>> = None;
+        for (index, statement) in statements.into_iter().enumerate() {
+            let Prepared { parts, binds, .. } = statement;
+            let union = union.get_or_insert_with(|| Prepared {
+                parts: vec![String::new()],
+                binds: Vec::new(),
+                columns: PhantomData,
+            });
+            let mut parts = parts.into_iter();
+            if let Some(last) = union.parts.last_mut() {
+                if index > 0 {
+                    last.push_str(" UNION ALL ");
+                }
+                last.push_str("SELECT * FROM (");
+                last.push_str(&parts.next().unwrap_or_default());
+            }
+            union.parts.extend(parts);
+            if let Some(last) = union.parts.last_mut() {
+                last.push_str(&format!(") AS p{index}"));
+            }
+            union.binds.extend(binds);
+        }
+        union
+    }
+
     /// Binds the next placeholder to `value` as SQL type `T`.
     pub(crate) fn bind<T, V>(mut self, value: V) -> Self
     where
@@ -195,6 +224,28 @@ mod tests {
                     .load(&mut conn)
                     .expect("select");
             assert_eq!(rows, vec![(42, "two".to_owned())], "{backend:?}");
+        }
+    }
+
+    #[test]
+    fn a_union_binds_each_statement_in_turn() {
+        let pair = |number: i64, word: &str| {
+            Prepared::<(BigInt, Text)>::new("SELECT CAST($1 AS BIGINT) AS n, CAST($2 AS TEXT) AS w")
+                .bind::<BigInt, _>(number)
+                .bind::<Text, _>(word.to_owned())
+        };
+        assert!(Prepared::<(BigInt, Text)>::union_all(Vec::new()).is_none());
+        for backend in [Backend::Postgres, Backend::Sqlite] {
+            let db = TestDatabase::new(backend);
+            let mut conn = db.connect();
+            let union = Prepared::union_all(vec![pair(1, "one"), pair(2, "two"), pair(3, "three")])
+                .expect("three statements");
+            let mut rows: Vec<(i64, String)> = union.load(&mut conn).expect("union");
+            rows.sort();
+            let expected: Vec<(i64, String)> = [(1, "one"), (2, "two"), (3, "three")]
+                .map(|(n, w)| (n, w.to_owned()))
+                .into();
+            assert_eq!(rows, expected, "{backend:?}");
         }
     }
 

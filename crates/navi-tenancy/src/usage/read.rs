@@ -1,0 +1,787 @@
+//! The dashboard read: every sum a dashboard shows, in one statement.
+//!
+//! Each kind of sum is a *part*: a `SELECT` of the same eight columns (`part, number, name` and
+//! five values), and the parts run as one `UNION ALL`. One statement is one round trip, and one
+//! snapshot on both backends (PostgreSQL takes a snapshot per statement; SQLite reads a statement
+//! in one read transaction), so a batch recorded meanwhile is in every sum or in none.
+//!
+//! The ranges a part reads travel as one JSON parameter (see [`dialect::pieces_cte`]), so the
+//! statement's text depends only on which parts it holds, never on how many ranges they read,
+//! and the connection keeps it prepared (see [`Prepared`]).
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
+
+use super::grains::{self, Grain, Sign};
+use super::{
+    require, BucketUses, CallSums, DayModelSums, LatencyCounts, SignedSums, TimeSegment, UserSums,
+    DAY, LATENCY_BUCKETS, LATENCY_GRAINS, LATENCY_ROLLUPS, MODEL_GRAINS, MODEL_ROLLUPS,
+    SUM_COLUMNS, USER_GRAIN, USER_GRAINS,
+};
+use super::{runs_of, Audience};
+use crate::dialect;
+use crate::prepared::Prepared;
+use crate::{Backend, DbConnection, StoreError, TenantScope};
+
+/// Everything a dashboard shows, summed over a set of segments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageSums {
+    /// Sums per local day and model (only those with calls).
+    pub day_models: Vec<DayModelSums>,
+    /// Calls per latency bucket.
+    pub latency: LatencyCounts,
+    /// Sums per user with calls: the whole org's (empty for [`Audience::OwnUsage`]).
+    pub users: Vec<UserSums>,
+    /// Positive feedback.
+    pub feedback_positive: i64,
+    /// Negative feedback.
+    pub feedback_negative: i64,
+}
+
+/// The sums of the audience's calls and feedback over `segments`, read in one statement.
+///
+/// - Per local day and model: the whole org's from the rollups. Each local day is cut into UTC
+///   days, hours and 15-minute buckets by [`grains::cover`] (raw rows only where a segment does
+///   not start or end on a quarter hour), each bucket is read once whatever days it counts for,
+///   and the pieces are added up in Rust. One user's come from the raw rows.
+/// - Latency: the whole org's from the histogram rollups, over an additive cover of days and
+///   15-minute buckets (the largest latency cannot be subtracted), summed in SQL; one user's
+///   from the raw rows.
+/// - Per user (the whole org, admin+): whole UTC days from the per-user running totals, one row
+///   per user minus the row of the day before the range in the same window (see
+///   [`grains::running_terms`]). A range that starts or ends within a UTC day takes the shorter
+///   way to midnight, adding the time up to the next midnight or subtracting the time since the
+///   last one, and the same way to the nearest six-hour boundary: whole blocks of six UTC hours
+///   from the six-hour rollup, at most three hours at each end from the raw rows (a day of
+///   Asia/Kathmandu, +05:45, starts at 18:15 UTC: the block from 18:00 less 15 minutes of calls).
+/// - Feedback: from the raw rows.
+pub fn usage_sums(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+    audience: Audience,
+    segments: &[TimeSegment],
+) -> Result<UsageSums, StoreError> {
+    require(scope, audience)?;
+    let mut parts = Parts::new(conn, scope, audience);
+    let models = ModelRead::plan(&mut parts, segments);
+    let latency = LatencyRead::plan(&mut parts, segments);
+    let users = match audience {
+        Audience::WholeOrg => Some(UserRead::plan(&mut parts, segments)),
+        Audience::OwnUsage => None,
+    };
+    let feedback = plan_feedback(&mut parts, segments);
+    let mut rows = parts.run(conn)?;
+    let (feedback_positive, feedback_negative) = feedback
+        .and_then(|part| rows[part].first())
+        .map_or((0, 0), |row| (row.values[0], row.values[1]));
+    Ok(UsageSums {
+        day_models: models.finish(&rows)?,
+        latency: latency.finish(&rows)?,
+        users: match users {
+            Some(users) => users.finish(&mut rows)?,
+            None => Vec::new(),
+        },
+        feedback_positive,
+        feedback_negative,
+    })
+}
+
+/// The SQL types of a part's row.
+type PartSql = (
+    BigInt,
+    BigInt,
+    Nullable<Text>,
+    BigInt,
+    BigInt,
+    BigInt,
+    BigInt,
+    BigInt,
+);
+
+/// One row of a part: a number (a bucket, a piece's index, a day...), a name (a model, a user)
+/// and five values, as the part defines them.
+#[derive(Debug)]
+struct PartRow {
+    part: i64,
+    number: i64,
+    name: Option<String>,
+    values: [i64; 5],
+}
+
+impl PartRow {
+    fn name(&self) -> Result<&str, StoreError> {
+        self.name
+            .as_deref()
+            .ok_or_else(|| StoreError::Invalid("a usage row has no name".to_owned()))
+    }
+
+    /// The values as sums: requests, prompt and completion tokens, cost, latency.
+    fn sums(&self) -> CallSums {
+        let [requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms] = self.values;
+        CallSums {
+            requests,
+            prompt_tokens,
+            completion_tokens,
+            cost_micros,
+            latency_sum_ms,
+        }
+    }
+}
+
+impl Queryable<PartSql, crate::db::MultiBackend> for PartRow {
+    type Row = (i64, i64, Option<String>, i64, i64, i64, i64, i64);
+
+    fn build((part, number, name, a, b, c, d, e): Self::Row) -> diesel::deserialize::Result<Self> {
+        Ok(PartRow {
+            part,
+            number,
+            name,
+            values: [a, b, c, d, e],
+        })
+    }
+}
+
+/// The parts of one statement, for one scope and audience.
+struct Parts {
+    backend: Backend,
+    org_id: String,
+    user_id: Option<String>,
+    selects: Vec<Prepared<PartSql>>,
+}
+
+impl Parts {
+    fn new(conn: &DbConnection, scope: &TenantScope, audience: Audience) -> Self {
+        Parts {
+            backend: conn.backend(),
+            org_id: scope.org_id().to_owned(),
+            user_id: match audience {
+                Audience::OwnUsage => Some(scope.user_id().to_owned()),
+                Audience::WholeOrg => None,
+            },
+            selects: Vec::new(),
+        }
+    }
+
+    /// `SELECT` of the part's columns: this part's index, `number`, `name` and `values`.
+    fn select(&self, number: &str, name: &str, values: [&str; 5]) -> String {
+        format!(
+            "SELECT CAST({} AS BIGINT) AS part, CAST({number} AS BIGINT) AS number, {}",
+            self.selects.len(),
+            &select_named(name, values)["SELECT ".len()..]
+        )
+    }
+
+    /// Adds a part that reads the audience's rows of `table` whose `time_column` lies in one of
+    /// `ranges`, as `t` (with `columns`) beside its range as `pieces (id, lo, hi)`, the id its
+    /// index: `select` makes the rest of the statement from the `FROM` clause. Returns the
+    /// part's index, or `None` (and adds nothing) without ranges.
+    fn add_ranges(
+        &mut self,
+        source: (&str, &str, &str),
+        ranges: &[(i64, i64)],
+        select: impl FnOnce(&Self, &str) -> String,
+    ) -> Option<usize> {
+        let pieces: Vec<(i64, i64, i64)> = (0..)
+            .zip(ranges)
+            .map(|(id, (lo, hi))| (id, *lo, *hi))
+            .collect();
+        self.add_pieces(source, &pieces, select)
+    }
+
+    /// [`Parts::add_ranges`] with the pieces' ids given: `(id, lo, hi)`.
+    fn add_pieces(
+        &mut self,
+        source: (&str, &str, &str),
+        pieces: &[(i64, i64, i64)],
+        select: impl FnOnce(&Self, &str) -> String,
+    ) -> Option<usize> {
+        let statement = self.ranged(source, pieces, select)?;
+        Some(self.push(statement))
+    }
+
+    /// The statement of [`Parts::add_pieces`], not added (`None` without pieces).
+    fn ranged(
+        &self,
+        (table, time_column, columns): (&str, &str, &str),
+        pieces: &[(i64, i64, i64)],
+        select: impl FnOnce(&Self, &str) -> String,
+    ) -> Option<Prepared<PartSql>> {
+        if pieces.is_empty() {
+            return None;
+        }
+        let user_filter = if self.user_id.is_some() {
+            " AND user_id = $3"
+        } else {
+            ""
+        };
+        let from = dialect::each_range(self.backend, columns, table, time_column, user_filter);
+        let sql = format!(
+            "{} {}",
+            dialect::pieces_cte(self.backend),
+            select(self, &from)
+        );
+        let pieces: Vec<String> = pieces
+            .iter()
+            .map(|(id, lo, hi)| format!("[{id},{lo},{hi}]"))
+            .collect();
+        let mut statement = Prepared::new(&sql)
+            .bind::<Text, _>(format!("[{}]", pieces.join(",")))
+            .bind::<Text, _>(self.org_id.clone());
+        if let Some(user_id) = &self.user_id {
+            statement = statement.bind::<Text, _>(user_id.clone());
+        }
+        Some(statement)
+    }
+
+    fn push(&mut self, statement: Prepared<PartSql>) -> usize {
+        self.selects.push(statement);
+        self.selects.len() - 1
+    }
+
+    /// Runs the parts as one statement; returns each part's rows.
+    fn run(self, conn: &mut DbConnection) -> Result<Vec<Vec<PartRow>>, StoreError> {
+        let mut rows: Vec<Vec<PartRow>> = (0..self.selects.len()).map(|_| Vec::new()).collect();
+        if let Some(statement) = Prepared::union_all(self.selects) {
+            for row in statement.load::<PartRow>(conn)? {
+                let part = usize::try_from(row.part)
+                    .ok()
+                    .filter(|part| *part < rows.len())
+                    .ok_or_else(|| StoreError::Invalid(format!("no part {}", row.part)))?;
+                rows[part].push(row);
+            }
+        }
+        Ok(rows)
+    }
+}
+
+/// `SELECT` of a name and five values (`name, v0..v4`).
+fn select_named(name: &str, values: [&str; 5]) -> String {
+    let values: Vec<String> = values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| format!("CAST({value} AS BIGINT) AS v{i}"))
+        .collect();
+    format!("SELECT CAST({name} AS TEXT) AS name, {}", values.join(", "))
+}
+
+/// The five sums of the rows of `t`, for a `GROUP BY`.
+const SUMMED: [&str; 5] = [
+    "COUNT(*)",
+    "SUM(t.prompt_tokens)",
+    "SUM(t.completion_tokens)",
+    "SUM(t.cost_micros)",
+    "SUM(t.latency_ms)",
+];
+
+/// The five sums columns of a rollup row `t`.
+fn stored_sums() -> [String; 5] {
+    SUM_COLUMNS.map(|column| format!("t.{column}"))
+}
+
+fn as_strs(values: &[String; 5]) -> [&str; 5] {
+    [
+        values[0].as_str(),
+        values[1].as_str(),
+        values[2].as_str(),
+        values[3].as_str(),
+        values[4].as_str(),
+    ]
+}
+
+/// Distinct raw ranges and what each counts for.
+struct RawUses<K> {
+    ranges: Vec<(i64, i64)>,
+    uses: Vec<Vec<(K, Sign)>>,
+}
+
+impl<K> Default for RawUses<K> {
+    fn default() -> Self {
+        RawUses {
+            ranges: Vec::new(),
+            uses: Vec::new(),
+        }
+    }
+}
+
+impl<K> RawUses<K> {
+    fn add(&mut self, piece: &grains::Piece, key: K) {
+        let range = (piece.start, piece.end);
+        let index = match self.ranges.iter().position(|r| *r == range) {
+            Some(index) => index,
+            None => {
+                self.ranges.push(range);
+                self.uses.push(Vec::new());
+                self.ranges.len() - 1
+            }
+        };
+        self.uses[index].push((key, piece.sign));
+    }
+
+    fn of(&self, index: i64) -> Result<&[(K, Sign)], StoreError> {
+        usize::try_from(index)
+            .ok()
+            .and_then(|index| self.uses.get(index))
+            .map(Vec::as_slice)
+            .ok_or_else(|| StoreError::Invalid(format!("range {index} was not asked for")))
+    }
+}
+
+/// The rows of `part`, none if it was not added.
+fn rows_of(rows: &[Vec<PartRow>], part: Option<usize>) -> &[PartRow] {
+    part.and_then(|part| rows.get(part))
+        .map_or(&[], Vec::as_slice)
+}
+
+/// Sums per local day and model.
+enum ModelRead {
+    /// The whole org's, from the rollups (and raw rows at unaligned edges).
+    Rollups {
+        rollups: Vec<(Option<usize>, BucketUses<i64>)>,
+        raw: (Option<usize>, RawUses<i64>),
+    },
+    /// One user's, from the raw rows: the part's `number` is the local day.
+    Raw(Option<usize>),
+}
+
+impl ModelRead {
+    fn plan(parts: &mut Parts, segments: &[TimeSegment]) -> Self {
+        if parts.user_id.is_some() {
+            // A piece's id is the offset of its segment: local day = (UTC + offset) / day.
+            let pieces: Vec<(i64, i64, i64)> = segments
+                .iter()
+                .map(|s| (s.offset, s.start, s.end))
+                .collect();
+            let day = format!("(t.occurred_at + pieces.id) / {DAY}");
+            let part = parts.add_pieces(
+                (
+                    "navi_llm_calls",
+                    "occurred_at",
+                    "occurred_at, model, prompt_tokens, completion_tokens, cost_micros, latency_ms",
+                ),
+                &pieces,
+                |parts, from| {
+                    format!(
+                        "{} FROM {from} GROUP BY {day}, t.model",
+                        parts.select(&day, "t.model", SUMMED)
+                    )
+                },
+            );
+            return ModelRead::Raw(part);
+        }
+        let mut rollups: Vec<(Grain, &str, BucketUses<i64>)> = MODEL_ROLLUPS
+            .iter()
+            .map(|(grain, table)| (*grain, *table, BucketUses::new(*grain)))
+            .collect();
+        let mut raw = RawUses::default();
+        for part in grains::local_day_parts(segments) {
+            for piece in grains::cover(part.start, part.end, &MODEL_GRAINS, true) {
+                match rollups
+                    .iter_mut()
+                    .find(|(grain, _, _)| *grain == piece.grain)
+                {
+                    Some((_, _, uses)) => uses.add(&piece, &part.day),
+                    None => raw.add(&piece, part.day),
+                }
+            }
+        }
+        let stored = stored_sums();
+        let rollups = rollups
+            .into_iter()
+            .map(|(grain, table, uses)| {
+                let columns = format!("bucket, model, {}", SUM_COLUMNS.join(", "));
+                let part = parts.add_ranges(
+                    (table, "bucket", &columns),
+                    &runs_of(&uses.buckets(), grain.seconds()),
+                    |parts, from| {
+                        format!(
+                            "{} FROM {from}",
+                            parts.select("t.bucket", "t.model", as_strs(&stored))
+                        )
+                    },
+                );
+                (part, uses)
+            })
+            .collect();
+        let raw_part = add_raw_sums(parts, "model", &raw.ranges);
+        ModelRead::Rollups {
+            rollups,
+            raw: (raw_part, raw),
+        }
+    }
+
+    fn finish(self, rows: &[Vec<PartRow>]) -> Result<Vec<DayModelSums>, StoreError> {
+        let mut totals: BTreeMap<(i64, String), SignedSums> = BTreeMap::new();
+        match self {
+            ModelRead::Raw(part) => {
+                for row in rows_of(rows, part) {
+                    totals
+                        .entry((row.number, row.name()?.to_owned()))
+                        .or_default()
+                        .apply(&row.sums(), Sign::Add);
+                }
+            }
+            ModelRead::Rollups { rollups, raw } => {
+                let mut apply = |row: &PartRow, uses: &[(i64, Sign)]| -> Result<(), StoreError> {
+                    for (day, sign) in uses {
+                        totals
+                            .entry((*day, row.name()?.to_owned()))
+                            .or_default()
+                            .apply(&row.sums(), *sign);
+                    }
+                    Ok(())
+                };
+                for (part, uses) in &rollups {
+                    for row in rows_of(rows, *part) {
+                        apply(row, uses.of(row.number)?)?;
+                    }
+                }
+                for row in rows_of(rows, raw.0) {
+                    apply(row, raw.1.of(row.number)?)?;
+                }
+            }
+        }
+        let mut day_models = Vec::new();
+        for ((day, model), signed) in totals {
+            let sums = signed.finish()?;
+            if sums.requests > 0 {
+                day_models.push(DayModelSums {
+                    day,
+                    model,
+                    requests: sums.requests,
+                    prompt_tokens: sums.prompt_tokens,
+                    completion_tokens: sums.completion_tokens,
+                    cost_micros: sums.cost_micros,
+                    latency_sum_ms: sums.latency_sum_ms,
+                });
+            }
+        }
+        Ok(day_models)
+    }
+}
+
+/// Adds a part that sums the audience's raw calls in each of `ranges` per `key_column` (`model`
+/// or `user_id`); a row's `number` is the index of its range.
+fn add_raw_sums(parts: &mut Parts, key_column: &str, ranges: &[(i64, i64)]) -> Option<usize> {
+    let columns =
+        format!("{key_column}, prompt_tokens, completion_tokens, cost_micros, latency_ms");
+    let key = format!("t.{key_column}");
+    parts.add_ranges(
+        ("navi_llm_calls", "occurred_at", &columns),
+        ranges,
+        |parts, from| {
+            format!(
+                "{} FROM {from} GROUP BY pieces.id, {key}",
+                parts.select("pieces.id", &key, SUMMED)
+            )
+        },
+    )
+}
+
+/// Calls per latency bucket.
+struct LatencyRead {
+    /// Parts whose rows are `(bucket, count, largest latency)`.
+    parts: Vec<Option<usize>>,
+}
+
+impl LatencyRead {
+    fn plan(parts: &mut Parts, segments: &[TimeSegment]) -> Self {
+        let (rollup_pieces, raw_pieces): (Vec<grains::Piece>, Vec<grains::Piece>) =
+            if parts.user_id.is_some() {
+                let raw = segments
+                    .iter()
+                    .map(|s| grains::Piece {
+                        grain: Grain::Raw,
+                        start: s.start,
+                        end: s.end,
+                        sign: Sign::Add,
+                    })
+                    .collect();
+                (Vec::new(), raw)
+            } else {
+                grains::merged_ranges(segments)
+                    .into_iter()
+                    .flat_map(|(start, end)| grains::cover(start, end, &LATENCY_GRAINS, false))
+                    .partition(|piece| piece.grain != Grain::Raw)
+            };
+        let ranges_of = |pieces: &[grains::Piece], grain: Grain| -> Vec<(i64, i64)> {
+            pieces
+                .iter()
+                .filter(|piece| piece.grain == grain)
+                .map(|piece| (piece.start, piece.end))
+                .collect()
+        };
+        let histogram: Vec<String> = (0..LATENCY_BUCKETS).map(|i| format!("h{i:02}")).collect();
+        let summed: Vec<String> = histogram
+            .iter()
+            .map(|h| format!("COALESCE(SUM(t.{h}), 0) AS {h}"))
+            .collect();
+        let count: Vec<String> = histogram
+            .iter()
+            .enumerate()
+            .map(|(i, h)| format!("WHEN {i} THEN {h}"))
+            .collect();
+        let buckets: Vec<String> = (0..LATENCY_BUCKETS).map(|i| format!("({i})")).collect();
+        let mut added = Vec::new();
+        // The pieces of an additive cover do not overlap: each is read once as it is. The
+        // histogram rows are summed in SQL, then turned into one row per bucket.
+        for (grain, table) in LATENCY_ROLLUPS {
+            let columns = format!("max_ms, {}", histogram.join(", "));
+            added.push(parts.add_ranges(
+                (table, "bucket", &columns),
+                &ranges_of(&rollup_pieces, grain),
+                |parts, from| {
+                    let count = format!("CASE buckets.i {} END", count.join(" "));
+                    format!(
+                        ", summed AS (SELECT COALESCE(MAX(t.max_ms), 0) AS max_ms, {} FROM {from}), \
+                         buckets (i) AS (VALUES {}) {} FROM summed CROSS JOIN buckets",
+                        summed.join(", "),
+                        buckets.join(", "),
+                        parts.select("buckets.i", "NULL", [&count, "summed.max_ms", "0", "0", "0"])
+                    )
+                },
+            ));
+        }
+        added.push(parts.add_ranges(
+            (
+                "navi_llm_calls",
+                "occurred_at",
+                "latency_bucket, latency_ms",
+            ),
+            &ranges_of(&raw_pieces, Grain::Raw),
+            |parts, from| {
+                format!(
+                    "{} FROM {from} GROUP BY t.latency_bucket",
+                    parts.select(
+                        "t.latency_bucket",
+                        "NULL",
+                        ["COUNT(*)", "MAX(t.latency_ms)", "0", "0", "0"]
+                    )
+                )
+            },
+        ));
+        LatencyRead { parts: added }
+    }
+
+    fn finish(self, rows: &[Vec<PartRow>]) -> Result<LatencyCounts, StoreError> {
+        let mut total = LatencyCounts {
+            counts: vec![0; LATENCY_BUCKETS],
+            max_ms: None,
+        };
+        for part in self.parts {
+            for row in rows_of(rows, part) {
+                let [count, max_ms, ..] = row.values;
+                if count == 0 {
+                    continue;
+                }
+                let slot = usize::try_from(row.number)
+                    .ok()
+                    .and_then(|bucket| total.counts.get_mut(bucket))
+                    .ok_or_else(|| {
+                        StoreError::Invalid("stored latency bucket out of range".to_owned())
+                    })?;
+                *slot = slot.checked_add(count).ok_or_else(|| {
+                    StoreError::Invalid("the latency counts exceed 64-bit integers".to_owned())
+                })?;
+                total.max_ms = Some(total.max_ms.map_or(max_ms, |m| m.max(max_ms)));
+            }
+        }
+        Ok(total)
+    }
+}
+
+/// Sums per user (the whole org).
+struct UserRead {
+    /// Parts that each count `times` over: running terms (±1) and six-hour blocks.
+    counted: Vec<(usize, i128)>,
+    /// The raw edges: a row's `number` is its range.
+    raw: (Option<usize>, RawUses<()>),
+}
+
+impl UserRead {
+    fn plan(parts: &mut Parts, segments: &[TimeSegment]) -> Self {
+        let pieces: Vec<grains::Piece> = grains::merged_ranges(segments)
+            .into_iter()
+            .flat_map(|(start, end)| grains::cover(start, end, &USER_GRAINS, true))
+            .collect();
+        let mut counted = Vec::new();
+        let mut blocks = BucketUses::new(USER_GRAIN);
+        let mut raw = RawUses::default();
+        for piece in pieces {
+            match piece.grain {
+                Grain::Day => {
+                    let first_day = piece.start.div_euclid(DAY);
+                    let end_day = piece.end.div_euclid(DAY);
+                    for term in grains::running_terms(first_day, end_day) {
+                        let select = |values: [&str; 5]| parts.select("0", "t.user_id", values);
+                        let statement = running_term(&parts.org_id, &term, select);
+                        counted.push((parts.push(statement), i128::from(sign_times(piece.sign))));
+                    }
+                }
+                Grain::SixHours => blocks.add(&piece, &()),
+                Grain::Hour | Grain::QuarterHour | Grain::Raw => raw.add(&piece, ()),
+            }
+        }
+        // A block counts as often as its pieces say, net: the blocks of each count are read
+        // together, summed per user in SQL.
+        let mut blocks_by_count: BTreeMap<i128, Vec<i64>> = BTreeMap::new();
+        for (bucket, uses) in &blocks.uses {
+            let count: i128 = uses
+                .iter()
+                .map(|(_, sign)| i128::from(sign_times(*sign)))
+                .sum();
+            if count != 0 {
+                blocks_by_count.entry(count).or_default().push(*bucket);
+            }
+        }
+        let columns = format!("bucket, user_id, {}", SUM_COLUMNS.join(", "));
+        let summed = SUM_COLUMNS.map(|c| format!("SUM(t.{c})"));
+        for (count, buckets) in blocks_by_count {
+            let part = parts.add_ranges(
+                ("navi_usage_by_user_6h", "bucket", &columns),
+                &runs_of(&buckets, USER_GRAIN.seconds()),
+                |parts, from| {
+                    format!(
+                        "{} FROM {from} GROUP BY t.user_id",
+                        parts.select("0", "t.user_id", as_strs(&summed))
+                    )
+                },
+            );
+            counted.extend(part.map(|part| (part, count)));
+        }
+        let raw_part = add_raw_sums(parts, "user_id", &raw.ranges);
+        UserRead {
+            counted,
+            raw: (raw_part, raw),
+        }
+    }
+
+    fn finish(self, rows: &mut [Vec<PartRow>]) -> Result<Vec<UserSums>, StoreError> {
+        if let ([(part, 1)], None) = (self.counted.as_slice(), self.raw.0) {
+            // Whole UTC days within one window (a month in UTC): the rows are the answer.
+            let rows = rows.get_mut(*part).map(std::mem::take).unwrap_or_default();
+            return rows
+                .into_iter()
+                .map(|row| {
+                    let sums = row.sums();
+                    let user_id = row
+                        .name
+                        .ok_or_else(|| StoreError::Invalid("a usage row has no name".to_owned()))?;
+                    Ok(user_sums(user_id, sums))
+                })
+                .collect();
+        }
+        let mut totals: BTreeMap<&str, SignedSums> = BTreeMap::new();
+        for (part, times) in &self.counted {
+            for row in rows_of(rows, Some(*part)) {
+                totals
+                    .entry(row.name()?)
+                    .or_default()
+                    .add_times(&row.sums(), *times);
+            }
+        }
+        for row in rows_of(rows, self.raw.0) {
+            for ((), sign) in self.raw.1.of(row.number)? {
+                totals
+                    .entry(row.name()?)
+                    .or_default()
+                    .apply(&row.sums(), *sign);
+            }
+        }
+        let mut users = Vec::new();
+        for (user_id, signed) in totals {
+            let sums = signed.finish()?;
+            if sums.requests > 0 {
+                users.push(user_sums(user_id.to_owned(), sums));
+            }
+        }
+        Ok(users)
+    }
+}
+
+fn sign_times(sign: Sign) -> i64 {
+    match sign {
+        Sign::Add => 1,
+        Sign::Subtract => -1,
+    }
+}
+
+fn user_sums(user_id: String, sums: CallSums) -> UserSums {
+    UserSums {
+        user_id,
+        requests: sums.requests,
+        prompt_tokens: sums.prompt_tokens,
+        completion_tokens: sums.completion_tokens,
+        cost_micros: sums.cost_micros,
+        latency_sum_ms: sums.latency_sum_ms,
+    }
+}
+
+/// Each user's sums over the days of one running term, selected by `select` from five values:
+/// their row of `(window, through)` minus their row of `(window, before)`. A user with a row on
+/// `before` has one on `through` (rows go on to the window's end), so a left join from `through`
+/// finds everyone.
+fn running_term(
+    org_id: &str,
+    term: &grains::RunningTerm,
+    select: impl FnOnce([&str; 5]) -> String,
+) -> Prepared<PartSql> {
+    match term.before {
+        Some(before) => {
+            let difference = SUM_COLUMNS.map(|c| format!("t.{c} - COALESCE(b.{c}, 0)"));
+            // The join's key is the user alone: both sides are one (org, window, day) each.
+            let sql = format!(
+                "{} FROM navi_usage_user_running t \
+                 LEFT JOIN navi_usage_user_running b ON b.org_id = $1 \
+                 AND b.window_start = $2 AND b.day = $3 AND b.user_id = t.user_id \
+                 WHERE t.org_id = $4 AND t.window_start = $5 AND t.day = $6 \
+                 AND t.requests > COALESCE(b.requests, 0)",
+                select(as_strs(&difference))
+            );
+            Prepared::new(&sql)
+                .bind::<Text, _>(org_id.to_owned())
+                .bind::<BigInt, _>(term.window)
+                .bind::<BigInt, _>(before)
+                .bind::<Text, _>(org_id.to_owned())
+                .bind::<BigInt, _>(term.window)
+                .bind::<BigInt, _>(term.through)
+        }
+        None => {
+            let sql = format!(
+                "{} FROM navi_usage_user_running t \
+                 WHERE t.org_id = $1 AND t.window_start = $2 AND t.day = $3",
+                select(as_strs(&stored_sums()))
+            );
+            Prepared::new(&sql)
+                .bind::<Text, _>(org_id.to_owned())
+                .bind::<BigInt, _>(term.window)
+                .bind::<BigInt, _>(term.through)
+        }
+    }
+}
+
+/// Adds a part of the audience's positive and negative feedback over the segments (their
+/// ranges, offsets aside).
+fn plan_feedback(parts: &mut Parts, segments: &[TimeSegment]) -> Option<usize> {
+    parts.add_ranges(
+        ("navi_feedback", "created_at", "rating"),
+        &grains::merged_ranges(segments),
+        |parts, from| {
+            format!(
+                "{} FROM {from}",
+                parts.select(
+                    "0",
+                    "NULL",
+                    [
+                        "COALESCE(SUM(CASE WHEN t.rating > 0 THEN 1 ELSE 0 END), 0)",
+                        "COALESCE(SUM(CASE WHEN t.rating < 0 THEN 1 ELSE 0 END), 0)",
+                        "0",
+                        "0",
+                        "0",
+                    ]
+                )
+            )
+        },
+    )
+}
