@@ -637,15 +637,22 @@ impl UserRead {
         }
         let columns = format!("bucket, user_id, {}", SUM_COLUMNS.join(", "));
         let summed = SUM_COLUMNS.map(|c| format!("SUM(t.{c})"));
+        let stored = stored_sums();
         for (count, buckets) in blocks_by_count {
             let part = parts.add_ranges(
                 ("navi_usage_by_user_6h", "bucket", &columns),
                 &runs_of(&buckets, USER_GRAIN.seconds()),
-                |parts, from| {
-                    format!(
+                |parts, from| match buckets.as_slice() {
+                    // One block holds one row per user: read them as stored (the edge of a
+                    // range, as in every day of Asia/Kathmandu).
+                    [_] => format!(
+                        "{} FROM {from}",
+                        parts.select("0", "t.user_id", as_strs(&stored))
+                    ),
+                    _ => format!(
                         "{} FROM {from} GROUP BY t.user_id",
                         parts.select("0", "t.user_id", as_strs(&summed))
-                    )
+                    ),
                 },
             );
             counted.extend(part.map(|part| (part, count)));
