@@ -450,11 +450,13 @@ fn read(conn: &mut DbConnection, scope: &TenantScope, segments: &[TimeSegment]) 
         .iter()
         .map(|row| (row.day, row.model.clone(), sums(row.sums())))
         .collect();
-    let users = read
+    // In no particular order: compared in the order of their ids.
+    let mut users: Vec<(String, [i64; 5])> = read
         .users
         .iter()
         .map(|row| (row.user_id.clone(), sums(row.sums())))
         .collect();
+    users.sort();
     Expected {
         day_model,
         latency: (read.latency.counts, read.latency.max_ms),

@@ -9,7 +9,7 @@
 //! statement's text depends only on which parts it holds, never on how many ranges they read,
 //! and the connection keeps it prepared (see [`Prepared`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
@@ -32,7 +32,8 @@ pub struct UsageSums {
     pub day_models: Vec<DayModelSums>,
     /// Calls per latency bucket.
     pub latency: LatencyCounts,
-    /// Sums per user with calls: the whole org's (empty for [`Audience::OwnUsage`]).
+    /// Sums per user with calls, in no particular order: the whole org's (empty for
+    /// [`Audience::OwnUsage`]).
     pub users: Vec<UserSums>,
     /// Positive feedback.
     pub feedback_positive: i64,
@@ -411,27 +412,29 @@ impl ModelRead {
         }
     }
 
-    fn finish(self, rows: &[Vec<PartRow>]) -> Result<Vec<DayModelSums>, StoreError> {
-        let mut totals: BTreeMap<(i64, String), SignedSums> = BTreeMap::new();
+    fn finish<'r>(self, rows: &'r [Vec<PartRow>]) -> Result<Vec<DayModelSums>, StoreError> {
+        // Keyed by the rows' own names: a model's name is copied once, not once per row.
+        let mut totals: BTreeMap<(i64, &str), SignedSums> = BTreeMap::new();
         match self {
             ModelRead::Raw(part) => {
                 for row in rows_of(rows, part) {
                     totals
-                        .entry((row.number, row.name()?.to_owned()))
+                        .entry((row.number, row.name()?))
                         .or_default()
                         .apply(&row.sums(), Sign::Add);
                 }
             }
             ModelRead::Rollups { rollups, raw } => {
-                let mut apply = |row: &PartRow, uses: &[(i64, Sign)]| -> Result<(), StoreError> {
-                    for (day, sign) in uses {
-                        totals
-                            .entry((*day, row.name()?.to_owned()))
-                            .or_default()
-                            .apply(&row.sums(), *sign);
-                    }
-                    Ok(())
-                };
+                let mut apply =
+                    |row: &'r PartRow, uses: &[(i64, Sign)]| -> Result<(), StoreError> {
+                        for (day, sign) in uses {
+                            totals
+                                .entry((*day, row.name()?))
+                                .or_default()
+                                .apply(&row.sums(), *sign);
+                        }
+                        Ok(())
+                    };
                 for (part, uses) in &rollups {
                     for row in rows_of(rows, *part) {
                         apply(row, uses.of(row.number)?)?;
@@ -448,7 +451,7 @@ impl ModelRead {
             if sums.requests > 0 {
                 day_models.push(DayModelSums {
                     day,
-                    model,
+                    model: model.to_owned(),
                     requests: sums.requests,
                     prompt_tokens: sums.prompt_tokens,
                     completion_tokens: sums.completion_tokens,
@@ -679,7 +682,7 @@ impl UserRead {
                 })
                 .collect();
         }
-        let mut totals: BTreeMap<&str, SignedSums> = BTreeMap::new();
+        let mut totals: HashMap<&str, SignedSums> = HashMap::new();
         for (part, times) in &self.counted {
             for row in rows_of(rows, Some(*part)) {
                 totals
