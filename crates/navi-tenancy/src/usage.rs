@@ -241,14 +241,6 @@ fn placeholders(first: usize, count: usize) -> String {
         .join(", ")
 }
 
-type Query = Prepared;
-
-/// A statement whose rows are read by name, kept prepared by the connection: its text must come
-/// from a bounded set (see [`crate::prepared`]).
-fn query(sql: String) -> Query {
-    Prepared::new(&sql)
-}
-
 /// Records calls for the scope's user in the scope's org, all or nothing, with their rollups in
 /// the same transaction. A call whose client id the org already has is skipped (and counted).
 pub fn record_calls(
@@ -601,7 +593,7 @@ pub fn record_feedback(
         ));
     }
     let id = new_id(IdKind::Feedback);
-    query(format!(
+    Prepared::<diesel::sql_types::Untyped>::new(&format!(
         "INSERT INTO navi_feedback (id, org_id, user_id, target_id, rating, comment, created_at) \
          VALUES ({})",
         placeholders(1, 7)
@@ -684,13 +676,7 @@ struct SignedSums([i128; 5]);
 
 impl SignedSums {
     fn apply(&mut self, sums: &CallSums, sign: Sign) {
-        self.add_times(
-            sums,
-            match sign {
-                Sign::Add => 1,
-                Sign::Subtract => -1,
-            },
-        );
+        self.add_times(sums, i128::from(sign.times()));
     }
 
     fn add_times(&mut self, sums: &CallSums, times: i128) {

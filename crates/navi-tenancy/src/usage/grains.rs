@@ -60,6 +60,14 @@ pub enum Sign {
 }
 
 impl Sign {
+    /// How many times a piece of this sign counts: 1 or -1.
+    pub fn times(self) -> i64 {
+        match self {
+            Sign::Add => 1,
+            Sign::Subtract => -1,
+        }
+    }
+
     fn flip(self) -> Sign {
         match self {
             Sign::Add => Sign::Subtract,
@@ -290,10 +298,7 @@ mod tests {
             assert!(p.start < p.end, "{p:?} is empty");
             assert_eq!(p.start.rem_euclid(p.grain.seconds()), 0, "{p:?}");
             assert_eq!(p.end.rem_euclid(p.grain.seconds()), 0, "{p:?}");
-            let weight = match p.sign {
-                Sign::Add => 1,
-                Sign::Subtract => -1,
-            };
+            let weight = p.sign.times();
             changes.push((p.start, weight));
             changes.push((p.end, -weight));
         }

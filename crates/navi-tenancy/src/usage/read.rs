@@ -166,11 +166,17 @@ impl Parts {
     }
 
     /// `SELECT` of the part's columns: this part's index, `number`, `name` and `values`.
-    fn select(&self, number: &str, name: &str, values: [&str; 5]) -> String {
+    fn select(&self, number: &str, name: &str, values: &[impl AsRef<str>; 5]) -> String {
+        let values: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(i, value)| format!("CAST({} AS BIGINT) AS v{i}", value.as_ref()))
+            .collect();
         format!(
-            "SELECT CAST({} AS BIGINT) AS part, CAST({number} AS BIGINT) AS number, {}",
+            "SELECT CAST({} AS BIGINT) AS part, CAST({number} AS BIGINT) AS number, \
+             CAST({name} AS TEXT) AS name, {}",
             self.selects.len(),
-            &select_named(name, values)["SELECT ".len()..]
+            values.join(", ")
         )
     }
 
@@ -194,21 +200,10 @@ impl Parts {
     /// [`Parts::add_ranges`] with the pieces' ids given: `(id, lo, hi)`.
     fn add_pieces(
         &mut self,
-        source: (&str, &str, &str),
-        pieces: &[(i64, i64, i64)],
-        select: impl FnOnce(&Self, &str) -> String,
-    ) -> Option<usize> {
-        let statement = self.ranged(source, pieces, select)?;
-        Some(self.push(statement))
-    }
-
-    /// The statement of [`Parts::add_pieces`], not added (`None` without pieces).
-    fn ranged(
-        &self,
         (table, time_column, columns): (&str, &str, &str),
         pieces: &[(i64, i64, i64)],
         select: impl FnOnce(&Self, &str) -> String,
-    ) -> Option<Prepared<PartSql>> {
+    ) -> Option<usize> {
         if pieces.is_empty() {
             return None;
         }
@@ -233,7 +228,7 @@ impl Parts {
         if let Some(user_id) = &self.user_id {
             statement = statement.bind::<Text, _>(user_id.clone());
         }
-        Some(statement)
+        Some(self.push(statement))
     }
 
     fn push(&mut self, statement: Prepared<PartSql>) -> usize {
@@ -257,16 +252,6 @@ impl Parts {
     }
 }
 
-/// `SELECT` of a name and five values (`name, v0..v4`).
-fn select_named(name: &str, values: [&str; 5]) -> String {
-    let values: Vec<String> = values
-        .iter()
-        .enumerate()
-        .map(|(i, value)| format!("CAST({value} AS BIGINT) AS v{i}"))
-        .collect();
-    format!("SELECT CAST({name} AS TEXT) AS name, {}", values.join(", "))
-}
-
 /// The five sums of the rows of `t`, for a `GROUP BY`.
 const SUMMED: [&str; 5] = [
     "COUNT(*)",
@@ -279,16 +264,6 @@ const SUMMED: [&str; 5] = [
 /// The five sums columns of a rollup row `t`.
 fn stored_sums() -> [String; 5] {
     SUM_COLUMNS.map(|column| format!("t.{column}"))
-}
-
-fn as_strs(values: &[String; 5]) -> [&str; 5] {
-    [
-        values[0].as_str(),
-        values[1].as_str(),
-        values[2].as_str(),
-        values[3].as_str(),
-        values[4].as_str(),
-    ]
 }
 
 /// Distinct raw ranges and what each counts for.
@@ -365,7 +340,7 @@ impl ModelRead {
                 |parts, from| {
                     format!(
                         "{} FROM {from} GROUP BY {day}, t.model",
-                        parts.select(&day, "t.model", SUMMED)
+                        parts.select(&day, "t.model", &SUMMED)
                     )
                 },
             );
@@ -388,17 +363,17 @@ impl ModelRead {
             }
         }
         let stored = stored_sums();
+        let columns = format!("bucket, model, {}", SUM_COLUMNS.join(", "));
         let rollups = rollups
             .into_iter()
             .map(|(grain, table, uses)| {
-                let columns = format!("bucket, model, {}", SUM_COLUMNS.join(", "));
                 let part = parts.add_ranges(
                     (table, "bucket", &columns),
                     &runs_of(&uses.buckets(), grain.seconds()),
                     |parts, from| {
                         format!(
                             "{} FROM {from}",
-                            parts.select("t.bucket", "t.model", as_strs(&stored))
+                            parts.select("t.bucket", "t.model", &stored)
                         )
                     },
                 );
@@ -476,7 +451,7 @@ fn add_raw_sums(parts: &mut Parts, key_column: &str, ranges: &[(i64, i64)]) -> O
         |parts, from| {
             format!(
                 "{} FROM {from} GROUP BY pieces.id, {key}",
-                parts.select("pieces.id", &key, SUMMED)
+                parts.select("pieces.id", &key, &SUMMED)
             )
         },
     )
@@ -541,7 +516,7 @@ impl LatencyRead {
                          buckets (i) AS (VALUES {}) {} FROM summed CROSS JOIN buckets",
                         summed.join(", "),
                         buckets.join(", "),
-                        parts.select("buckets.i", "NULL", [&count, "summed.max_ms", "0", "0", "0"])
+                        parts.select("buckets.i", "NULL", &[&count, "summed.max_ms", "0", "0", "0"])
                     )
                 },
             ));
@@ -559,7 +534,7 @@ impl LatencyRead {
                     parts.select(
                         "t.latency_bucket",
                         "NULL",
-                        ["COUNT(*)", "MAX(t.latency_ms)", "0", "0", "0"]
+                        &["COUNT(*)", "MAX(t.latency_ms)", "0", "0", "0"]
                     )
                 )
             },
@@ -617,9 +592,9 @@ impl UserRead {
                     let first_day = piece.start.div_euclid(DAY);
                     let end_day = piece.end.div_euclid(DAY);
                     for term in grains::running_terms(first_day, end_day) {
-                        let select = |values: [&str; 5]| parts.select("0", "t.user_id", values);
+                        let select = |values: &[String; 5]| parts.select("0", "t.user_id", values);
                         let statement = running_term(&parts.org_id, &term, select);
-                        counted.push((parts.push(statement), i128::from(sign_times(piece.sign))));
+                        counted.push((parts.push(statement), i128::from(piece.sign.times())));
                     }
                 }
                 Grain::SixHours => blocks.add(&piece, &()),
@@ -630,10 +605,7 @@ impl UserRead {
         // together, summed per user in SQL.
         let mut blocks_by_count: BTreeMap<i128, Vec<i64>> = BTreeMap::new();
         for (bucket, uses) in &blocks.uses {
-            let count: i128 = uses
-                .iter()
-                .map(|(_, sign)| i128::from(sign_times(*sign)))
-                .sum();
+            let count: i128 = uses.iter().map(|(_, sign)| i128::from(sign.times())).sum();
             if count != 0 {
                 blocks_by_count.entry(count).or_default().push(*bucket);
             }
@@ -648,13 +620,10 @@ impl UserRead {
                 |parts, from| match buckets.as_slice() {
                     // One block holds one row per user: read them as stored (the edge of a
                     // range, as in every day of Asia/Kathmandu).
-                    [_] => format!(
-                        "{} FROM {from}",
-                        parts.select("0", "t.user_id", as_strs(&stored))
-                    ),
+                    [_] => format!("{} FROM {from}", parts.select("0", "t.user_id", &stored)),
                     _ => format!(
                         "{} FROM {from} GROUP BY t.user_id",
-                        parts.select("0", "t.user_id", as_strs(&summed))
+                        parts.select("0", "t.user_id", &summed)
                     ),
                 },
             );
@@ -710,13 +679,6 @@ impl UserRead {
     }
 }
 
-fn sign_times(sign: Sign) -> i64 {
-    match sign {
-        Sign::Add => 1,
-        Sign::Subtract => -1,
-    }
-}
-
 fn user_sums(user_id: String, sums: CallSums) -> UserSums {
     UserSums {
         user_id,
@@ -735,7 +697,7 @@ fn user_sums(user_id: String, sums: CallSums) -> UserSums {
 fn running_term(
     org_id: &str,
     term: &grains::RunningTerm,
-    select: impl FnOnce([&str; 5]) -> String,
+    select: impl FnOnce(&[String; 5]) -> String,
 ) -> Prepared<PartSql> {
     match term.before {
         Some(before) => {
@@ -747,7 +709,7 @@ fn running_term(
                  AND b.window_start = $2 AND b.day = $3 AND b.user_id = t.user_id \
                  WHERE t.org_id = $4 AND t.window_start = $5 AND t.day = $6 \
                  AND t.requests > COALESCE(b.requests, 0)",
-                select(as_strs(&difference))
+                select(&difference)
             );
             Prepared::new(&sql)
                 .bind::<Text, _>(org_id.to_owned())
@@ -761,7 +723,7 @@ fn running_term(
             let sql = format!(
                 "{} FROM navi_usage_user_running t \
                  WHERE t.org_id = $1 AND t.window_start = $2 AND t.day = $3",
-                select(as_strs(&stored_sums()))
+                select(&stored_sums())
             );
             Prepared::new(&sql)
                 .bind::<Text, _>(org_id.to_owned())
@@ -783,7 +745,7 @@ fn plan_feedback(parts: &mut Parts, segments: &[TimeSegment]) -> Option<usize> {
                 parts.select(
                     "0",
                     "NULL",
-                    [
+                    &[
                         "COALESCE(SUM(CASE WHEN t.rating > 0 THEN 1 ELSE 0 END), 0)",
                         "COALESCE(SUM(CASE WHEN t.rating < 0 THEN 1 ELSE 0 END), 0)",
                         "0",
