@@ -88,6 +88,24 @@ impl<ST> Prepared<ST> {
         union
     }
 
+    /// `before`, this statement and `after`, as one statement (whose rows are `T`).
+    pub(crate) fn wrap<T>(self, before: &str, after: &str) -> Prepared<T> {
+        let Prepared {
+            mut parts, binds, ..
+        } = self;
+        if let Some(first) = parts.first_mut() {
+            first.insert_str(0, before);
+        }
+        if let Some(last) = parts.last_mut() {
+            last.push_str(after);
+        }
+        Prepared {
+            parts,
+            binds,
+            columns: PhantomData,
+        }
+    }
+
     /// Binds the next placeholder to `value` as SQL type `T`.
     pub(crate) fn bind<T, V>(mut self, value: V) -> Self
     where

@@ -9,7 +9,7 @@
 //! statement's text depends only on which parts it holds, never on how many ranges they read,
 //! and the connection keeps it prepared (see [`Prepared`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
@@ -57,6 +57,7 @@ pub struct UsageSums {
 ///   last one, and the same way to the nearest six-hour boundary: whole blocks of six UTC hours
 ///   from the six-hour rollup, at most three hours at each end from the raw rows (a day of
 ///   Asia/Kathmandu, +05:45, starts at 18:15 UTC: the block from 18:00 less 15 minutes of calls).
+///   These terms are summed per user in SQL, so each user is one row.
 /// - Feedback: from the raw rows.
 pub fn usage_sums(
     scope: &TenantScope,
@@ -200,10 +201,21 @@ impl Parts {
     /// [`Parts::add_ranges`] with the pieces' ids given: `(id, lo, hi)`.
     fn add_pieces(
         &mut self,
-        (table, time_column, columns): (&str, &str, &str),
+        source: (&str, &str, &str),
         pieces: &[(i64, i64, i64)],
         select: impl FnOnce(&Self, &str) -> String,
     ) -> Option<usize> {
+        let statement = self.ranges_statement(source, pieces, select)?;
+        Some(self.push(statement))
+    }
+
+    /// The statement [`Parts::add_pieces`] adds, not added.
+    fn ranges_statement(
+        &self,
+        (table, time_column, columns): (&str, &str, &str),
+        pieces: &[(i64, i64, i64)],
+        select: impl FnOnce(&Self, &str) -> String,
+    ) -> Option<Prepared<PartSql>> {
         if pieces.is_empty() {
             return None;
         }
@@ -228,7 +240,7 @@ impl Parts {
         if let Some(user_id) = &self.user_id {
             statement = statement.bind::<Text, _>(user_id.clone());
         }
-        Some(self.push(statement))
+        Some(statement)
     }
 
     fn push(&mut self, statement: Prepared<PartSql>) -> usize {
@@ -571,10 +583,8 @@ impl LatencyRead {
 
 /// Sums per user (the whole org).
 struct UserRead {
-    /// Parts that each count `times` over: running terms (±1) and six-hour blocks.
-    counted: Vec<(usize, i128)>,
-    /// The raw edges: a row's `number` is its range.
-    raw: (Option<usize>, RawUses<()>),
+    /// The part of each user's sums, if the range holds anything.
+    part: Option<usize>,
 }
 
 impl UserRead {
@@ -583,7 +593,9 @@ impl UserRead {
             .into_iter()
             .flat_map(|(start, end)| grains::cover(start, end, &USER_GRAINS, true))
             .collect();
-        let mut counted = Vec::new();
+        // Terms, each of the columns `name` (the user) and five signed values: the running
+        // terms, then the six-hour blocks and the raw edges, each as often as its pieces say.
+        let mut terms: Vec<(Prepared<PartSql>, Sign)> = Vec::new();
         let mut blocks = BucketUses::new(USER_GRAIN);
         let mut raw = RawUses::default();
         for piece in pieces {
@@ -592,91 +604,165 @@ impl UserRead {
                     let first_day = piece.start.div_euclid(DAY);
                     let end_day = piece.end.div_euclid(DAY);
                     for term in grains::running_terms(first_day, end_day) {
-                        let select = |values: &[String; 5]| parts.select("0", "t.user_id", values);
-                        let statement = running_term(&parts.org_id, &term, select);
-                        counted.push((parts.push(statement), i128::from(piece.sign.times())));
+                        let select = |values: &[String; 5]| term_select(piece.sign, values);
+                        terms.push((running_term(&parts.org_id, &term, select), piece.sign));
                     }
                 }
                 Grain::SixHours => blocks.add(&piece, &()),
                 Grain::Hour | Grain::QuarterHour | Grain::Raw => raw.add(&piece, ()),
             }
         }
-        // A block counts as often as its pieces say, net: the blocks of each count are read
-        // together, summed per user in SQL.
-        let mut blocks_by_count: BTreeMap<i128, Vec<i64>> = BTreeMap::new();
-        for (bucket, uses) in &blocks.uses {
-            let count: i128 = uses.iter().map(|(_, sign)| i128::from(sign.times())).sum();
-            if count != 0 {
-                blocks_by_count.entry(count).or_default().push(*bucket);
+        if let [(_, Sign::Add)] = terms.as_slice() {
+            if blocks.uses.is_empty() && raw.ranges.is_empty() {
+                // Whole UTC days within one window (a month in UTC): one row per user, read as
+                // stored, is the answer.
+                let (term, _) = terms.remove(0);
+                let part = parts.selects.len();
+                let statement = term.wrap(
+                    &format!(
+                        "SELECT CAST({part} AS BIGINT) AS part, CAST(0 AS BIGINT) AS number, \
+                         u.* FROM ("
+                    ),
+                    ") AS u",
+                );
+                return UserRead {
+                    part: Some(parts.push(statement)),
+                };
             }
         }
-        let columns = format!("bucket, user_id, {}", SUM_COLUMNS.join(", "));
-        let summed = SUM_COLUMNS.map(|c| format!("SUM(t.{c})"));
+        let block_buckets = blocks
+            .uses
+            .iter()
+            .map(|(bucket, uses)| ((*bucket, *bucket + USER_GRAIN.seconds()), uses.as_slice()));
+        let raw_ranges = raw
+            .ranges
+            .iter()
+            .copied()
+            .zip(raw.uses.iter().map(Vec::as_slice));
+        let columns = format!("user_id, {}", SUM_COLUMNS.join(", "));
         let stored = stored_sums();
-        for (count, buckets) in blocks_by_count {
-            let part = parts.add_ranges(
-                ("navi_usage_by_user_6h", "bucket", &columns),
-                &runs_of(&buckets, USER_GRAIN.seconds()),
-                |parts, from| match buckets.as_slice() {
-                    // One block holds one row per user: read them as stored (the edge of a
-                    // range, as in every day of Asia/Kathmandu).
-                    [_] => format!("{} FROM {from}", parts.select("0", "t.user_id", &stored)),
-                    _ => format!(
-                        "{} FROM {from} GROUP BY t.user_id",
-                        parts.select("0", "t.user_id", &summed)
-                    ),
-                },
-            );
-            counted.extend(part.map(|part| (part, count)));
+        let raw_values = [
+            "1".to_owned(),
+            "t.prompt_tokens".to_owned(),
+            "t.completion_tokens".to_owned(),
+            "t.cost_micros".to_owned(),
+            "t.latency_ms".to_owned(),
+        ];
+        for (source, values, ranges) in [
+            (
+                ("navi_usage_by_user_6h", "bucket", columns.as_str()),
+                &stored,
+                net_ranges(block_buckets),
+            ),
+            (
+                (
+                    "navi_llm_calls",
+                    "occurred_at",
+                    "user_id, prompt_tokens, completion_tokens, cost_micros, latency_ms",
+                ),
+                &raw_values,
+                net_ranges(raw_ranges),
+            ),
+        ] {
+            for (sign, ranges) in ranges {
+                let pieces: Vec<(i64, i64, i64)> =
+                    ranges.into_iter().map(|(lo, hi)| (0, lo, hi)).collect();
+                let term = parts.ranges_statement(source, &pieces, |_, from| {
+                    format!("{} FROM {from}", term_select(sign, values))
+                });
+                terms.extend(term.map(|term| (term, sign)));
+            }
         }
-        let raw_part = add_raw_sums(parts, "user_id", &raw.ranges);
+        let statements = terms.into_iter().map(|(term, _)| term).collect();
+        let Some(union) = Prepared::union_all(statements) else {
+            return UserRead { part: None };
+        };
+        // Summed per user in SQL: a user's terms are several rows (four for a month of
+        // Asia/Kathmandu), and the database adds them up faster than they travel and decode.
+        // PostgreSQL sums into `numeric` and SQLite fails on an overflow, so the sums are exact
+        // or an error; the values are non-negative sums of calls once added up.
+        let sums: Vec<String> = (0..5)
+            .map(|i| format!("CAST(SUM(u.v{i}) AS BIGINT) AS v{i}"))
+            .collect();
+        let part = parts.selects.len();
+        let statement = union.wrap(
+            &format!(
+                "SELECT CAST({part} AS BIGINT) AS part, CAST(0 AS BIGINT) AS number, \
+                 u.name AS name, {} FROM (",
+                sums.join(", ")
+            ),
+            ") AS u GROUP BY u.name HAVING SUM(u.v0) <> 0",
+        );
         UserRead {
-            counted,
-            raw: (raw_part, raw),
+            part: Some(parts.push(statement)),
         }
     }
 
     fn finish(self, rows: &mut [Vec<PartRow>]) -> Result<Vec<UserSums>, StoreError> {
-        if let ([(part, 1)], None) = (self.counted.as_slice(), self.raw.0) {
-            // Whole UTC days within one window (a month in UTC): the rows are the answer.
-            let rows = rows.get_mut(*part).map(std::mem::take).unwrap_or_default();
-            return rows
-                .into_iter()
-                .map(|row| {
-                    let sums = row.sums();
-                    let user_id = row
-                        .name
-                        .ok_or_else(|| StoreError::Invalid("a usage row has no name".to_owned()))?;
-                    Ok(user_sums(user_id, sums))
-                })
-                .collect();
-        }
-        let mut totals: HashMap<&str, SignedSums> = HashMap::new();
-        for (part, times) in &self.counted {
-            for row in rows_of(rows, Some(*part)) {
-                totals
-                    .entry(row.name()?)
-                    .or_default()
-                    .add_times(&row.sums(), *times);
-            }
-        }
-        for row in rows_of(rows, self.raw.0) {
-            for ((), sign) in self.raw.1.of(row.number)? {
-                totals
-                    .entry(row.name()?)
-                    .or_default()
-                    .apply(&row.sums(), *sign);
-            }
-        }
-        let mut users = Vec::new();
-        for (user_id, signed) in totals {
-            let sums = signed.finish()?;
-            if sums.requests > 0 {
-                users.push(user_sums(user_id.to_owned(), sums));
-            }
-        }
-        Ok(users)
+        let rows = self
+            .part
+            .and_then(|part| rows.get_mut(part))
+            .map(std::mem::take)
+            .unwrap_or_default();
+        rows.into_iter()
+            .map(|row| {
+                let sums = row.sums();
+                if row.values.iter().any(|value| *value < 0) {
+                    return Err(StoreError::Invalid(format!(
+                        "the rollups disagree with each other: a user's sums are {:?}",
+                        row.values
+                    )));
+                }
+                let user_id = row
+                    .name
+                    .ok_or_else(|| StoreError::Invalid("a usage row has no name".to_owned()))?;
+                Ok(user_sums(user_id, sums))
+            })
+            .collect()
     }
+}
+
+/// `SELECT` of a term of the per-user sums: the user as `name`, and `values` as `v0`..`v4`,
+/// negated when `sign` subtracts.
+fn term_select(sign: Sign, values: &[String; 5]) -> String {
+    let minus = match sign {
+        Sign::Add => "",
+        Sign::Subtract => "-",
+    };
+    let values: Vec<String> = values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| format!("CAST({minus}({value}) AS BIGINT) AS v{i}"))
+        .collect();
+    format!(
+        "SELECT CAST(t.user_id AS TEXT) AS name, {}",
+        values.join(", ")
+    )
+}
+
+/// The ranges to add and the ranges to subtract, from ranges and the signs they count with:
+/// a range counts as often as its signs add up to, so one counted twice is listed twice.
+fn net_ranges<'u>(
+    ranges: impl Iterator<Item = ((i64, i64), &'u [((), Sign)])>,
+) -> [(Sign, Vec<(i64, i64)>); 2] {
+    let mut added = Vec::new();
+    let mut subtracted = Vec::new();
+    for (range, uses) in ranges {
+        let count: i64 = uses.iter().map(|(_, sign)| sign.times()).sum();
+        let list: &mut Vec<(i64, i64)> = if count > 0 {
+            &mut added
+        } else {
+            &mut subtracted
+        };
+        for _ in 0..count.unsigned_abs() {
+            // Ranges that meet are read as one.
+            match list.last_mut() {
+                Some(last) if last.1 == range.0 => last.1 = range.1,
+                _ => list.push(range),
+            }
+        }
+    }
+    [(Sign::Add, added), (Sign::Subtract, subtracted)]
 }
 
 fn user_sums(user_id: String, sums: CallSums) -> UserSums {
