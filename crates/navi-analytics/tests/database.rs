@@ -740,3 +740,50 @@ navi_tenancy::backend_tests!(
     each_grain_reads_exactly_at_its_edges,
     a_dashboard_read_during_ingest_adds_up,
 );
+
+/// PostgreSQL keeps each statement of an ingest prepared, one per table whatever the batch's
+/// size, so a batch only binds and runs them.
+#[test]
+fn postgres_prepares_each_ingest_statement_once() {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        statements: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        texts: i64,
+    }
+    let mut w = World::new(TestDatabase::postgres());
+    let org = w.orgs()[ORGS[0]].clone();
+    let scope = TenantScope::for_tests(&org, &w.users[USERS[0]], Role::Member);
+    let start = utc(2027, 1, 1, 0, 0, 0).timestamp();
+    let mut counts = Vec::new();
+    for size in [3_i64, 7] {
+        let calls: Vec<_> = (0..size)
+            .map(|i| usage::NewCall {
+                client_call_id: Some(format!("call-{size}-{i}")),
+                model: ["m1", "m2"][(i % 2) as usize].to_owned(),
+                prompt_tokens: i,
+                completion_tokens: size,
+                cost_micros: 1_000,
+                latency_ms: 40,
+                latency_bucket: latency_bucket(40) as i16,
+                occurred_at: start + i * 7_000 + size * 100_000,
+            })
+            .collect();
+        record_calls(&scope, &mut w.conn, &calls).unwrap();
+        use diesel::RunQueryDsl;
+        let count: Count = diesel::sql_query(
+            "SELECT COUNT(*) AS statements, COUNT(DISTINCT statement) AS texts \
+             FROM pg_prepared_statements WHERE statement LIKE 'INSERT INTO navi_%'",
+        )
+        .get_result(&mut *w.conn)
+        .unwrap();
+        counts.push((count.statements, count.texts));
+    }
+    assert!(counts[0].0 >= 8, "the calls and every rollup: {counts:?}");
+    assert_eq!(counts[0].0, counts[0].1, "each text prepared once");
+    assert_eq!(
+        counts[0], counts[1],
+        "the second batch prepared nothing new"
+    );
+}

@@ -6,16 +6,18 @@
 //! of the query builder, so the second run only binds and executes it.
 //!
 //! Diesel's cache is unbounded, so only a bounded set of texts may go through here: the usage
-//! reads, whose texts vary only with their table, their filters and a number of ranges rounded
-//! up to a power of two. A statement whose text varies with its data (a bulk insert of `n`
-//! rows) stays a `sql_query`.
+//! reads, whose texts vary only with the parts they hold, and PostgreSQL's bulk inserts, whose
+//! texts vary only with their table (the rows travel as arrays). A statement whose text varies
+//! with its data (SQLite's bulk insert of `n` rows) stays a `sql_query`.
 
 use std::marker::PhantomData;
 
+use diesel::backend::Backend;
+use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{HasSqlType, Untyped};
-use diesel::{QueryResult, RunQueryDsl};
+use diesel::{PgConnection, QueryResult, RunQueryDsl};
 
 use crate::db::MultiBackend;
 use crate::DbConnection;
@@ -26,15 +28,18 @@ use crate::DbConnection;
 /// each column up among the row's names, which for a thousand rows costs more than reading them. Diesel writes each backend's own placeholders (`$n` on
 /// PostgreSQL, `?` on SQLite) where the text had them. (SQLite would read `$1` as a *named*
 /// parameter and look each name up in a list: a 10,000-row insert then spent seconds matching.)
+///
+/// `DB` is the backend it runs on: [`MultiBackend`] for a [`DbConnection`], or one backend's for
+/// types only that backend has (PostgreSQL's arrays).
 #[must_use = "a statement runs only when it is loaded"]
-pub(crate) struct Prepared<ST = Untyped> {
+pub(crate) struct Prepared<ST = Untyped, DB: Backend = MultiBackend> {
     /// The text between the placeholders: one more than there are placeholders.
     parts: Vec<String>,
-    binds: Vec<Box<dyn QueryFragment<MultiBackend> + Send>>,
+    binds: Vec<Box<dyn QueryFragment<DB> + Send>>,
     columns: PhantomData<ST>,
 }
 
-impl<ST> Prepared<ST> {
+impl<ST, DB: Backend> Prepared<ST, DB> {
     /// The statement `sql`, nothing bound yet.
     pub(crate) fn new(sql: &str) -> Self {
         let mut parts = vec![String::new()];
@@ -62,8 +67,8 @@ impl<ST> Prepared<ST> {
     /// The rows of all `statements`, one after another, as one statement: `SELECT * FROM (a) AS
     /// p0 UNION ALL SELECT * FROM (b) AS p1 ...`. Each must select the same columns. `None`
     /// without statements.
-    pub(crate) fn union_all(statements: Vec<Prepared<ST>>) -> Option<Self> {
-        let mut union: Option<Prepared<ST>> = None;
+    pub(crate) fn union_all(statements: Vec<Prepared<ST, DB>>) -> Option<Self> {
+        let mut union: Option<Prepared<ST, DB>> = None;
         for (index, statement) in statements.into_iter().enumerate() {
             let Prepared { parts, binds, .. } = statement;
             let union = union.get_or_insert_with(|| Prepared {
@@ -89,7 +94,7 @@ impl<ST> Prepared<ST> {
     }
 
     /// `before`, this statement and `after`, as one statement (whose rows are `T`).
-    pub(crate) fn wrap<T>(self, before: &str, after: &str) -> Prepared<T> {
+    pub(crate) fn wrap<T>(self, before: &str, after: &str) -> Prepared<T, DB> {
         let Prepared {
             mut parts, binds, ..
         } = self;
@@ -109,8 +114,8 @@ impl<ST> Prepared<ST> {
     /// Binds the next placeholder to `value` as SQL type `T`.
     pub(crate) fn bind<T, V>(mut self, value: V) -> Self
     where
-        MultiBackend: HasSqlType<T>,
-        V: ToSql<T, MultiBackend> + Send + 'static,
+        DB: HasSqlType<T>,
+        V: ToSql<T, DB> + Send + 'static,
         T: Send + 'static,
     {
         self.binds.push(Box::new(Bound {
@@ -127,18 +132,18 @@ struct Bound<ST, V> {
     sql_type: PhantomData<ST>,
 }
 
-impl<ST, V> QueryFragment<MultiBackend> for Bound<ST, V>
+impl<ST, V, DB> QueryFragment<DB> for Bound<ST, V>
 where
-    MultiBackend: HasSqlType<ST>,
-    V: ToSql<ST, MultiBackend>,
+    DB: Backend + HasSqlType<ST>,
+    V: ToSql<ST, DB>,
 {
-    fn walk_ast<'b>(&'b self, mut pass: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+    fn walk_ast<'b>(&'b self, mut pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         pass.push_bind_param::<ST, V>(&self.value)
     }
 }
 
-impl<ST> QueryFragment<MultiBackend> for Prepared<ST> {
-    fn walk_ast<'b>(&'b self, mut pass: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+impl<ST, DB: Backend> QueryFragment<DB> for Prepared<ST, DB> {
+    fn walk_ast<'b>(&'b self, mut pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         if self.binds.len() + 1 != self.parts.len() {
             return Err(diesel::result::Error::QueryBuilderError(
                 format!(
@@ -162,16 +167,18 @@ impl<ST> QueryFragment<MultiBackend> for Prepared<ST> {
 
 /// Cached by its text and bind types (diesel's `StatementCacheKey::Sql`): the text is not known
 /// at compile time, and the statement never says it is unsafe to cache.
-impl<ST> QueryId for Prepared<ST> {
+impl<ST, DB: Backend> QueryId for Prepared<ST, DB> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl<ST> Query for Prepared<ST> {
+impl<ST, DB: Backend> Query for Prepared<ST, DB> {
     type SqlType = ST;
 }
 
 impl<ST> RunQueryDsl<DbConnection> for Prepared<ST> {}
+
+impl<ST> RunQueryDsl<PgConnection> for Prepared<ST, Pg> {}
 
 #[cfg(test)]
 mod tests {
