@@ -298,8 +298,10 @@ pub fn record_calls(
             BulkRows {
                 table: "navi_llm_calls",
                 columns,
-                tail: "ON CONFLICT (org_id, client_call_id) DO NOTHING RETURNING client_call_id"
-                    .to_owned(),
+                tail: format!(
+                    "{} DO NOTHING RETURNING client_call_id",
+                    dialect::client_call_conflict(conn.backend())
+                ),
             },
         )?;
         let inserted_ids: HashSet<String> = inserted

@@ -273,6 +273,7 @@ fn the_usage_grains_migration_backfills_what_ingest_maintains(db: TestDatabase) 
 
     // The migrations after it first (each rebuilds what it replaces), then the grains.
     for later in [
+        "20261202170220_usage_call_ids_only_where_given",
         "20261202131021_usage_model_keys_without_sums",
         "20261201235128_usage_user_six_hours",
         "20261201233944_usage_without_foreign_keys",
