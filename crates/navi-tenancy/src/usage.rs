@@ -9,8 +9,8 @@
 //! Each batch adds its calls, in the same transaction, to:
 //! - sums per model per 15-minute bucket, UTC hour and UTC day (`navi_usage_by_model`,
 //!   `navi_usage_by_model_hour`, `navi_usage_by_model_day`);
-//! - latency histograms per 15-minute bucket and UTC day (`navi_usage_latency`,
-//!   `navi_usage_latency_day`);
+//! - latency histograms per model per 15-minute bucket (in `navi_usage_by_model`) and per UTC
+//!   day (`navi_usage_latency_day`);
 //! - sums per user per six UTC hours (`navi_usage_by_user_6h`), and per-user running totals
 //!   (`navi_usage_user_running`): in windows of 64 UTC days that start every 32 days, each
 //!   user's sums from the window's first day through each day.
@@ -325,17 +325,22 @@ pub fn record_calls(
     })
 }
 
-/// The rollups of sums by model, with their grain, in the order every batch updates them.
+/// The rollups of sums by model, with their grain, in the order every batch updates them. The
+/// 15-minute one holds each model's latency histogram too (see [`LATENCY_ROLLUPS`]).
 const MODEL_ROLLUPS: [(Grain, &str); 3] = [
     (Grain::QuarterHour, "navi_usage_by_model"),
     (Grain::Hour, "navi_usage_by_model_hour"),
     (Grain::Day, "navi_usage_by_model_day"),
 ];
-/// The latency histograms, with their grain, in the order every batch updates them.
+/// The tables of latency histograms, with their grain: per model in the 15-minute rollup of sums
+/// (a call spread from its neighbours lands on a row of its own at that grain, and one row is
+/// cheaper to update than two), per org in the daily one.
 const LATENCY_ROLLUPS: [(Grain, &str); 2] = [
-    (Grain::QuarterHour, "navi_usage_latency"),
+    (Grain::QuarterHour, "navi_usage_by_model"),
     (Grain::Day, "navi_usage_latency_day"),
 ];
+/// The daily latency histogram, which ingest updates after the rollups of sums by model.
+const LATENCY_DAY_ROLLUP: &str = "navi_usage_latency_day";
 /// The grains the per-(day, model) read cuts a local day into, coarsest first.
 const MODEL_GRAINS: [Grain; 3] = [Grain::Day, Grain::Hour, Grain::QuarterHour];
 /// The grains of the latency read: its cover must be additive (a maximum cannot be
@@ -361,7 +366,9 @@ fn bucket_of(at: i64, grain: Grain) -> i64 {
     at - at.rem_euclid(grain.seconds())
 }
 
+/// The largest latency and the calls per latency bucket.
 type Histogram = (i64, [i64; LATENCY_BUCKETS]);
+const EMPTY_HISTOGRAM: Histogram = (0, [0; LATENCY_BUCKETS]);
 
 /// Adds the recorded calls to the rollups, one table after another in a fixed order and each
 /// table's rows in key order, so concurrent batches take row locks in one global order and
@@ -372,7 +379,9 @@ fn update_rollups(
     calls: &[&NewCall],
 ) -> Result<(), StoreError> {
     let mut by_model: [BTreeMap<(i64, &str), CallSums>; MODEL_ROLLUPS.len()] = Default::default();
-    let mut latency: [BTreeMap<i64, Histogram>; LATENCY_ROLLUPS.len()] = Default::default();
+    // The keys of the first of `by_model` (the 15-minute one), in the same order.
+    let mut quarter_latency: BTreeMap<(i64, &str), Histogram> = BTreeMap::new();
+    let mut day_latency: BTreeMap<i64, Histogram> = BTreeMap::new();
     let mut by_user: BTreeMap<i64, CallSums> = BTreeMap::new();
     // The user's sums per running-total window and day.
     let mut by_window_day: BTreeMap<(i64, i64), CallSums> = BTreeMap::new();
@@ -388,10 +397,15 @@ fn update_rollups(
             .ok()
             .filter(|&index| index < LATENCY_BUCKETS)
             .ok_or_else(|| StoreError::Invalid("latency bucket out of range".to_owned()))?;
-        for (rollup, (grain, _)) in latency.iter_mut().zip(LATENCY_ROLLUPS) {
-            let (max_ms, counts) = rollup
-                .entry(bucket_of(call.occurred_at, grain))
-                .or_insert((0, [0; LATENCY_BUCKETS]));
+        let quarter = (
+            bucket_of(call.occurred_at, Grain::QuarterHour),
+            call.model.as_str(),
+        );
+        let day = bucket_of(call.occurred_at, Grain::Day);
+        for (max_ms, counts) in [
+            quarter_latency.entry(quarter).or_insert(EMPTY_HISTOGRAM),
+            day_latency.entry(day).or_insert(EMPTY_HISTOGRAM),
+        ] {
             *max_ms = (*max_ms).max(call.latency_ms);
             counts[index] += 1;
         }
@@ -405,7 +419,12 @@ fn update_rollups(
         }
     }
 
-    for (rows, (_, table)) in by_model.iter().zip(MODEL_ROLLUPS) {
+    for (index, (rows, (grain, table))) in by_model.iter().zip(MODEL_ROLLUPS).enumerate() {
+        let histograms = (index == 0).then(|| {
+            debug_assert_eq!(grain, Grain::QuarterHour);
+            debug_assert!(quarter_latency.keys().eq(rows.keys()));
+            quarter_latency.values().collect::<Vec<_>>()
+        });
         add_to_sums_rollup(
             scope,
             conn,
@@ -421,11 +440,10 @@ fn update_rollups(
                 ),
             ],
             rows.values(),
+            histograms.as_deref(),
         )?;
     }
-    for (rows, (_, table)) in latency.iter().zip(LATENCY_ROLLUPS) {
-        add_to_histogram_rollup(scope, conn, table, rows)?;
-    }
+    add_to_histogram_rollup(scope, conn, LATENCY_DAY_ROLLUP, &day_latency)?;
     let user_id = || BulkColumn::Same(scope.user_id().to_owned());
     add_to_sums_rollup(
         scope,
@@ -439,6 +457,7 @@ fn update_rollups(
             ("user_id", user_id()),
         ],
         by_user.values(),
+        None,
     )?;
     let running = running_rows(&by_window_day)?;
     add_to_sums_rollup(
@@ -457,6 +476,7 @@ fn update_rollups(
             ("user_id", user_id()),
         ],
         running.iter().map(|(_, sums)| sums),
+        None,
     )?;
     Ok(())
 }
@@ -485,16 +505,18 @@ fn running_rows(
 }
 
 /// Adds sums to the rows `(org_id, keys..., sums...)` of a rollup, creating those missing:
-/// `keys` are the key columns of the rows, in key order, and `sums` their sums in the same order.
+/// `keys` are the key columns of the rows, in key order, and `sums` their sums in the same order,
+/// and `histograms` (if the rollup holds them) their latency histograms in the same order.
 fn add_to_sums_rollup<'s>(
     scope: &TenantScope,
     conn: &mut DbConnection,
     table: &str,
     keys: Vec<(&str, BulkColumn)>,
     sums: impl Iterator<Item = &'s CallSums>,
+    histograms: Option<&[&Histogram]>,
 ) -> Result<(), StoreError> {
     let key_names: Vec<&str> = keys.iter().map(|(name, _)| *name).collect();
-    let add: Vec<String> = SUM_COLUMNS
+    let mut add: Vec<String> = SUM_COLUMNS
         .iter()
         .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
         .collect();
@@ -512,6 +534,11 @@ fn add_to_sums_rollup<'s>(
             .zip(values)
             .map(|(name, values)| (*name, BulkColumn::BigInt(values))),
     );
+    if let Some(histograms) = histograms {
+        let (histogram_columns, add_histograms) = histogram_update(conn, table, histograms);
+        columns.extend(histogram_columns);
+        add.extend(add_histograms);
+    }
     dialect::bulk_execute(
         conn,
         BulkRows {
@@ -527,6 +554,42 @@ fn add_to_sums_rollup<'s>(
     Ok(())
 }
 
+/// The columns `max_ms, h00..h28` of `histograms` (rows in order), and what an update of a row
+/// of `table` sets them to: the larger latency, the sums of the counts.
+fn histogram_update(
+    conn: &DbConnection,
+    table: &str,
+    histograms: &[&Histogram],
+) -> (Vec<(&'static str, BulkColumn)>, Vec<String>) {
+    let mut columns = vec![(
+        "max_ms",
+        BulkColumn::BigInt(histograms.iter().map(|(max_ms, _)| *max_ms).collect()),
+    )];
+    for (index, name) in HISTOGRAM_COLUMNS.iter().enumerate() {
+        columns.push((
+            name,
+            BulkColumn::BigInt(histograms.iter().map(|(_, counts)| counts[index]).collect()),
+        ));
+    }
+    let mut set = vec![format!(
+        "max_ms = {}",
+        dialect::greatest(conn, &format!("{table}.max_ms"), "excluded.max_ms")
+    )];
+    set.extend(
+        HISTOGRAM_COLUMNS
+            .iter()
+            .map(|h| format!("{h} = {table}.{h} + excluded.{h}")),
+    );
+    (columns, set)
+}
+
+/// The count columns of a latency histogram, one per latency bucket.
+const HISTOGRAM_COLUMNS: [&str; LATENCY_BUCKETS] = [
+    "h00", "h01", "h02", "h03", "h04", "h05", "h06", "h07", "h08", "h09", "h10", "h11", "h12",
+    "h13", "h14", "h15", "h16", "h17", "h18", "h19", "h20", "h21", "h22", "h23", "h24", "h25",
+    "h26", "h27", "h28",
+];
+
 /// Adds counts to the histogram rows `(org_id, bucket, max_ms, h00..h28)` of a rollup.
 fn add_to_histogram_rollup(
     scope: &TenantScope,
@@ -534,36 +597,22 @@ fn add_to_histogram_rollup(
     table: &str,
     rows: &BTreeMap<i64, Histogram>,
 ) -> Result<(), StoreError> {
-    let histogram_columns: Vec<String> = (0..LATENCY_BUCKETS).map(|i| format!("h{i:02}")).collect();
-    let add_counts: Vec<String> = histogram_columns
-        .iter()
-        .map(|h| format!("{h} = {table}.{h} + excluded.{h}"))
-        .collect();
+    let histograms: Vec<&Histogram> = rows.values().collect();
+    let (histogram_columns, set) = histogram_update(conn, table, &histograms);
     let mut columns = vec![
         ("org_id", BulkColumn::Same(scope.org_id().to_owned())),
         ("bucket", BulkColumn::BigInt(rows.keys().copied().collect())),
-        (
-            "max_ms",
-            BulkColumn::BigInt(rows.values().map(|(max_ms, _)| *max_ms).collect()),
-        ),
     ];
-    for (index, name) in histogram_columns.iter().enumerate() {
-        columns.push((
-            name.as_str(),
-            BulkColumn::BigInt(rows.values().map(|(_, counts)| counts[index]).collect()),
-        ));
-    }
-    let tail = format!(
-        "ON CONFLICT (org_id, bucket) DO UPDATE SET max_ms = {}, {}",
-        crate::dialect::greatest(conn, &format!("{table}.max_ms"), "excluded.max_ms"),
-        add_counts.join(", ")
-    );
+    columns.extend(histogram_columns);
     dialect::bulk_execute(
         conn,
         BulkRows {
             table,
             columns,
-            tail,
+            tail: format!(
+                "ON CONFLICT (org_id, bucket) DO UPDATE SET {}",
+                set.join(", ")
+            ),
         },
     )?;
     Ok(())

@@ -218,14 +218,14 @@ fn calls(seed: u64, count: usize) -> Vec<NewCall> {
         .collect()
 }
 
-fn the_usage_grains_migration_backfills_what_ingest_maintains(db: TestDatabase) {
-    let pool = db.migrated_pool();
-    let mut conn = checkout(&pool).unwrap();
+/// Two orgs and two users, and 2100 calls recorded for them in batches of 300: each as
+/// `(org, user, call)`.
+fn record_sample_calls(conn: &mut DbConnection) -> Vec<(String, String, NewCall)> {
     let privileged = Privileged::acquire("tests");
     let users: Vec<String> = ["ada@example.com", "bob@example.com"]
         .iter()
         .map(|email| {
-            find_or_create_user(&privileged, &mut conn, &Email::parse(email).unwrap())
+            find_or_create_user(&privileged, conn, &Email::parse(email).unwrap())
                 .unwrap()
                 .id
         })
@@ -236,7 +236,7 @@ fn the_usage_grains_migration_backfills_what_ingest_maintains(db: TestDatabase) 
         .map(|name| {
             create_org(
                 &owner,
-                &mut conn,
+                conn,
                 &navi_tenancy::testing::audit_trail(),
                 &OrgName::parse(name).unwrap(),
                 None,
@@ -257,7 +257,7 @@ fn the_usage_grains_migration_backfills_what_ingest_maintains(db: TestDatabase) 
     {
         let scope = TenantScope::for_tests(org, user, Role::Member);
         for batch in calls(seed as u64 + 1, 700).chunks(300) {
-            record_calls(&scope, &mut conn, batch).unwrap();
+            record_calls(&scope, conn, batch).unwrap();
             recorded.extend(
                 batch
                     .iter()
@@ -265,6 +265,13 @@ fn the_usage_grains_migration_backfills_what_ingest_maintains(db: TestDatabase) 
             );
         }
     }
+    recorded
+}
+
+fn the_usage_grains_migration_backfills_what_ingest_maintains(db: TestDatabase) {
+    let pool = db.migrated_pool();
+    let mut conn = checkout(&pool).unwrap();
+    let recorded = record_sample_calls(&mut conn);
     let maintained: Vec<Vec<String>> = grain_rollups()
         .iter()
         .map(|(table, columns)| rows(&mut conn, table, columns))
@@ -273,6 +280,7 @@ fn the_usage_grains_migration_backfills_what_ingest_maintains(db: TestDatabase) 
 
     // The migrations after it first (each rebuilds what it replaces), then the grains.
     for later in [
+        "20261202170734_usage_latency_per_model_quarter",
         "20261202170220_usage_call_ids_only_where_given",
         "20261202131021_usage_model_keys_without_sums",
         "20261201235128_usage_user_six_hours",
@@ -332,10 +340,65 @@ fn the_usage_grains_migration_backfills_what_ingest_maintains(db: TestDatabase) 
     }
 }
 
+/// The migration that moves the 15-minute latency histograms into the by-model rollup: reverted,
+/// it sums them per org again; applied, it rebuilds each model's from the calls exactly as
+/// ingest keeps them.
+fn the_latency_migration_backfills_what_ingest_maintains(db: TestDatabase) {
+    let pool = db.migrated_pool();
+    let mut conn = checkout(&pool).unwrap();
+    let recorded = record_sample_calls(&mut conn);
+    let histogram: Vec<String> = (0..29).map(|i| format!("h{i:02}")).collect();
+    let quarter_columns: Vec<String> = ["org_id", "bucket", "model"]
+        .iter()
+        .chain(&SUMS)
+        .chain(&["max_ms"])
+        .map(|c| c.to_string())
+        .chain(histogram.iter().cloned())
+        .collect();
+    let maintained = rows(&mut conn, "navi_usage_by_model", &quarter_columns);
+
+    assert_eq!(
+        migrations::revert_last(&mut conn).unwrap().as_deref(),
+        Some("20261202170734_usage_latency_per_model_quarter")
+    );
+    // Reverted: one histogram per org and 15-minute bucket, as the calls give it.
+    let mut per_org: BTreeMap<(String, i64), (i64, [i64; 29])> = BTreeMap::new();
+    for (org, _, call) in &recorded {
+        let bucket = call.occurred_at - call.occurred_at.rem_euclid(900);
+        let (max_ms, counts) = per_org.entry((org.clone(), bucket)).or_default();
+        *max_ms = (*max_ms).max(call.latency_ms);
+        counts[call.latency_bucket as usize] += 1;
+    }
+    let mut expected: Vec<String> = per_org
+        .iter()
+        .map(|((org, bucket), (max_ms, counts))| {
+            let counts: Vec<String> = counts.iter().map(i64::to_string).collect();
+            format!("{org}|{bucket}|{max_ms}|{}", counts.join("|"))
+        })
+        .collect();
+    expected.sort();
+    let latency_columns: Vec<String> = ["org_id", "bucket", "max_ms"]
+        .iter()
+        .map(|c| c.to_string())
+        .chain(histogram.iter().cloned())
+        .collect();
+    assert_eq!(
+        rows(&mut conn, "navi_usage_latency", &latency_columns),
+        expected
+    );
+
+    migrations::run_pending(&mut conn, |_| {}).unwrap();
+    assert_eq!(
+        rows(&mut conn, "navi_usage_by_model", &quarter_columns),
+        maintained
+    );
+}
+
 backend_tests!(
     every_migration_goes_up_down_and_up_to_the_same_schema,
     running_pending_twice_applies_nothing_the_second_time,
     the_usage_grains_migration_backfills_what_ingest_maintains,
+    the_latency_migration_backfills_what_ingest_maintains,
 );
 
 fn directory_names(tree: &Path) -> BTreeSet<String> {
