@@ -379,7 +379,7 @@ fn update_rollups(
     calls: &[&NewCall],
 ) -> Result<(), StoreError> {
     let mut by_model: [BTreeMap<(i64, &str), CallSums>; MODEL_ROLLUPS.len()] = Default::default();
-    // The keys of the first of `by_model` (the 15-minute one), in the same order.
+    // The 15-minute histograms, under the keys of the 15-minute sums of `by_model`.
     let mut quarter_latency: BTreeMap<(i64, &str), Histogram> = BTreeMap::new();
     let mut day_latency: BTreeMap<i64, Histogram> = BTreeMap::new();
     let mut by_user: BTreeMap<i64, CallSums> = BTreeMap::new();
@@ -419,9 +419,9 @@ fn update_rollups(
         }
     }
 
-    for (index, (rows, (grain, table))) in by_model.iter().zip(MODEL_ROLLUPS).enumerate() {
-        let histograms = (index == 0).then(|| {
-            debug_assert_eq!(grain, Grain::QuarterHour);
+    for (rows, (grain, table)) in by_model.iter().zip(MODEL_ROLLUPS) {
+        // The 15-minute rows hold the latency histograms too: the same keys, so the same order.
+        let histograms = (grain == Grain::QuarterHour).then(|| {
             debug_assert!(quarter_latency.keys().eq(rows.keys()));
             quarter_latency.values().collect::<Vec<_>>()
         });
