@@ -733,12 +733,73 @@ fn a_dashboard_read_during_ingest_adds_up(db: TestDatabase) {
     assert!(dashboard.totals.requests > 0 && dashboard.totals.requests <= 150 * 20);
 }
 
+/// Two attempts at the same batch sent at once, holding its calls in opposite orders (a retry
+/// while the first still runs), both succeed and the calls count once: ingest takes the ids in
+/// one order, so neither attempt can hold an id the other waits for.
+fn concurrent_attempts_at_a_batch_count_it_once(db: TestDatabase) {
+    let mut w = World::new(db);
+    let org = w.orgs()[ORGS[0]].clone();
+    let user = w.users[USERS[0]].clone();
+    let pool = w._db.pool();
+    let start = utc(2027, 1, 1, 0, 0, 0).timestamp();
+    const ROUNDS: i64 = 8;
+    const CALLS: i64 = 300;
+    for round in 0..ROUNDS {
+        let calls: Vec<usage::NewCall> = (0..CALLS)
+            .map(|i| usage::NewCall {
+                client_call_id: Some(format!("round-{round}-call-{i:04}")),
+                model: "m1".to_owned(),
+                prompt_tokens: 1,
+                completion_tokens: 1,
+                cost_micros: 1,
+                latency_ms: 10,
+                latency_bucket: latency_bucket(10) as i16,
+                occurred_at: start + round * 86_400 + i,
+            })
+            .collect();
+        let mut reversed = calls.clone();
+        reversed.reverse();
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let attempts: Vec<_> = [calls, reversed]
+            .into_iter()
+            .map(|batch| {
+                let (pool, barrier) = (pool.clone(), barrier.clone());
+                let scope = TenantScope::for_tests(&org, &user, Role::Member);
+                std::thread::spawn(move || {
+                    let mut conn = checkout(&pool).unwrap();
+                    barrier.wait();
+                    record_calls(&scope, &mut conn, &batch)
+                })
+            })
+            .collect();
+        let accepted: u64 = attempts
+            .into_iter()
+            .map(|attempt| {
+                attempt
+                    .join()
+                    .unwrap()
+                    .expect("both attempts succeed")
+                    .accepted
+            })
+            .sum();
+        assert_eq!(
+            accepted, CALLS as u64,
+            "round {round}: each call accepted once"
+        );
+    }
+    let admin = TenantScope::for_tests(&org, &user, Role::Admin);
+    let query = DashboardQuery::new(date(2027, 1, 1), date(2027, 1, 31), chrono_tz::UTC).unwrap();
+    let dashboard = Store::new(&admin, &mut w.conn).whole_org(&query).unwrap();
+    assert_eq!(dashboard.totals.requests, ROUNDS * CALLS);
+}
+
 navi_tenancy::backend_tests!(
     random_datasets_match_the_reference,
     fixed_cases_match_the_reference,
     random_segments_read_exactly,
     each_grain_reads_exactly_at_its_edges,
     a_dashboard_read_during_ingest_adds_up,
+    concurrent_attempts_at_a_batch_count_it_once,
 );
 
 /// PostgreSQL keeps each statement of an ingest prepared, one per table whatever the batch's

@@ -255,7 +255,7 @@ pub fn record_calls(
     }
     // A client id repeated inside the batch counts once: the first occurrence.
     let mut seen = HashSet::new();
-    let unique: Vec<&NewCall> = calls
+    let mut unique: Vec<&NewCall> = calls
         .iter()
         .filter(|call| {
             call.client_call_id
@@ -263,6 +263,10 @@ pub fn record_calls(
                 .is_none_or(|id| seen.insert(id.as_str()))
         })
         .collect();
+    // Inserted in the order of their ids (the calls without one first, as they came), so that two
+    // batches sharing ids, say a retry sent while the first attempt still runs, wait for each
+    // other in one order: in two orders each could hold an id the other waits for, a deadlock.
+    unique.sort_by(|a, b| a.client_call_id.cmp(&b.client_call_id));
     conn.transaction(|conn| {
         #[derive(QueryableByName)]
         struct Inserted {
