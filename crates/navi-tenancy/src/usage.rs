@@ -340,8 +340,8 @@ const MODEL_ROLLUPS: [(Grain, &str); 3] = [
 /// (a call spread from its neighbours lands on a row of its own at that grain, and one row is
 /// cheaper to update than two), per org in the daily one.
 const LATENCY_ROLLUPS: [(Grain, &str); 2] = [
-    (Grain::QuarterHour, "navi_usage_by_model"),
-    (Grain::Day, "navi_usage_latency_day"),
+    (Grain::QuarterHour, MODEL_ROLLUPS[0].1),
+    (Grain::Day, LATENCY_DAY_ROLLUP),
 ];
 /// The daily latency histogram, which ingest updates after the rollups of sums by model.
 const LATENCY_DAY_ROLLUP: &str = "navi_usage_latency_day";
