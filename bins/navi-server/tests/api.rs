@@ -80,6 +80,19 @@ async fn orgs_are_created_and_read(db: TestDatabase) {
             .await;
         assert_error(&reply, 400, "invalid_request");
     }
+    // A value of the wrong type is named like any other bad field.
+    for (bad, named) in [
+        (json!({"name": 5}), "name: invalid type"),
+        (json!({"name": "Z", "slug": ["a"]}), "slug: invalid type"),
+        (json!({"name": "Z", "owner": "me"}), "owner: unknown field"),
+    ] {
+        let reply = api
+            .call("POST", "/v1/orgs", Some(&key), None, Some(bad))
+            .await;
+        assert_error(&reply, 400, "invalid_request");
+        let message = reply.body["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with(named), "{named}: {message}");
+    }
     let reply = api
         .call("POST", "/v1/orgs", None, None, Some(json!({"name": "Z"})))
         .await;

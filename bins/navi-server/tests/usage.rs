@@ -173,6 +173,11 @@ async fn calls_are_recorded_once_and_dashboards_show_them(db: TestDatabase) {
     assert_eq!(recent.body["totals"]["feedback_negative"], 0);
 }
 
+/// An error message is one sentence: it ends with a single full stop.
+fn one_sentence(message: &str) -> bool {
+    message.ends_with('.') && !message.ends_with("..")
+}
+
 async fn a_batch_with_one_bad_call_records_nothing(db: TestDatabase) {
     let api = Api::start(db).await;
     let owner = api.owner("ada@example.com", "Acme").await;
@@ -200,11 +205,27 @@ async fn a_batch_with_one_bad_call_records_nothing(db: TestDatabase) {
     let cases: Vec<(Value, &str)> = vec![
         (
             json!({"calls": [call("a", 1, "2026-11-20T10:00:00Z"), {"model": "m", "prompt_tokens": 1, "completion_tokens": 1, "cost_micros": 1, "latency_ms": 1, "extra": true}]}),
-            "calls[1]",
+            "calls[1].extra: unknown field `extra`",
         ),
         (
             json!({"calls": [{"model": "m", "prompt_tokens": 1.5, "completion_tokens": 1, "cost_micros": 1, "latency_ms": 1}]}),
-            "calls[0]",
+            "calls[0].prompt_tokens: invalid type",
+        ),
+        (
+            json!({"calls": [call("a", 1, "2026-11-20T10:00:00Z"), {"model": "m", "prompt_tokens": 1, "completion_tokens": "1", "cost_micros": 1, "latency_ms": 1}]}),
+            "calls[1].completion_tokens: invalid type",
+        ),
+        (
+            json!({"model": "m", "prompt_tokens": 1, "completion_tokens": 1, "cost_micros": 10_000_000_000_000_000_000u64, "latency_ms": 1}),
+            "calls[0].cost_micros: invalid value",
+        ),
+        (
+            json!({"model": 5, "prompt_tokens": 1, "completion_tokens": 1, "cost_micros": 1, "latency_ms": 1}),
+            "calls[0].model: invalid type",
+        ),
+        (
+            json!({"calls": [{"prompt_tokens": 1, "completion_tokens": 1, "cost_micros": 1, "latency_ms": 1}]}),
+            "calls[0]: missing field `model`",
         ),
         (
             json!({"calls": [{"model": "", "prompt_tokens": 1, "completion_tokens": 1, "cost_micros": 1, "latency_ms": 1}]}),
@@ -216,7 +237,7 @@ async fn a_batch_with_one_bad_call_records_nothing(db: TestDatabase) {
         ),
         (
             json!({"calls": [{"model": "m", "prompt_tokens": 1, "completion_tokens": 1, "cost_micros": 1, "latency_ms": 1, "occurred_at": "yesterday"}]}),
-            "calls[0]",
+            "calls[0].occurred_at: ",
         ),
         (
             json!({"calls": [{"model": "m", "prompt_tokens": 1, "completion_tokens": 1, "cost_micros": 1, "latency_ms": 1, "id": "x".repeat(101)}]}),
@@ -236,11 +257,25 @@ async fn a_batch_with_one_bad_call_records_nothing(db: TestDatabase) {
         assert_error(&reply, 400, "invalid_request");
         let message = reply.body["error"]["message"].as_str().unwrap();
         assert!(message.contains(named), "{named}: {message}");
+        assert!(one_sentence(message), "{message}");
     }
     for (body, named) in [
         (json!({"target_id": "m", "rating": 2}), "rating"),
         (json!({"target_id": "", "rating": 1}), "target_id"),
         (json!({"target_id": "m", "rating": 1, "stars": 5}), "stars"),
+        (
+            json!({"target_id": "m", "rating": "1"}),
+            "rating: invalid type",
+        ),
+        (
+            json!({"target_id": 7, "rating": 1}),
+            "target_id: invalid type",
+        ),
+        (
+            json!({"target_id": "m", "rating": 1, "comment": ["x"]}),
+            "comment: invalid type",
+        ),
+        (json!({"rating": 1}), "missing field `target_id`"),
     ] {
         let reply = api
             .call("POST", "/v1/feedback", Some(&owner.key), org, Some(body))
@@ -272,13 +307,9 @@ async fn a_batch_with_one_bad_call_records_nothing(db: TestDatabase) {
                 )
                 .await;
             assert_error(&reply, 400, "invalid_request");
-            assert!(
-                reply.body["error"]["message"]
-                    .as_str()
-                    .unwrap()
-                    .contains(named),
-                "{query}: {reply:?}"
-            );
+            let message = reply.body["error"]["message"].as_str().unwrap();
+            assert!(message.contains(named), "{query}: {reply:?}");
+            assert!(one_sentence(message), "{message}");
         }
     }
 }
@@ -336,6 +367,19 @@ async fn dashboards_keep_orgs_and_users_apart(db: TestDatabase) {
         &api.call(
             "GET",
             &format!("/v1/analytics/org?{RANGE}"),
+            Some(&a_member),
+            a_org,
+            None,
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+    // Refused before its range is looked at: a bad range does not make a member's 403 a 400.
+    assert_error(
+        &api.call(
+            "GET",
+            "/v1/analytics/org?from=2026-12-01&to=2026-11-01&tz=Mars/Olympus",
             Some(&a_member),
             a_org,
             None,
@@ -426,8 +470,43 @@ async fn dashboards_keep_orgs_and_users_apart(db: TestDatabase) {
     assert_eq!(reused.body, json!({"accepted": 1, "duplicates": 0}));
 }
 
+/// The value of a metric without labels in the server's `/metrics` text.
+async fn metric(api: &Api, name: &str) -> f64 {
+    let mut response = awc::Client::new()
+        .get(api.server.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    let text = String::from_utf8(response.body().await.expect("body").to_vec()).expect("text");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} missing from:\n{text}"))
+        .parse()
+        .expect("a number")
+}
+
+async fn metrics_count_each_recorded_call_once(db: TestDatabase) {
+    let api = Api::start(db).await;
+    let owner = api.owner("ada@example.com", "Acme").await;
+    let org = Some(owner.org_id.as_str());
+    let post = |body: Value| api.call("POST", "/v1/llm-calls", Some(&owner.key), org, Some(body));
+    let first = post(json!({"calls": [call("a", 1_000, "2026-11-20T10:00:00Z"),
+                                      call("b", 20_000, "2026-11-20T10:00:00Z")]}))
+    .await;
+    assert_eq!(first.body, json!({"accepted": 2, "duplicates": 0}));
+    // A retry that brings one new call: only the new call is counted.
+    let partly_retried = post(json!({"calls": [call("b", 20_000, "2026-11-20T10:00:00Z"),
+                                               call("c", 300_000, "2026-11-20T10:00:00Z"),
+                                               call("a", 1_000, "2026-11-20T10:00:00Z")]}))
+    .await;
+    assert_eq!(partly_retried.body, json!({"accepted": 1, "duplicates": 2}));
+    assert_eq!(metric(&api, "navi_llm_cost_micros_total").await, 321_000.0);
+    assert_eq!(metric(&api, "navi_llm_latency_seconds_count").await, 3.0);
+}
+
 on_both_backends!(
     calls_are_recorded_once_and_dashboards_show_them,
+    metrics_count_each_recorded_call_once,
     a_batch_with_one_bad_call_records_nothing,
     dashboards_keep_orgs_and_users_apart,
 );

@@ -69,12 +69,14 @@ pub struct NewCall {
 }
 
 /// What a batch did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
     /// Calls recorded.
     pub accepted: u64,
     /// Calls whose client id the org already had (or that repeated one in the batch).
     pub duplicates: u64,
+    /// The positions in the batch of the calls recorded, in order.
+    pub recorded: Vec<usize>,
 }
 
 /// Sums of calls.
@@ -255,9 +257,10 @@ pub fn record_calls(
     }
     // A client id repeated inside the batch counts once: the first occurrence.
     let mut seen = HashSet::new();
-    let mut unique: Vec<&NewCall> = calls
+    let mut unique: Vec<(usize, &NewCall)> = calls
         .iter()
-        .filter(|call| {
+        .enumerate()
+        .filter(|(_, call)| {
             call.client_call_id
                 .as_ref()
                 .is_none_or(|id| seen.insert(id.as_str()))
@@ -266,7 +269,7 @@ pub fn record_calls(
     // Inserted in the order of their ids (the calls without one first, as they came), so that two
     // batches sharing ids, say a retry sent while the first attempt still runs, wait for each
     // other in one order: in two orders each could hold an id the other waits for, a deadlock.
-    unique.sort_by(|a, b| a.client_call_id.cmp(&b.client_call_id));
+    unique.sort_by(|(_, a), (_, b)| a.client_call_id.cmp(&b.client_call_id));
     conn.transaction(|conn| {
         #[derive(QueryableByName)]
         struct Inserted {
@@ -274,18 +277,23 @@ pub fn record_calls(
             client_call_id: Option<String>,
         }
         let integers = |value: fn(&NewCall) -> i64| {
-            BulkColumn::BigInt(unique.iter().map(|call| value(call)).collect())
+            BulkColumn::BigInt(unique.iter().map(|(_, call)| value(call)).collect())
         };
         let columns = vec![
             ("org_id", BulkColumn::Same(scope.org_id().to_owned())),
             ("user_id", BulkColumn::Same(scope.user_id().to_owned())),
             (
                 "client_call_id",
-                BulkColumn::NullableText(unique.iter().map(|c| c.client_call_id.clone()).collect()),
+                BulkColumn::NullableText(
+                    unique
+                        .iter()
+                        .map(|(_, c)| c.client_call_id.clone())
+                        .collect(),
+                ),
             ),
             (
                 "model",
-                BulkColumn::Text(unique.iter().map(|c| c.model.clone()).collect()),
+                BulkColumn::Text(unique.iter().map(|(_, c)| c.model.clone()).collect()),
             ),
             ("prompt_tokens", integers(|c| c.prompt_tokens)),
             ("completion_tokens", integers(|c| c.completion_tokens)),
@@ -293,7 +301,7 @@ pub fn record_calls(
             ("latency_ms", integers(|c| c.latency_ms)),
             (
                 "latency_bucket",
-                BulkColumn::SmallInt(unique.iter().map(|c| c.latency_bucket).collect()),
+                BulkColumn::SmallInt(unique.iter().map(|(_, c)| c.latency_bucket).collect()),
             ),
             ("occurred_at", integers(|c| c.occurred_at)),
         ];
@@ -312,19 +320,21 @@ pub fn record_calls(
             .into_iter()
             .filter_map(|row| row.client_call_id)
             .collect();
-        let recorded: Vec<&NewCall> = unique
+        let (mut positions, recorded): (Vec<usize>, Vec<&NewCall>) = unique
             .iter()
             .copied()
-            .filter(|call| {
+            .filter(|(_, call)| {
                 call.client_call_id
                     .as_ref()
                     .is_none_or(|id| inserted_ids.contains(id))
             })
-            .collect();
+            .unzip();
         update_rollups(scope, conn, &recorded)?;
+        positions.sort_unstable();
         Ok(Recorded {
             accepted: recorded.len() as u64,
             duplicates: (calls.len() - recorded.len()) as u64,
+            recorded: positions,
         })
     })
 }

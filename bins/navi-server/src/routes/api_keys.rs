@@ -12,6 +12,7 @@ use crate::app::{resource, AppState};
 use crate::audit_trail::Trail;
 use crate::auth::Scoped;
 use crate::error::ApiError;
+use crate::json::Json;
 
 /// Mounts the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -94,7 +95,7 @@ async fn create(
     }: Scoped,
     Trail(trail): Trail,
     state: web::Data<AppState>,
-    body: web::Json<CreateKeyRequest>,
+    body: Json<CreateKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let pepper = state.pepper.clone();
@@ -125,7 +126,7 @@ async fn rotate(
     Trail(trail): Trail,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<RotateRequest>,
+    body: Json<RotateRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, grace_seconds) = (id.into_inner(), body.grace_seconds);
     let pepper = state.pepper.clone();

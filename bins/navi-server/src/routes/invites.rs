@@ -12,6 +12,7 @@ use crate::app::{resource, AppState};
 use crate::audit_trail::Trail;
 use crate::auth::{MaybeAuthenticated, Scoped};
 use crate::error::ApiError;
+use crate::json::Json;
 
 /// Mounts the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -78,7 +79,7 @@ async fn create(
     Scoped { scope, .. }: Scoped,
     Trail(trail): Trail,
     state: web::Data<AppState>,
-    body: web::Json<CreateInviteRequest>,
+    body: Json<CreateInviteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let email = Email::parse(&body.email)?;
     let role = match body.role.as_str() {
@@ -126,7 +127,7 @@ async fn accept(
     MaybeAuthenticated(caller): MaybeAuthenticated,
     Trail(trail): Trail,
     state: web::Data<AppState>,
-    body: web::Json<AcceptRequest>,
+    body: Json<AcceptRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let token = body.into_inner().token;
     let pepper = state.pepper.clone();

@@ -15,6 +15,7 @@ use crate::app::{resource, AppState};
 use crate::audit_trail::Trail;
 use crate::auth::Scoped;
 use crate::error::ApiError;
+use crate::json::Json;
 
 /// Mounts the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -95,7 +96,7 @@ async fn create(
     Scoped { scope, .. }: Scoped,
     Trail(trail): Trail,
     state: web::Data<AppState>,
-    body: web::Json<ServerRequest>,
+    body: Json<ServerRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let spec = body.spec()?;
@@ -136,7 +137,7 @@ async fn update(
     Trail(trail): Trail,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<ServerRequest>,
+    body: Json<ServerRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, body) = (id.into_inner(), body.into_inner());
     let spec = body.spec()?;

@@ -11,6 +11,7 @@ use crate::app::{resource, AppState};
 use crate::audit_trail::Trail;
 use crate::auth::{Authenticated, Scoped};
 use crate::error::ApiError;
+use crate::json::Json;
 
 /// Mounts the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -82,7 +83,7 @@ async fn create(
     Authenticated(principal): Authenticated,
     Trail(trail): Trail,
     state: web::Data<AppState>,
-    body: web::Json<CreateOrgRequest>,
+    body: Json<CreateOrgRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let name = OrgName::parse(&body.name)?;
@@ -112,7 +113,7 @@ async fn change_role(
     Trail(trail): Trail,
     state: web::Data<AppState>,
     user_id: web::Path<String>,
-    body: web::Json<ChangeRoleRequest>,
+    body: Json<ChangeRoleRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let role: Role = body.role.parse()?;
     let user_id = user_id.into_inner();

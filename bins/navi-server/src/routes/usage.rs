@@ -4,12 +4,14 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use navi_analytics::{validate_calls, CallInput, DashboardQuery, Store};
 use navi_tenancy::usage::{record_calls, record_feedback, MAX_BATCH};
+use navi_tenancy::Role;
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::app::{resource, AppState};
 use crate::auth::Scoped;
 use crate::error::ApiError;
+use crate::json::{decode, Json};
 
 /// Mounts the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -83,9 +85,7 @@ fn parse_calls(body: Value) -> Result<Vec<CallInput>, ApiError> {
         .into_iter()
         .enumerate()
         .map(|(index, item)| {
-            serde_json::from_value::<CallBody>(item)
-                .map(CallInput::from)
-                .map_err(|error| ApiError::invalid_request(format!("calls[{index}]: {error}.")))
+            decode::<CallBody>(item, &format!("calls[{index}]")).map(CallInput::from)
         })
         .collect()
 }
@@ -93,7 +93,7 @@ fn parse_calls(body: Value) -> Result<Vec<CallInput>, ApiError> {
 async fn create_calls(
     Scoped { scope, .. }: Scoped,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let inputs = parse_calls(body.into_inner())?;
     let calls = validate_calls(&inputs, Utc::now())
@@ -106,9 +106,9 @@ async fn create_calls(
         .db(move |conn| record_calls(&scope, conn, &calls))
         .await?;
     // Only what was recorded (duplicates were already counted the first time).
-    if recorded.duplicates == 0 {
-        state.http_metrics.observe_llm_calls(observed);
-    }
+    state
+        .http_metrics
+        .observe_llm_calls(recorded.recorded.iter().map(|&index| observed[index]));
     Ok(HttpResponse::Created().json(serde_json::json!({
         "accepted": recorded.accepted,
         "duplicates": recorded.duplicates,
@@ -127,7 +127,7 @@ struct FeedbackBody {
 async fn create_feedback(
     Scoped { scope, .. }: Scoped,
     state: web::Data<AppState>,
-    body: web::Json<FeedbackBody>,
+    body: Json<FeedbackBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let rating = match body.rating {
@@ -168,7 +168,7 @@ impl RangeParams {
             self.tz.as_deref(),
             Utc::now(),
         )
-        .map_err(|invalid| ApiError::invalid_request(format!("{invalid}.")))
+        .map_err(|invalid| ApiError::invalid_request(invalid.message))
     }
 }
 
@@ -189,6 +189,8 @@ async fn org_dashboard(
     state: web::Data<AppState>,
     params: web::Query<RangeParams>,
 ) -> Result<HttpResponse, ApiError> {
+    // A member is refused whatever the range it asks for (the store checks again).
+    scope.require(Role::Admin)?;
     let query = params.query()?;
     let dashboard = state
         .db(move |conn| Store::new(&scope, conn).whole_org(&query))
