@@ -1,8 +1,10 @@
 //! The dashboards read from PostgreSQL and SQLite equal the reference, field by field: random
 //! datasets (several orgs, users, models; a year boundary and DST changes; retried batches) for
-//! random ranges and zones, and the fixed cases of the issue. The zones drawn from reach every
-//! grain of the rollups (UTC days, hours, 15-minute buckets); the sums read over random segments
-//! (any second, any offset) reach the raw rows too, and match sums taken from the calls.
+//! random ranges and zones, a single day and a range that holds nothing among them, in every
+//! org of the case, one without data among them; and the fixed cases of the issue, an empty
+//! database among them. The zones drawn from reach every grain of the rollups (UTC days, hours,
+//! 15-minute buckets); the sums read over random segments (any second, any offset) reach the raw
+//! rows too, and match sums taken from the calls.
 
 mod common;
 
@@ -10,16 +12,20 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
-use common::{dataset, date, range, utc, zone, ORGS, USERS};
+use common::{dataset, date, empty_range, range, single_day, utc, zone, DATA_DAYS, ORGS, USERS};
 use navi_analytics::{
-    latency_bucket, validate_calls, CallInput, DashboardQuery, FeedbackEvent, LlmCall, Reference,
-    Store, UsageSource,
+    latency_bucket, validate_calls, CallInput, CostUsd, Dashboard, DashboardQuery, FeedbackEvent,
+    LlmCall, Reference, Store, Totals, UsageSource,
 };
-use navi_tenancy::testing::TestDatabase;
+use navi_tenancy::testing::{fixtures, TestDatabase};
 use navi_tenancy::usage::{self, record_calls, record_feedback, Audience, TimeSegment};
 use navi_tenancy::{checkout, DbConnection, Email, OrgName, Privileged, Role, TenantScope};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
+
+/// An org of every case that the generator never draws: it exists and receives nothing, so
+/// every case compares an org without data.
+const IDLE_ORG: &str = "org_idle";
 
 /// Real orgs and users for the generator's symbolic ids.
 struct World {
@@ -49,11 +55,13 @@ impl World {
         }
     }
 
-    /// New orgs for one case, so cases never see each other's rows.
+    /// New orgs for one case, so cases never see each other's rows: those of [`ORGS`] and
+    /// [`IDLE_ORG`].
     fn orgs(&mut self) -> BTreeMap<&'static str, String> {
         let privileged = Privileged::acquire("tests");
         let owner = privileged.act_as(&self.users[USERS[0]]);
         ORGS.iter()
+            .chain([&IDLE_ORG])
             .map(|name| {
                 let (org, _) = navi_tenancy::orgs::create_org(
                     &owner,
@@ -69,8 +77,15 @@ impl World {
     }
 }
 
+/// A case in the database: its dataset with real ids, and every org of the case, each once,
+/// whether it holds calls, only feedback or nothing.
+struct Ingested {
+    data: Reference,
+    orgs: Vec<String>,
+}
+
 /// The dataset with real ids, plus the ingestion of it, retrying every batch once.
-fn ingest(w: &mut World, data: &Reference, ids: bool) -> Reference {
+fn ingest(w: &mut World, data: &Reference, ids: bool) -> Ingested {
     let orgs = w.orgs();
     let real = Reference {
         calls: data
@@ -130,29 +145,29 @@ fn ingest(w: &mut World, data: &Reference, ids: bool) -> Reference {
         )
         .unwrap();
     }
-    real
+    Ingested {
+        data: real,
+        orgs: orgs.into_values().collect(),
+    }
 }
 
+/// Both dashboards of every org of the case, the org's and the own usage in it of each of
+/// `users`, equal the reference's.
 fn compare(
     w: &mut World,
-    real: &mut Reference,
+    real: &mut Ingested,
     query: &DashboardQuery,
+    users: &[&str],
 ) -> Result<(), TestCaseError> {
     let conn: &mut DbConnection = &mut w.conn;
-    let orgs: Vec<String> = real
-        .calls
-        .iter()
-        .map(|c| c.org_id.clone())
-        .chain(real.feedback.iter().map(|f| f.org_id.clone()))
-        .collect();
-    for org in orgs.iter().take(2) {
+    for org in &real.orgs {
         let admin = TenantScope::for_tests(org, &w.users[USERS[0]], Role::Admin);
-        let expected = real.org_dashboard(org, query).unwrap();
+        let expected = real.data.org_dashboard(org, query).unwrap();
         let actual = Store::new(&admin, conn).whole_org(query).unwrap();
         prop_assert_eq!(actual, expected, "org dashboard of {} for {:?}", org, query);
-        for user in w.users.values() {
+        for user in users.iter().map(|name| &w.users[name]) {
             let member = TenantScope::for_tests(org, user, Role::Member);
-            let expected = real.usage_dashboard(org, user, query).unwrap();
+            let expected = real.data.usage_dashboard(org, user, query).unwrap();
             let actual = Store::new(&member, conn).own_usage(query).unwrap();
             prop_assert_eq!(
                 actual,
@@ -167,6 +182,10 @@ fn compare(
     Ok(())
 }
 
+/// Besides its random ranges, every case reads a single day that holds a call and a range
+/// that holds nothing, both in random zones, and an empty dataset still reads both dashboards of
+/// every org. Each range reads the own usage of one user, a different one for each range of the
+/// case.
 fn random_datasets_match_the_reference(db: TestDatabase) {
     let w = std::cell::RefCell::new(World::new(db));
     let mut runner = TestRunner::new(Config {
@@ -176,15 +195,21 @@ fn random_datasets_match_the_reference(db: TestDatabase) {
     let strategy = (
         dataset(),
         proptest::collection::vec((range(), zone()), 1..4),
+        (any::<proptest::sample::Index>(), 0..DATA_DAYS, zone()),
+        (0..DATA_DAYS, 1_i64..=45, zone()),
         any::<bool>(),
     );
     runner
-        .run(&strategy, |(data, queries, ids)| {
+        .run(&strategy, |(data, mut queries, single, empty, ids)| {
+            let (pick, fallback, single_tz) = single;
+            queries.push((single_day(&data, pick, fallback, single_tz), single_tz));
+            let (start, length, empty_tz) = empty;
+            queries.push((empty_range(&data, start, length, empty_tz), empty_tz));
             let mut w = w.borrow_mut();
             let mut real = ingest(&mut w, &data, ids);
-            for ((from, to), tz) in queries {
+            for (n, ((from, to), tz)) in queries.into_iter().enumerate() {
                 let query = DashboardQuery::new(from, to, tz).unwrap();
-                compare(&mut w, &mut real, &query)?;
+                compare(&mut w, &mut real, &query, &[USERS[n % USERS.len()]])?;
             }
             Ok(())
         })
@@ -302,10 +327,10 @@ fn fixed_cases_match_the_reference(db: TestDatabase) {
     ];
     for (from, to, tz) in cases {
         let query = DashboardQuery::new(from, to, tz).unwrap();
-        compare(&mut w, &mut real, &query).unwrap();
+        compare(&mut w, &mut real, &query, &USERS).unwrap();
     }
     // Spot checks of the figures themselves, beyond agreement.
-    let org = real.calls[0].org_id.clone();
+    let org = real.data.calls[0].org_id.clone();
     let admin = TenantScope::for_tests(&org, &w.users[USERS[0]], Role::Admin);
     let mut store = Store::new(&admin, &mut w.conn);
     let new_york = store
@@ -363,6 +388,114 @@ fn fixed_cases_match_the_reference(db: TestDatabase) {
         serde_json::json!(1.88),
         "15 / 8 = 1.875 rounds up"
     );
+}
+
+/// With no calls and no feedback anywhere, both dashboards of every org, whose members made
+/// nothing, equal the reference's and count nothing: every day of the range present with zeros,
+/// no models, no users, no latency; for one day up to a year, over a year boundary, DST changes
+/// and odd offsets.
+fn an_empty_database_matches_the_reference(db: TestDatabase) {
+    let mut w = World::new(db);
+    let mut real = ingest(&mut w, &Reference::new(), false);
+    for org in &real.orgs {
+        for user in &USERS[1..] {
+            fixtures::add_member(&mut w.conn, org, &w.users[user], Role::Member);
+        }
+    }
+    let cases: [(NaiveDate, NaiveDate, Tz); 7] = [
+        (date(2027, 1, 1), date(2027, 1, 1), chrono_tz::UTC),
+        (
+            date(2026, 12, 31),
+            date(2027, 1, 1),
+            chrono_tz::Pacific::Auckland,
+        ),
+        (
+            date(2026, 11, 1),
+            date(2026, 11, 1),
+            chrono_tz::America::New_York,
+        ),
+        (
+            date(2027, 3, 14),
+            date(2027, 3, 14),
+            chrono_tz::America::New_York,
+        ),
+        (
+            date(2026, 11, 15),
+            date(2026, 11, 28),
+            chrono_tz::Asia::Kathmandu,
+        ),
+        // Summer time begins on 27 September.
+        (
+            date(2026, 9, 20),
+            date(2026, 10, 3),
+            chrono_tz::Pacific::Chatham,
+        ),
+        // 366 days, with both of the half-hour changes.
+        (
+            date(2026, 5, 1),
+            date(2027, 5, 1),
+            chrono_tz::Australia::Lord_Howe,
+        ),
+    ];
+    for (from, to, tz) in cases {
+        let query = DashboardQuery::new(from, to, tz).unwrap();
+        compare(&mut w, &mut real, &query, &USERS).unwrap();
+        for org in &real.orgs {
+            let admin = TenantScope::for_tests(org, &w.users[USERS[0]], Role::Admin);
+            let dashboard = Store::new(&admin, &mut w.conn).whole_org(&query).unwrap();
+            assert_counts_nothing(&dashboard, from, to);
+            let member = TenantScope::for_tests(org, &w.users[USERS[1]], Role::Member);
+            let dashboard = Store::new(&member, &mut w.conn).own_usage(&query).unwrap();
+            assert_counts_nothing(&dashboard, from, to);
+        }
+    }
+}
+
+/// `dashboard` counts nothing: zero totals without latency, each day from `from` to `to` with
+/// zeros, no models, and (on the org's dashboard) no users.
+fn assert_counts_nothing(dashboard: &Dashboard, from: NaiveDate, to: NaiveDate) {
+    let what = format!(
+        "{} of {:?} in {}, {from} to {to}",
+        dashboard.org_id, dashboard.user_id, dashboard.tz
+    );
+    assert_eq!(
+        dashboard.totals,
+        Totals {
+            requests: 0,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            total_tokens: 0,
+            cost_micros: 0,
+            cost_usd: CostUsd::from_micros(0),
+            avg_latency_ms: None,
+            p95_latency_ms: None,
+            feedback_positive: 0,
+            feedback_negative: 0,
+        },
+        "{what}"
+    );
+    let days: Vec<_> = dashboard
+        .daily
+        .iter()
+        .map(|day| {
+            (
+                day.date,
+                day.requests,
+                day.total_tokens,
+                day.cost_micros,
+                day.avg_latency_ms,
+            )
+        })
+        .collect();
+    let zeros: Vec<_> = from
+        .iter_days()
+        .take_while(|day| *day <= to)
+        .map(|day| (day, 0, 0, 0, None))
+        .collect();
+    assert_eq!(days, zeros, "{what}");
+    assert!(dashboard.by_model.is_empty(), "{what}");
+    let users = dashboard.by_user.as_ref().map(Vec::len);
+    assert_eq!(users, dashboard.user_id.is_none().then_some(0), "{what}");
 }
 
 /// What the usage reads must return for `segments`, summed from the calls themselves: each call
@@ -571,10 +704,9 @@ fn random_segments_read_exactly(db: TestDatabase) {
         .run(&strategy, |(data, queries, ids)| {
             let mut w = w.borrow_mut();
             let real = ingest(&mut w, &data, ids);
-            let orgs: Vec<String> = real.calls.iter().map(|c| c.org_id.clone()).collect();
             for segments in &queries {
-                for org in orgs.iter().take(2) {
-                    assert_reads(&mut w, &real, org, segments)?;
+                for org in &real.orgs {
+                    assert_reads(&mut w, &real.data, org, segments)?;
                 }
             }
             Ok(())
@@ -618,7 +750,7 @@ fn each_grain_reads_exactly_at_its_edges(db: TestDatabase) {
         feedback: Vec::new(),
     };
     let mut real = ingest(&mut w, &data, false);
-    let org = real.calls[0].org_id.clone();
+    let org = real.data.calls[0].org_id.clone();
     let new_year = date(2027, 1, 1);
     for (tz, requests) in [
         // 1 Jan 00:00:00 to 23:59:59 UTC: both calls at 12:34, 18:15 and 23:00, and one at each
@@ -630,7 +762,7 @@ fn each_grain_reads_exactly_at_its_edges(db: TestDatabase) {
         (chrono_tz::Asia::Kathmandu, 8),
     ] {
         let query = DashboardQuery::new(new_year, new_year, tz).unwrap();
-        compare(&mut w, &mut real, &query).unwrap();
+        compare(&mut w, &mut real, &query, &USERS).unwrap();
         let admin = TenantScope::for_tests(&org, &w.users[USERS[0]], Role::Admin);
         let dashboard = Store::new(&admin, &mut w.conn).whole_org(&query).unwrap();
         assert_eq!(dashboard.daily[0].requests, requests, "{tz}");
@@ -649,7 +781,7 @@ fn each_grain_reads_exactly_at_its_edges(db: TestDatabase) {
         end: utc(2027, 1, 2, 0, 0, 0).timestamp(),
         offset: 0,
     }];
-    assert_reads(&mut w, &real, &org, &segments).unwrap();
+    assert_reads(&mut w, &real.data, &org, &segments).unwrap();
     let admin = TenantScope::for_tests(&org, &w.users[USERS[0]], Role::Admin);
     let read = read(&mut w.conn, &admin, &segments);
     let requests: i64 = read.day_model.iter().map(|(_, _, sums)| sums[0]).sum();
@@ -796,6 +928,7 @@ fn concurrent_attempts_at_a_batch_count_it_once(db: TestDatabase) {
 navi_tenancy::backend_tests!(
     random_datasets_match_the_reference,
     fixed_cases_match_the_reference,
+    an_empty_database_matches_the_reference,
     random_segments_read_exactly,
     each_grain_reads_exactly_at_its_edges,
     a_dashboard_read_during_ingest_adds_up,

@@ -2,7 +2,7 @@
 //! implementation that feeds a `DashboardBuilder` the way SQL over segments or rollups would.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -189,6 +189,48 @@ pub fn range() -> impl Strategy<Value = (NaiveDate, NaiveDate)> {
         let from = first_day() + TimeDelta::days(start);
         (from, from + TimeDelta::days(length - 1))
     })
+}
+
+/// A single day (from = to) in `tz`: the local date of the call `pick` chooses, so that the day
+/// holds data, or the day `fallback` days into the data's months when there are no calls.
+pub fn single_day(
+    data: &Reference,
+    pick: proptest::sample::Index,
+    fallback: i64,
+    tz: Tz,
+) -> (NaiveDate, NaiveDate) {
+    let day = if data.calls.is_empty() {
+        first_day() + TimeDelta::days(fallback)
+    } else {
+        pick.get(&data.calls)
+            .occurred_at
+            .with_timezone(&tz)
+            .date_naive()
+    };
+    (day, day)
+}
+
+/// The first days in `tz` from `start` days into the data's months on that hold no call and no
+/// feedback of any org: up to `length` of them, stopping short of the next day that holds
+/// something. Such a day always exists, at the latest just after the data's last instant.
+pub fn empty_range(data: &Reference, start: i64, length: i64, tz: Tz) -> (NaiveDate, NaiveDate) {
+    let busy: BTreeSet<NaiveDate> = data
+        .calls
+        .iter()
+        .map(|call| call.occurred_at)
+        .chain(data.feedback.iter().map(|event| event.created_at))
+        .map(|instant| instant.with_timezone(&tz).date_naive())
+        .collect();
+    let from = (start..)
+        .map(|day| first_day() + TimeDelta::days(day))
+        .find(|day| !busy.contains(day))
+        .expect("finitely many days hold something");
+    let to = (1..length)
+        .map(|days| from + TimeDelta::days(days))
+        .take_while(|day| !busy.contains(day))
+        .last()
+        .unwrap_or(from);
+    (from, to)
 }
 
 /// An instant in the data's months, half the time on or right next to a quarter hour, where
