@@ -951,10 +951,12 @@ fn postgres_prepares_each_ingest_statement_once() {
     let scope = TenantScope::for_tests(&org, &w.users[USERS[0]], Role::Member);
     let start = utc(2027, 1, 1, 0, 0, 0).timestamp();
     let mut counts = Vec::new();
-    for size in [3_i64, 7] {
+    // Batches whose calls all carry ids, then batches where some do not: those are inserted by
+    // an eighth statement, without the check of the ids.
+    for (size, anonymous) in [(3_i64, 0), (7, 0), (5, 2), (9, 4)] {
         let calls: Vec<_> = (0..size)
             .map(|i| usage::NewCall {
-                client_call_id: Some(format!("call-{size}-{i}")),
+                client_call_id: (i >= anonymous).then(|| format!("call-{size}-{i}")),
                 model: ["m1", "m2"][(i % 2) as usize].to_owned(),
                 prompt_tokens: i,
                 completion_tokens: size,
@@ -980,4 +982,6 @@ fn postgres_prepares_each_ingest_statement_once() {
         counts[0], counts[1],
         "the second batch prepared nothing new"
     );
+    assert_eq!(counts[2], (8, 8), "calls without ids: one statement more");
+    assert_eq!(counts[2], counts[3], "and prepared once");
 }

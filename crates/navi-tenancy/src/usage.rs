@@ -270,46 +270,30 @@ pub fn record_calls(
     // batches sharing ids, say a retry sent while the first attempt still runs, wait for each
     // other in one order: in two orders each could hold an id the other waits for, a deadlock.
     unique.sort_by(|(_, a), (_, b)| a.client_call_id.cmp(&b.client_call_id));
+    // Calls without an id cannot conflict, so they are inserted without `ON CONFLICT`: with it,
+    // PostgreSQL inserts every row speculatively (checked against the unique index, then
+    // confirmed in the WAL), even a row that the partial index leaves out.
+    let (anonymous, identified) =
+        unique.split_at(unique.partition_point(|(_, call)| call.client_call_id.is_none()));
     conn.transaction(|conn| {
         #[derive(QueryableByName)]
         struct Inserted {
             #[diesel(sql_type = Nullable<Text>)]
             client_call_id: Option<String>,
         }
-        let integers = |value: fn(&NewCall) -> i64| {
-            BulkColumn::BigInt(unique.iter().map(|(_, call)| value(call)).collect())
-        };
-        let columns = vec![
-            ("org_id", BulkColumn::Same(scope.org_id().to_owned())),
-            ("user_id", BulkColumn::Same(scope.user_id().to_owned())),
-            (
-                "client_call_id",
-                BulkColumn::NullableText(
-                    unique
-                        .iter()
-                        .map(|(_, c)| c.client_call_id.clone())
-                        .collect(),
-                ),
-            ),
-            (
-                "model",
-                BulkColumn::Text(unique.iter().map(|(_, c)| c.model.clone()).collect()),
-            ),
-            ("prompt_tokens", integers(|c| c.prompt_tokens)),
-            ("completion_tokens", integers(|c| c.completion_tokens)),
-            ("cost_micros", integers(|c| c.cost_micros)),
-            ("latency_ms", integers(|c| c.latency_ms)),
-            (
-                "latency_bucket",
-                BulkColumn::SmallInt(unique.iter().map(|(_, c)| c.latency_bucket).collect()),
-            ),
-            ("occurred_at", integers(|c| c.occurred_at)),
-        ];
+        dialect::bulk_execute(
+            conn,
+            BulkRows {
+                table: "navi_llm_calls",
+                columns: call_columns(scope, anonymous, false),
+                tail: String::new(),
+            },
+        )?;
         let inserted: Vec<Inserted> = dialect::bulk_load(
             conn,
             BulkRows {
                 table: "navi_llm_calls",
-                columns,
+                columns: call_columns(scope, identified, true),
                 tail: format!(
                     "{} DO NOTHING RETURNING client_call_id",
                     dialect::client_call_conflict(conn.backend())
@@ -320,14 +304,14 @@ pub fn record_calls(
             .into_iter()
             .filter_map(|row| row.client_call_id)
             .collect();
-        let (mut positions, recorded): (Vec<usize>, Vec<&NewCall>) = unique
+        let (mut positions, recorded): (Vec<usize>, Vec<&NewCall>) = anonymous
             .iter()
             .copied()
-            .filter(|(_, call)| {
+            .chain(identified.iter().copied().filter(|(_, call)| {
                 call.client_call_id
                     .as_ref()
-                    .is_none_or(|id| inserted_ids.contains(id))
-            })
+                    .is_some_and(|id| inserted_ids.contains(id))
+            }))
             .unzip();
         update_rollups(scope, conn, &recorded)?;
         positions.sort_unstable();
@@ -337,6 +321,49 @@ pub fn record_calls(
             recorded: positions,
         })
     })
+}
+
+/// The columns of the rows of `navi_llm_calls` for `calls` of the scope's user, with their
+/// client ids or (`with_ids` false) without that column.
+fn call_columns<'a>(
+    scope: &TenantScope,
+    calls: &[(usize, &NewCall)],
+    with_ids: bool,
+) -> Vec<(&'a str, BulkColumn)> {
+    let integers = |value: fn(&NewCall) -> i64| {
+        BulkColumn::BigInt(calls.iter().map(|(_, call)| value(call)).collect())
+    };
+    let mut columns = vec![
+        ("org_id", BulkColumn::Same(scope.org_id().to_owned())),
+        ("user_id", BulkColumn::Same(scope.user_id().to_owned())),
+    ];
+    if with_ids {
+        columns.push((
+            "client_call_id",
+            BulkColumn::NullableText(
+                calls
+                    .iter()
+                    .map(|(_, c)| c.client_call_id.clone())
+                    .collect(),
+            ),
+        ));
+    }
+    columns.extend([
+        (
+            "model",
+            BulkColumn::Text(calls.iter().map(|(_, c)| c.model.clone()).collect()),
+        ),
+        ("prompt_tokens", integers(|c| c.prompt_tokens)),
+        ("completion_tokens", integers(|c| c.completion_tokens)),
+        ("cost_micros", integers(|c| c.cost_micros)),
+        ("latency_ms", integers(|c| c.latency_ms)),
+        (
+            "latency_bucket",
+            BulkColumn::SmallInt(calls.iter().map(|(_, c)| c.latency_bucket).collect()),
+        ),
+        ("occurred_at", integers(|c| c.occurred_at)),
+    ]);
+    columns
 }
 
 /// The rollups of sums by model, with their grain, in the order every batch updates them. The
