@@ -13,6 +13,9 @@
 //! library in UTC and in Asia/Kathmandu (+05:45, whose days begin at 18:15 UTC and so need
 //! 15-minute pieces at their edges), one user's dashboard, and the baseline: a plain `GROUP BY`
 //! day over the raw table for that org and range. Prints the ratios of both zones.
+//! After the reads, it also times batches of the big org's shape whose calls carry client ids
+//! (random, like UUIDs), the path of a client that retries: one batch in twenty of the load's
+//! number, informational (the target is on the load above, whose calls have none).
 //! `NAVI_BENCH_CALLS` sets another size.
 
 use std::time::{Duration, Instant};
@@ -42,6 +45,8 @@ const RUNS: usize = 21;
 struct Results {
     /// All batches, then the big org's (spread over 90 days) and the others' (a slice of time).
     ingest_per_second: [f64; 3],
+    /// Batches of the big org's shape whose calls carry client ids (timed after the reads).
+    ingest_with_ids_per_second: f64,
     active_users: usize,
     org_utc: Duration,
     org_kathmandu: Duration,
@@ -83,6 +88,34 @@ fn time_interleaved<const N: usize>(
         }
     }
     samples.map(median)
+}
+
+/// `count` random calls in `[start, start + length)`, in time order, each with a random client
+/// id (32 hex digits, like a UUID) if `ids`.
+fn new_calls(
+    random: &mut Random,
+    count: usize,
+    (start, length): (i64, i64),
+    ids: bool,
+) -> Vec<NewCall> {
+    let mut batch: Vec<NewCall> = (0..count)
+        .map(|_| {
+            let latency_ms = 50 + (random.below(3000) * random.below(3000)) as i64 / 1000;
+            NewCall {
+                client_call_id: ids
+                    .then(|| format!("{:016x}{:016x}", random.next(), random.next())),
+                model: MODELS[random.below(5) as usize].to_owned(),
+                prompt_tokens: random.below(4000) as i64,
+                completion_tokens: random.below(1000) as i64,
+                cost_micros: random.below(50_000) as i64,
+                latency_ms,
+                latency_bucket: latency_bucket(latency_ms) as i16,
+                occurred_at: start + random.below(length as u64) as i64,
+            }
+        })
+        .collect();
+    batch.sort_by_key(|call| call.occurred_at);
+    batch
 }
 
 fn run(backend: Backend, calls: usize) -> Results {
@@ -147,22 +180,8 @@ fn run(backend: Backend, calls: usize) -> Results {
             (org, user, start + (batches / 2) as i64 * window, window)
         };
         batches += 1;
-        let mut batch: Vec<NewCall> = (0..1000.min(calls - ingested[0] - ingested[1]))
-            .map(|_| {
-                let latency_ms = 50 + (random.below(3000) * random.below(3000)) as i64 / 1000;
-                NewCall {
-                    client_call_id: None,
-                    model: MODELS[random.below(5) as usize].to_owned(),
-                    prompt_tokens: random.below(4000) as i64,
-                    completion_tokens: random.below(1000) as i64,
-                    cost_micros: random.below(50_000) as i64,
-                    latency_ms,
-                    latency_bucket: latency_bucket(latency_ms) as i16,
-                    occurred_at: slice_start + random.below(slice as u64) as i64,
-                }
-            })
-            .collect();
-        batch.sort_by_key(|call| call.occurred_at);
+        let count = 1000.min(calls - ingested[0] - ingested[1]);
+        let batch = new_calls(&mut random, count, (slice_start, slice), false);
         let scope = TenantScope::for_tests(org, user, Role::Member);
         let began = Instant::now();
         record_calls(&scope, &mut conn, &batch).expect("recorded");
@@ -254,6 +273,19 @@ fn run(backend: Backend, calls: usize) -> Results {
         ],
     );
 
+    // The idempotent path: the same shape as the big org's batches, each call with an id, as a
+    // client that retries would send them. After the reads, which it would otherwise change.
+    let with_ids_batches = (total_batches / 20).max(1);
+    let mut with_ids = Duration::ZERO;
+    for batch_number in 0..with_ids_batches {
+        let batch = new_calls(&mut random, 1000, (start, DAYS * 86_400), true);
+        let scope = TenantScope::for_tests(&orgs[0], &users[batch_number % USERS], Role::Member);
+        let began = Instant::now();
+        let recorded = record_calls(&scope, &mut conn, &batch).expect("recorded");
+        with_ids += began.elapsed();
+        assert_eq!(recorded.accepted, 1000, "fresh ids are all recorded");
+    }
+
     let rate = |calls: usize, time: Duration| calls as f64 / time.as_secs_f64();
     Results {
         ingest_per_second: [
@@ -261,6 +293,7 @@ fn run(backend: Backend, calls: usize) -> Results {
             rate(ingested[0], ingest[0]),
             rate(ingested[1], ingest[1]),
         ],
+        ingest_with_ids_per_second: rate(with_ids_batches * 1000, with_ids),
         active_users,
         org_utc,
         org_kathmandu,
@@ -292,6 +325,12 @@ fn main() {
             pg.ingest_per_second[index], sqlite.ingest_per_second[index]
         );
     }
+    println!(
+        "{:<44} {:>12.0} {:>12.0}",
+        "  big org's shape, calls with client ids",
+        pg.ingest_with_ids_per_second,
+        sqlite.ingest_with_ids_per_second
+    );
     println!(
         "{:<44} {:>12} {:>12}",
         "big org's users active in the 30 days", pg.active_users, sqlite.active_users
