@@ -2,9 +2,11 @@
 //!
 //! actix-web's `web::Json` passes on serde_json's message, which names a field that is unknown
 //! or missing but not one whose value has the wrong type ("invalid type: floating point 1.5,
-//! expected i64 at line 1 column 20"). This reads the body as `web::Json<Value>` (so the size
-//! limit, the content type and malformed JSON are handled as before, see `app::json_config`),
-//! then decodes it with `serde_path_to_error`, which tracks where in the value decoding failed.
+//! expected i64 at line 1 column 20"). This reads the body as `web::Json<Box<RawValue>>` (so
+//! the size limit, the content type and malformed JSON are handled as before, see
+//! `app::json_config`), then decodes its text with `serde_path_to_error`, which tracks where in
+//! the value decoding failed. The text, not a `serde_json::Value`: a `Value` keeps the last of
+//! two equal keys, where decoding the text refuses the duplicate field.
 
 use std::future::Future;
 use std::ops::Deref;
@@ -13,7 +15,8 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use crate::error::ApiError;
 
@@ -41,19 +44,20 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let body = web::Json::<Value>::from_request(req, payload);
+        let body = web::Json::<Box<RawValue>>::from_request(req, payload);
         Box::pin(async move {
-            let value = body.await?.into_inner();
-            Ok(Json(decode(value, "")?))
+            let raw = body.await?.into_inner();
+            Ok(Json(decode(&raw, "")?))
         })
     }
 }
 
-/// Decodes `value` as `T`. An error names where it happened, after `prefix` (the place of
-/// `value` in a larger body, like `calls[3]`, or nothing), as in "calls[3].prompt_tokens:
+/// Decodes the JSON value `raw` as `T`. An error names where it happened, after `prefix` (the
+/// place of `raw` in a larger body, like `calls[3]`, or nothing), as in "calls[3].prompt_tokens:
 /// invalid type: floating point 1.5, expected i64."
-pub fn decode<T: DeserializeOwned>(value: Value, prefix: &str) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(value).map_err(|error| {
+pub fn decode<'a, T: Deserialize<'a>>(raw: &'a RawValue, prefix: &str) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_str(raw.get());
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let place = match (prefix.is_empty(), path == ".") {
             (true, true) => String::new(),
@@ -61,6 +65,17 @@ pub fn decode<T: DeserializeOwned>(value: Value, prefix: &str) -> Result<T, ApiE
             (false, true) => format!("{prefix}: "),
             (false, false) => format!("{prefix}.{path}: "),
         };
-        ApiError::invalid_request(format!("{place}{}.", error.into_inner()))
+        ApiError::invalid_request(format!("{place}{}.", without_position(&error.into_inner())))
     })
+}
+
+/// serde_json's message without the " at line 1 column 20" it ends with when decoding text: the
+/// path names the place, and a column in a body the client did not lay out helps nobody.
+fn without_position(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    let position = format!(" at line {} column {}", error.line(), error.column());
+    match message.strip_suffix(&position) {
+        Some(message) => message.to_owned(),
+        None => message,
+    }
 }

@@ -92,7 +92,21 @@ async fn orgs_are_created_and_read(db: TestDatabase) {
         assert_error(&reply, 400, "invalid_request");
         let message = reply.body["error"]["message"].as_str().unwrap();
         assert!(message.starts_with(named), "{named}: {message}");
+        assert!(!message.contains(" at line "), "{message}");
     }
+    // A key given twice is refused, not settled by whichever comes last.
+    let reply = api
+        .call_text(
+            "POST",
+            "/v1/orgs",
+            Some(&key),
+            None,
+            r#"{"name": "A", "name": "B"}"#,
+        )
+        .await;
+    assert_error(&reply, 400, "invalid_request");
+    let message = reply.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("duplicate field `name`"), "{message}");
     let reply = api
         .call("POST", "/v1/orgs", None, None, Some(json!({"name": "Z"})))
         .await;

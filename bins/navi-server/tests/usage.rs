@@ -173,9 +173,10 @@ async fn calls_are_recorded_once_and_dashboards_show_them(db: TestDatabase) {
     assert_eq!(recent.body["totals"]["feedback_negative"], 0);
 }
 
-/// An error message is one sentence: it ends with a single full stop.
+/// An error message is one sentence: it ends with a single full stop, and says where by the
+/// field's path, not by a position in the text.
 fn one_sentence(message: &str) -> bool {
-    message.ends_with('.') && !message.ends_with("..")
+    message.ends_with('.') && !message.ends_with("..") && !message.contains(" at line ")
 }
 
 async fn a_batch_with_one_bad_call_records_nothing(db: TestDatabase) {
@@ -249,6 +250,8 @@ async fn a_batch_with_one_bad_call_records_nothing(db: TestDatabase) {
             "calls",
         ),
         (json!([1, 2]), "call"),
+        (json!({"calls": 5}), "calls: invalid type"),
+        (json!({"calls": [], "extra": 1}), "unknown field `extra`"),
     ];
     for (body, named) in cases {
         let reply = api
@@ -257,6 +260,22 @@ async fn a_batch_with_one_bad_call_records_nothing(db: TestDatabase) {
         assert_error(&reply, 400, "invalid_request");
         let message = reply.body["error"]["message"].as_str().unwrap();
         assert!(message.contains(named), "{named}: {message}");
+        assert!(one_sentence(message), "{message}");
+    }
+    for (body, named) in [
+        (
+            r#"{"calls": [{"model": "m", "prompt_tokens": 1, "completion_tokens": 1, "cost_micros": 1, "latency_ms": 1, "latency_ms": 2}]}"#,
+            "calls[0]",
+        ),
+        (r#"{"calls": [], "calls": []}"#, "duplicate field `calls`"),
+    ] {
+        let reply = api
+            .call_text("POST", "/v1/llm-calls", Some(&owner.key), org, body)
+            .await;
+        assert_error(&reply, 400, "invalid_request");
+        let message = reply.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(named), "{named}: {message}");
+        assert!(message.contains("duplicate field"), "{message}");
         assert!(one_sentence(message), "{message}");
     }
     for (body, named) in [
@@ -375,19 +394,25 @@ async fn dashboards_keep_orgs_and_users_apart(db: TestDatabase) {
         403,
         "forbidden",
     );
-    // Refused before its range is looked at: a bad range does not make a member's 403 a 400.
-    assert_error(
-        &api.call(
-            "GET",
-            "/v1/analytics/org?from=2026-12-01&to=2026-11-01&tz=Mars/Olympus",
-            Some(&a_member),
-            a_org,
-            None,
-        )
-        .await,
-        403,
-        "forbidden",
-    );
+    // Refused before its parameters are looked at: bad ones do not make a member's 403 a 400.
+    for query in [
+        "from=2026-12-01&to=2026-11-01&tz=Mars/Olympus",
+        "zone=UTC",
+        "from=a&from=b",
+    ] {
+        assert_error(
+            &api.call(
+                "GET",
+                &format!("/v1/analytics/org?{query}"),
+                Some(&a_member),
+                a_org,
+                None,
+            )
+            .await,
+            403,
+            "forbidden",
+        );
+    }
     assert_error(
         &api.call(
             "GET",

@@ -1,12 +1,13 @@
 //! `POST /v1/llm-calls`, `POST /v1/feedback`, `GET /v1/analytics/usage` and `/org`.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use navi_analytics::{validate_calls, CallInput, DashboardQuery, Store};
 use navi_tenancy::usage::{record_calls, record_feedback, MAX_BATCH};
 use navi_tenancy::Role;
+use serde::de::IgnoredAny;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::app::{resource, AppState};
 use crate::auth::Scoped;
@@ -50,31 +51,30 @@ impl From<CallBody> for CallInput {
     }
 }
 
-/// The body is one call, or `{"calls": [...]}`. Each call is decoded on its own so an error
-/// names its index.
-fn parse_calls(body: Value) -> Result<Vec<CallInput>, ApiError> {
-    let items = match body {
-        Value::Object(mut object) if object.contains_key("calls") => {
-            if object.len() != 1 {
-                return Err(ApiError::invalid_request(
-                    "A batch is {\"calls\": [...]} with no other field.",
-                ));
-            }
-            match object.remove("calls") {
-                Some(Value::Array(items)) => items,
-                _ => {
-                    return Err(ApiError::invalid_request(
-                        "calls: an array of 1 to 1000 calls.",
-                    ))
-                }
-            }
-        }
-        single @ Value::Object(_) => vec![single],
-        _ => {
-            return Err(ApiError::invalid_request(
-                "The body is one call object or {\"calls\": [...]}.",
-            ))
-        }
+/// The body is one call, or `{"calls": [...]}` and nothing else. Each call is decoded on its own
+/// so that an error names its index (a single call is `calls[0]`).
+fn parse_calls(body: &RawValue) -> Result<Vec<CallInput>, ApiError> {
+    /// Whether the body is a batch: an object with `calls` (other fields are looked at later).
+    #[derive(Deserialize)]
+    struct Shape {
+        #[serde(default)]
+        calls: Option<IgnoredAny>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Batch<'a> {
+        #[serde(borrow)]
+        calls: Vec<&'a RawValue>,
+    }
+    if !body.get().starts_with('{') {
+        return Err(ApiError::invalid_request(
+            "The body is one call object or {\"calls\": [...]}.",
+        ));
+    }
+    let shape: Shape = decode(body, "")?;
+    let items = match shape.calls {
+        Some(_) => decode::<Batch<'_>>(body, "")?.calls,
+        None => vec![body],
     };
     if items.is_empty() || items.len() > MAX_BATCH {
         return Err(ApiError::invalid_request(format!(
@@ -93,9 +93,9 @@ fn parse_calls(body: Value) -> Result<Vec<CallInput>, ApiError> {
 async fn create_calls(
     Scoped { scope, .. }: Scoped,
     state: web::Data<AppState>,
-    body: Json<Value>,
+    body: Json<Box<RawValue>>,
 ) -> Result<HttpResponse, ApiError> {
-    let inputs = parse_calls(body.into_inner())?;
+    let inputs = parse_calls(&body)?;
     let calls = validate_calls(&inputs, Utc::now())
         .map_err(|invalid| ApiError::invalid_request(format!("{invalid}.")))?;
     let observed: Vec<(i64, i64)> = calls
@@ -161,6 +161,14 @@ struct RangeParams {
 }
 
 impl RangeParams {
+    /// The query of `req`'s parameters. Read in the handler, not by an extractor, so that a
+    /// caller refused the dashboard is refused whatever parameters it sent.
+    fn of(req: &HttpRequest) -> Result<DashboardQuery, ApiError> {
+        web::Query::<RangeParams>::from_query(req.query_string())
+            .map_err(|error| ApiError::invalid_request(format!("Bad query parameter: {error}.")))?
+            .query()
+    }
+
     fn query(&self) -> Result<DashboardQuery, ApiError> {
         DashboardQuery::parse(
             self.from.as_deref(),
@@ -175,9 +183,9 @@ impl RangeParams {
 async fn usage_dashboard(
     Scoped { scope, .. }: Scoped,
     state: web::Data<AppState>,
-    params: web::Query<RangeParams>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let query = params.query()?;
+    let query = RangeParams::of(&req)?;
     let dashboard = state
         .db(move |conn| Store::new(&scope, conn).own_usage(&query))
         .await?;
@@ -187,11 +195,11 @@ async fn usage_dashboard(
 async fn org_dashboard(
     Scoped { scope, .. }: Scoped,
     state: web::Data<AppState>,
-    params: web::Query<RangeParams>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    // A member is refused whatever the range it asks for (the store checks again).
+    // A member is refused whatever parameters it sends (the store checks again).
     scope.require(Role::Admin)?;
-    let query = params.query()?;
+    let query = RangeParams::of(&req)?;
     let dashboard = state
         .db(move |conn| Store::new(&scope, conn).whole_org(&query))
         .await?;

@@ -87,6 +87,32 @@ impl TestServer {
         org: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
+        let body = body.map(|body| body.to_string());
+        self.send(self.request(method, path, key, org), body.as_deref())
+            .await
+    }
+
+    /// [`TestServer::call`] with a body given as JSON text, which can say what a `Value` cannot
+    /// (a key twice, say).
+    pub async fn call_text(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        org: Option<&str>,
+        body: &str,
+    ) -> Reply {
+        self.send(self.request(method, path, key, org), Some(body))
+            .await
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        org: Option<&str>,
+    ) -> awc::ClientRequest {
         let method = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = awc::Client::new().request(method, self.url(path));
         if let Some(key) = key {
@@ -95,8 +121,17 @@ impl TestServer {
         if let Some(org) = org {
             request = request.insert_header(("X-Navi-Org", org));
         }
+        request
+    }
+
+    async fn send(&self, request: awc::ClientRequest, body: Option<&str>) -> Reply {
         let mut response = match body {
-            Some(body) => request.send_json(&body).await,
+            Some(body) => {
+                request
+                    .insert_header(("Content-Type", "application/json"))
+                    .send_body(body.to_owned())
+                    .await
+            }
             None => request.send().await,
         }
         .expect("request sent");
@@ -247,6 +282,17 @@ impl Api {
         body: Option<Value>,
     ) -> Reply {
         self.server.call(method, path, key, org, body).await
+    }
+
+    pub async fn call_text(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        org: Option<&str>,
+        body: &str,
+    ) -> Reply {
+        self.server.call_text(method, path, key, org, body).await
     }
 }
 
