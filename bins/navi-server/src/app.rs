@@ -98,9 +98,10 @@ pub fn build_app(
     App::new()
         .app_data(web::Data::new(state))
         .app_data(json_config())
-        .app_data(web::QueryConfig::default().error_handler(|error, _| {
-            ApiError::invalid_request(format!("Bad query parameter: {error}.")).into()
-        }))
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|error, _| ApiError::bad_query_parameter(error).into()),
+        )
         .app_data(web::PathConfig::default().error_handler(|error, _| {
             ApiError::invalid_request(format!("Bad path parameter: {error}.")).into()
         }))

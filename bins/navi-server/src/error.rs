@@ -39,6 +39,12 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
     }
 
+    /// 400 `invalid_request` for a query string that does not decode (an unknown parameter, a
+    /// parameter twice).
+    pub fn bad_query_parameter(error: impl std::fmt::Display) -> Self {
+        Self::invalid_request(format!("Bad query parameter: {error}."))
+    }
+
     /// 403 `forbidden`.
     pub fn forbidden(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)

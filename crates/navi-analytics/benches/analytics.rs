@@ -283,7 +283,7 @@ fn run(backend: Backend, calls: usize) -> Results {
         let began = Instant::now();
         let recorded = record_calls(&scope, &mut conn, &batch).expect("recorded");
         with_ids += began.elapsed();
-        assert_eq!(recorded.accepted, 1000, "fresh ids are all recorded");
+        assert_eq!(recorded.accepted(), 1000, "fresh ids are all recorded");
     }
 
     let rate = |calls: usize, time: Duration| calls as f64 / time.as_secs_f64();

@@ -127,10 +127,16 @@ fn ingest(w: &mut World, data: &Reference, ids: bool) -> Ingested {
         let scope = TenantScope::for_tests(&org, &user, Role::Member);
         let calls = validate_calls(&inputs, now).unwrap();
         let first = record_calls(&scope, &mut w.conn, &calls).unwrap();
-        assert_eq!((first.accepted, first.duplicates), (calls.len() as u64, 0));
+        assert_eq!(
+            (first.accepted(), first.duplicates),
+            (calls.len() as u64, 0)
+        );
         if ids {
             let retry = record_calls(&scope, &mut w.conn, &calls).unwrap();
-            assert_eq!((retry.accepted, retry.duplicates), (0, calls.len() as u64));
+            assert_eq!(
+                (retry.accepted(), retry.duplicates),
+                (0, calls.len() as u64)
+            );
         }
     }
     for event in &real.feedback {
@@ -911,7 +917,7 @@ fn concurrent_attempts_at_a_batch_count_it_once(db: TestDatabase) {
                     .join()
                     .unwrap()
                     .expect("both attempts succeed")
-                    .accepted
+                    .accepted()
             })
             .sum();
         assert_eq!(

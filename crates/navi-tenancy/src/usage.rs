@@ -71,12 +71,17 @@ pub struct NewCall {
 /// What a batch did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
-    /// Calls recorded.
-    pub accepted: u64,
     /// Calls whose client id the org already had (or that repeated one in the batch).
     pub duplicates: u64,
     /// The positions in the batch of the calls recorded, in order.
     pub recorded: Vec<usize>,
+}
+
+impl Recorded {
+    /// Calls recorded.
+    pub fn accepted(&self) -> u64 {
+        self.recorded.len() as u64
+    }
 }
 
 /// Sums of calls.
@@ -316,7 +321,6 @@ pub fn record_calls(
         update_rollups(scope, conn, &recorded)?;
         positions.sort_unstable();
         Ok(Recorded {
-            accepted: recorded.len() as u64,
             duplicates: (calls.len() - recorded.len()) as u64,
             recorded: positions,
         })

@@ -93,7 +93,8 @@ fn parse_calls(body: &RawValue) -> Result<Vec<CallInput>, ApiError> {
 async fn create_calls(
     Scoped { scope, .. }: Scoped,
     state: web::Data<AppState>,
-    body: Json<Box<RawValue>>,
+    // Taken as raw text, not through `Json`: `parse_calls` decodes each call on its own.
+    body: web::Json<Box<RawValue>>,
 ) -> Result<HttpResponse, ApiError> {
     let inputs = parse_calls(&body)?;
     let calls = validate_calls(&inputs, Utc::now())
@@ -110,7 +111,7 @@ async fn create_calls(
         .http_metrics
         .observe_llm_calls(recorded.recorded.iter().map(|&index| observed[index]));
     Ok(HttpResponse::Created().json(serde_json::json!({
-        "accepted": recorded.accepted,
+        "accepted": recorded.accepted(),
         "duplicates": recorded.duplicates,
     })))
 }
@@ -165,7 +166,7 @@ impl RangeParams {
     /// caller refused the dashboard is refused whatever parameters it sent.
     fn of(req: &HttpRequest) -> Result<DashboardQuery, ApiError> {
         web::Query::<RangeParams>::from_query(req.query_string())
-            .map_err(|error| ApiError::invalid_request(format!("Bad query parameter: {error}.")))?
+            .map_err(ApiError::bad_query_parameter)?
             .query()
     }
 
