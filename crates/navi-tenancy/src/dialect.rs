@@ -119,6 +119,15 @@ pub(crate) fn greatest(conn: &DbConnection, a: &str, b: &str) -> String {
     }
 }
 
+/// An aggregate joining the text `expression` of a group's rows with `separator` (a
+/// character, not a quote), NULL over no rows: `string_agg` on PostgreSQL, `group_concat` on SQLite.
+pub(crate) fn joined_text(backend: Backend, expression: &str, separator: char) -> String {
+    match backend {
+        Backend::Postgres => format!("string_agg({expression}, '{separator}')"),
+        Backend::Sqlite => format!("group_concat({expression}, '{separator}')"),
+    }
+}
+
 /// `WITH pieces (id, lo, hi) AS (...)`: the rows of a JSON array of `[id, lo, hi]` integer
 /// triples, placeholder `$1`. One text parameter for any number of ranges keeps the statement's
 /// text the same, and the parameters few, however many ranges it reads.

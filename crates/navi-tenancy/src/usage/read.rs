@@ -617,17 +617,7 @@ impl UserRead {
                 // Whole UTC days within one window (a month in UTC): one row per user, read as
                 // stored, is the answer.
                 let (term, _) = terms.remove(0);
-                let part = parts.selects.len();
-                let statement = term.wrap(
-                    &format!(
-                        "SELECT CAST({part} AS BIGINT) AS part, CAST(0 AS BIGINT) AS number, \
-                         u.* FROM ("
-                    ),
-                    ") AS u",
-                );
-                return UserRead {
-                    part: Some(parts.push(statement)),
-                };
+                return UserRead::packed(parts, term);
             }
         }
         let block_buckets = blocks
@@ -684,14 +674,32 @@ impl UserRead {
         let sums: Vec<String> = (0..5)
             .map(|i| format!("CAST(SUM(u.v{i}) AS BIGINT) AS v{i}"))
             .collect();
-        let part = parts.selects.len();
-        let statement = union.wrap(
-            &format!(
-                "SELECT CAST({part} AS BIGINT) AS part, CAST(0 AS BIGINT) AS number, \
-                 u.name AS name, {} FROM (",
-                sums.join(", ")
-            ),
+        let per_user = union.wrap(
+            &format!("SELECT u.name AS name, {} FROM (", sums.join(", ")),
             ") AS u GROUP BY u.name HAVING SUM(u.v0) <> 0",
+        );
+        UserRead::packed(parts, per_user)
+    }
+
+    /// Adds the part that sends the rows of `per_user` (columns `name` and `v0`..`v4`) as one
+    /// row: their number as `number`, and as `name` each user's id and values joined by
+    /// [`USER_FIELD_SEPARATOR`], the users joined by [`USER_SEPARATOR`] (ids are letters,
+    /// digits and `_`). A row per user cost more than the sums: on the benchmark's org of 1000
+    /// users, PostgreSQL's formatting and sending of 1000 rows of eight columns and their
+    /// decoding here took about 1.7 ms, the text of the same sums about 1 ms.
+    fn packed(parts: &mut Parts, per_user: Prepared<PartSql>) -> Self {
+        let fields = ["u.name", "u.v0", "u.v1", "u.v2", "u.v3", "u.v4"]
+            .join(&format!(" || '{USER_FIELD_SEPARATOR}' || "));
+        let joined = dialect::joined_text(parts.backend, &fields, USER_SEPARATOR);
+        let part = parts.selects.len();
+        let statement = per_user.wrap(
+            &format!(
+                "SELECT CAST({part} AS BIGINT) AS part, CAST(COUNT(*) AS BIGINT) AS number, \
+                 CAST({joined} AS TEXT) AS name, CAST(0 AS BIGINT) AS v0, \
+                 CAST(0 AS BIGINT) AS v1, CAST(0 AS BIGINT) AS v2, CAST(0 AS BIGINT) AS v3, \
+                 CAST(0 AS BIGINT) AS v4 FROM ("
+            ),
+            ") AS u",
         );
         UserRead {
             part: Some(parts.push(statement)),
@@ -699,27 +707,70 @@ impl UserRead {
     }
 
     fn finish(self, rows: &mut [Vec<PartRow>]) -> Result<Vec<UserSums>, StoreError> {
-        let rows = self
+        let Some(row) = self
             .part
             .and_then(|part| rows.get_mut(part))
-            .map(std::mem::take)
-            .unwrap_or_default();
-        rows.into_iter()
-            .map(|row| {
-                let sums = row.sums();
-                if row.values.iter().any(|value| *value < 0) {
-                    return Err(StoreError::Invalid(format!(
-                        "the rollups disagree with each other: a user's sums are {:?}",
-                        row.values
-                    )));
-                }
-                let user_id = row
-                    .name
-                    .ok_or_else(|| StoreError::Invalid("a usage row has no name".to_owned()))?;
-                Ok(user_sums(user_id, sums))
-            })
-            .collect()
+            .and_then(Vec::pop)
+        else {
+            return Ok(Vec::new());
+        };
+        let packed = row.name.unwrap_or_default();
+        let users = if packed.is_empty() {
+            Vec::new()
+        } else {
+            packed
+                .split(USER_SEPARATOR)
+                .map(unpack_user)
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        if i64::try_from(users.len()).ok() != Some(row.number) {
+            return Err(StoreError::Invalid(format!(
+                "{} users' sums were sent for {}",
+                users.len(),
+                row.number
+            )));
+        }
+        Ok(users)
     }
+}
+
+/// Separates the fields of one user in the packed per-user sums (see [`UserRead::packed`]).
+const USER_FIELD_SEPARATOR: char = ',';
+/// Separates the users in the packed per-user sums.
+const USER_SEPARATOR: char = ';';
+
+/// One user's sums from their packed text: `user_id,requests,prompt,completion,cost,latency`.
+fn unpack_user(text: &str) -> Result<UserSums, StoreError> {
+    let invalid = || StoreError::Invalid(format!("malformed per-user sums {text:?}"));
+    let mut fields = text.split(USER_FIELD_SEPARATOR);
+    let user_id = fields
+        .next()
+        .filter(|id| !id.is_empty())
+        .ok_or_else(invalid)?;
+    let mut values = [0_i64; 5];
+    for value in &mut values {
+        *value = fields
+            .next()
+            .and_then(|field| field.parse().ok())
+            .ok_or_else(invalid)?;
+    }
+    if fields.next().is_some() {
+        return Err(invalid());
+    }
+    if values.iter().any(|value| *value < 0) {
+        return Err(StoreError::Invalid(format!(
+            "the rollups disagree with each other: a user's sums are {values:?}"
+        )));
+    }
+    let [requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms] = values;
+    Ok(UserSums {
+        user_id: user_id.to_owned(),
+        requests,
+        prompt_tokens,
+        completion_tokens,
+        cost_micros,
+        latency_sum_ms,
+    })
 }
 
 /// `SELECT` of a term of the per-user sums: the user as `name`, and `values` as `v0`..`v4`,
@@ -763,17 +814,6 @@ fn net_ranges<'u>(
         }
     }
     [(Sign::Add, added), (Sign::Subtract, subtracted)]
-}
-
-fn user_sums(user_id: String, sums: CallSums) -> UserSums {
-    UserSums {
-        user_id,
-        requests: sums.requests,
-        prompt_tokens: sums.prompt_tokens,
-        completion_tokens: sums.completion_tokens,
-        cost_micros: sums.cost_micros,
-        latency_sum_ms: sums.latency_sum_ms,
-    }
 }
 
 /// Each user's sums over the days of one running term, selected by `select` from five values:
@@ -842,4 +882,43 @@ fn plan_feedback(parts: &mut Parts, segments: &[TimeSegment]) -> Option<usize> {
             )
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_packed_user_reads_back_as_its_sums() {
+        let user = unpack_user("usr_a1,3,40,5,6000000000,70").expect("well formed");
+        assert_eq!(
+            user,
+            UserSums {
+                user_id: "usr_a1".to_owned(),
+                requests: 3,
+                prompt_tokens: 40,
+                completion_tokens: 5,
+                cost_micros: 6_000_000_000,
+                latency_sum_ms: 70,
+            }
+        );
+    }
+
+    #[test]
+    fn malformed_or_negative_packed_sums_are_refused() {
+        for text in [
+            "",
+            ",1,2,3,4,5",
+            "usr_a1,1,2,3,4",
+            "usr_a1,1,2,3,4,5,6",
+            "usr_a1,1,2,x,4,5",
+            "usr_a1,1,2,3,4,99999999999999999999",
+            "usr_a1,1,-2,3,4,5",
+        ] {
+            assert!(
+                matches!(unpack_user(text), Err(StoreError::Invalid(_))),
+                "{text:?} was accepted"
+            );
+        }
+    }
 }
