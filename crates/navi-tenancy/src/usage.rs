@@ -411,8 +411,12 @@ fn bucket_of(at: i64, grain: Grain) -> i64 {
     at - at.rem_euclid(grain.seconds())
 }
 
-/// The largest latency and the calls per latency bucket.
-type Histogram = (i64, [i64; LATENCY_BUCKETS]);
+/// The largest latency and the count of calls per latency bucket that one batch adds to a
+/// histogram row. A batch holds at most [`MAX_BATCH`] calls, so the counts fit 16 bits and are
+/// sent as such: the rows of a batch spread over days carry 29 counts each, most of them zero,
+/// and as 64-bit integers these were most of the batch's bytes.
+type Histogram = (i64, [i16; LATENCY_BUCKETS]);
+const _: () = assert!(MAX_BATCH <= i16::MAX as usize);
 const EMPTY_HISTOGRAM: Histogram = (0, [0; LATENCY_BUCKETS]);
 
 /// Adds the recorded calls to the rollups, one table after another in a fixed order and each
@@ -613,7 +617,7 @@ fn histogram_update(
     for (index, name) in HISTOGRAM_COLUMNS.iter().enumerate() {
         columns.push((
             name,
-            BulkColumn::BigInt(histograms.iter().map(|(_, counts)| counts[index]).collect()),
+            BulkColumn::SmallInt(histograms.iter().map(|(_, counts)| counts[index]).collect()),
         ));
     }
     let mut set = vec![format!(
