@@ -119,8 +119,8 @@ pub(crate) fn greatest(conn: &DbConnection, a: &str, b: &str) -> String {
     }
 }
 
-/// An aggregate joining the text `expression` of a group's rows with `separator` (a
-/// character, not a quote), NULL over no rows: `string_agg` on PostgreSQL, `group_concat` on SQLite.
+/// An aggregate joining the text `expression` of a group's rows with `separator` (a character,
+/// not a quote), NULL over no rows: `string_agg` on PostgreSQL, `group_concat` on SQLite.
 pub(crate) fn joined_text(backend: Backend, expression: &str, separator: char) -> String {
     match backend {
         Backend::Postgres => format!("string_agg({expression}, '{separator}')"),
