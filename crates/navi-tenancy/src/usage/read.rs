@@ -326,7 +326,7 @@ fn rows_of(rows: &[Vec<PartRow>], part: Option<usize>) -> &[PartRow] {
 enum ModelRead {
     /// The whole org's, from the rollups (and raw rows at unaligned edges).
     Rollups {
-        rollups: Vec<(Option<usize>, BucketUses<i64>)>,
+        rollups: Vec<(Option<usize>, RollupUses)>,
         raw: (Option<usize>, RawUses<i64>),
     },
     /// One user's, from the raw rows: the part's `number` is the local day.
@@ -375,21 +375,37 @@ impl ModelRead {
             }
         }
         let stored = stored_sums();
+        let summed_stored = SUM_COLUMNS.map(|column| format!("SUM(t.{column})"));
         let columns = format!("bucket, model, {}", SUM_COLUMNS.join(", "));
         let rollups = rollups
             .into_iter()
             .map(|(grain, table, uses)| {
-                let part = parts.add_ranges(
-                    (table, "bucket", &columns),
-                    &runs_of(&uses.buckets(), grain.seconds()),
-                    |parts, from| {
-                        format!(
-                            "{} FROM {from}",
-                            parts.select("t.bucket", "t.model", &stored)
-                        )
-                    },
-                );
-                (part, uses)
+                let source = (table, "bucket", columns.as_str());
+                if grain == Grain::Day {
+                    // Each day counts for its own local days: its rows are read as stored.
+                    let part = parts.add_ranges(
+                        source,
+                        &runs_of(&uses.buckets(), grain.seconds()),
+                        |parts, from| {
+                            format!(
+                                "{} FROM {from}",
+                                parts.select("t.bucket", "t.model", &stored)
+                            )
+                        },
+                    );
+                    return (part, RollupUses::Buckets(uses));
+                }
+                // The hours or quarters at a local day's edge count alike (a day of
+                // Asia/Kathmandu subtracts six hours for itself that the next day adds): each run
+                // of them is summed per model in SQL, a row per run and model.
+                let runs = uses.uniform_runs();
+                let part = parts.add_ranges(source, &runs.ranges, |parts, from| {
+                    format!(
+                        "{} FROM {from} GROUP BY pieces.id, t.model",
+                        parts.select("pieces.id", "t.model", &summed_stored)
+                    )
+                });
+                (part, RollupUses::Runs(runs))
             })
             .collect();
         let raw_part = add_raw_sums(parts, "model", &raw.ranges);
@@ -424,7 +440,11 @@ impl ModelRead {
                     };
                 for (part, uses) in &rollups {
                     for row in rows_of(rows, *part) {
-                        apply(row, uses.of(row.number)?)?;
+                        let uses = match uses {
+                            RollupUses::Buckets(uses) => uses.of(row.number)?,
+                            RollupUses::Runs(runs) => runs.of(row.number)?,
+                        };
+                        apply(row, uses)?;
                     }
                 }
                 for row in rows_of(rows, raw.0) {
@@ -448,6 +468,35 @@ impl ModelRead {
             }
         }
         Ok(day_models)
+    }
+}
+
+/// What the rows of a rollup count for.
+enum RollupUses {
+    /// A row per bucket: its `number` is the bucket.
+    Buckets(BucketUses<i64>),
+    /// A row per run of buckets that count alike: its `number` is the run's index.
+    Runs(RawUses<i64>),
+}
+
+impl<K: Clone + PartialEq> BucketUses<K> {
+    /// The runs of adjacent buckets that count for the same totals with the same signs, each
+    /// as its range and those uses.
+    fn uniform_runs(&self) -> RawUses<K> {
+        let size = self.grain.seconds();
+        let mut runs = RawUses::default();
+        for (bucket, uses) in &self.uses {
+            match (runs.ranges.last_mut(), runs.uses.last()) {
+                (Some(last), Some(last_uses)) if last.1 == *bucket && last_uses == uses => {
+                    last.1 += size;
+                }
+                _ => {
+                    runs.ranges.push((*bucket, bucket + size));
+                    runs.uses.push(uses.clone());
+                }
+            }
+        }
+        runs
     }
 }
 
