@@ -957,6 +957,36 @@ mod tests {
     }
 
     #[test]
+    fn buckets_make_one_run_only_while_adjacent_and_counting_alike() {
+        const HOUR: i64 = 3600;
+        let piece = |start: i64, hours: i64, sign: Sign| grains::Piece {
+            grain: Grain::Hour,
+            start: start * HOUR,
+            end: (start + hours) * HOUR,
+            sign,
+        };
+        let mut uses = BucketUses::new(Grain::Hour);
+        // Hours 0..3 count for day 1; hours 3..5 for day 1 and, subtracted, for day 2; hours
+        // 7..8 (after a gap) for day 2.
+        uses.add(&piece(0, 5, Sign::Add), &1);
+        uses.add(&piece(3, 2, Sign::Subtract), &2);
+        uses.add(&piece(7, 1, Sign::Add), &2);
+        let runs = uses.uniform_runs();
+        assert_eq!(
+            runs.ranges,
+            [(0, 3 * HOUR), (3 * HOUR, 5 * HOUR), (7 * HOUR, 8 * HOUR)]
+        );
+        assert_eq!(
+            runs.uses,
+            [
+                vec![(1, Sign::Add)],
+                vec![(1, Sign::Add), (2, Sign::Subtract)],
+                vec![(2, Sign::Add)],
+            ]
+        );
+    }
+
+    #[test]
     fn malformed_or_negative_packed_sums_are_refused() {
         for text in [
             "",
