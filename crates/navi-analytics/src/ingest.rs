@@ -63,12 +63,8 @@ fn validate_call(call: &CallInput, now: DateTime<Utc>) -> Result<NewCall, (&'sta
         }
     }
     let model = &call.model;
-    if model.trim().is_empty() || model.chars().count() > 100 || model.chars().any(char::is_control)
-    {
-        return Err((
-            "model",
-            "1 to 100 characters, no control characters".to_owned(),
-        ));
+    if let Some(why) = navi_tenancy::validate::name_problem(model, 100) {
+        return Err(("model", why));
     }
     for (field, value) in [
         ("prompt_tokens", call.prompt_tokens),

@@ -114,13 +114,7 @@ pub struct NewApiKey<'a> {
 }
 
 fn validate_name(name: &str) -> Result<String, StoreError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(StoreError::Invalid(
-            "name: 1 to 100 characters, no control characters".to_owned(),
-        ));
-    }
-    Ok(name.to_owned())
+    Ok(crate::validate::display_name("name", name, 100)?.to_owned())
 }
 
 /// Creates a key for the caller in the scope's org context. Only a user key can create user keys;

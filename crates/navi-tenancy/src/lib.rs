@@ -60,7 +60,7 @@ mod scope;
 pub mod testing;
 pub mod usage;
 pub mod users;
-mod validate;
+pub mod validate;
 
 pub use db::{
     build_pool, checkout, ping, Backend, ConnectionManager, ConnectionOptions, DatabaseUrl,

@@ -79,11 +79,7 @@ impl McpServerSpec {
     /// at most 2048 characters either way.
     pub fn parse(name: &str, url: &str, transport: &str) -> Result<McpServerSpec, StoreError> {
         let transport: Transport = transport.parse()?;
-        let name_ok = !name.trim().is_empty()
-            && name.trim() == name
-            && name.chars().count() <= 100
-            && !name.chars().any(char::is_control);
-        if !name_ok {
+        if crate::validate::display_name("name", name, 100)? != name {
             return Err(StoreError::Invalid(
                 "name: 1 to 100 printable characters, without leading or trailing spaces"
                     .to_owned(),

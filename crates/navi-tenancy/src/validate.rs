@@ -96,20 +96,64 @@ impl Slug {
     }
 }
 
-/// An org name: 1–80 characters after trimming, no control characters.
+/// Whether `c` changes how text displays without being seen: the bidirectional controls
+/// (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069), the invisible characters (U+00AD,
+/// U+200B, U+2060–U+2064, U+FEFF) and the tag characters (U+E0000–U+E007F). ZWNJ and ZWJ
+/// (U+200C, U+200D) are not among them: Persian and Indic names and emoji need them.
+pub fn is_deceptive(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{00AD}'
+            | '\u{200B}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{FEFF}'
+            | '\u{E0000}'..='\u{E007F}'
+    )
+}
+
+/// What is wrong with a name people read (an org, key, MCP server or model name, and every later
+/// one), if anything: after trimming, 1 to `max_chars` characters, no control characters and no
+/// [deceptive](is_deceptive) ones. The text completes a message that starts with the field.
+pub fn name_problem(name: &str, max_chars: usize) -> Option<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > max_chars || name.chars().any(char::is_control) {
+        return Some(format!(
+            "1 to {max_chars} characters, no control characters"
+        ));
+    }
+    name.chars().find(|&c| is_deceptive(c)).map(|c| {
+        format!(
+            "no invisible or direction-changing characters (U+{:04X})",
+            u32::from(c)
+        )
+    })
+}
+
+/// `input` trimmed, when it is a valid name (see [`name_problem`]); else `Invalid` naming `field`.
+pub fn display_name<'a>(
+    field: &str,
+    input: &'a str,
+    max_chars: usize,
+) -> Result<&'a str, StoreError> {
+    match name_problem(input, max_chars) {
+        None => Ok(input.trim()),
+        Some(why) => Err(StoreError::Invalid(format!("{field}: {why}"))),
+    }
+}
+
+/// An org name: a [display name](display_name) of 1–80 characters after trimming.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgName(String);
 
 impl OrgName {
     /// Parses `input`.
     pub fn parse(input: &str) -> Result<OrgName, StoreError> {
-        let name = input.trim();
-        if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
-            return Err(StoreError::Invalid(
-                "name: 1 to 80 characters, no control characters".to_owned(),
-            ));
-        }
-        Ok(OrgName(name.to_owned()))
+        Ok(OrgName(display_name("name", input, 80)?.to_owned()))
     }
 
     /// The name.
@@ -197,6 +241,50 @@ mod tests {
         assert_eq!(derive("X"), "x-org");
         assert_eq!(derive("日本"), "org");
         assert!(Slug::parse(&derive(&"long name ".repeat(8))).is_ok());
+    }
+
+    #[test]
+    fn names_refuse_invisible_and_direction_changing_characters() {
+        for deceptive in [
+            '\u{061C}',
+            '\u{200E}',
+            '\u{200F}',
+            '\u{202A}',
+            '\u{202E}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{00AD}',
+            '\u{200B}',
+            '\u{2060}',
+            '\u{2064}',
+            '\u{FEFF}',
+            '\u{E0000}',
+            '\u{E0041}',
+            '\u{E007F}',
+        ] {
+            let name = format!("pay{deceptive}pal");
+            let error = display_name("name", &name, 100).unwrap_err().to_string();
+            assert!(
+                error.contains("name: no invisible or direction-changing characters (U+"),
+                "{error}"
+            );
+            assert!(OrgName::parse(&name).is_err());
+        }
+        // ZWNJ in Persian, ZWJ in an emoji sequence, and the neighbours of refused ranges stay.
+        for kept in [
+            "می\u{200C}خواهم",
+            "👩\u{200D}💻",
+            "a\u{2065}b",
+            "a\u{E0080}b",
+            "x\u{2070}",
+        ] {
+            assert_eq!(display_name("name", kept, 100).unwrap(), kept);
+        }
+        assert_eq!(display_name("name", "  acme ", 100).unwrap(), "acme");
+        assert!(display_name("model", " ", 100)
+            .unwrap_err()
+            .to_string()
+            .contains("model: 1 to 100"));
     }
 
     #[test]
