@@ -83,12 +83,16 @@ fn requested_org(req: &HttpRequest) -> Result<Option<String>, ApiError> {
 
 /// Verifies `key`: its record from the cache or the database, then the secret, revocation and
 /// expiry in memory, and `last_used_at` written when a minute old.
+///
+/// The cache generation is noted once, before the record is looked up, and every record this
+/// request stores goes under it: a record read before a revocation on this instance is thus
+/// never stored as current after it (the revocation starts a newer generation).
 async fn principal(state: &AppState, key: &str) -> Result<Principal, ApiError> {
     let (prefix, secret) = parse_key(key).ok_or(StoreError::Unauthenticated)?;
+    let generation = state.auth_cache.key_generation();
     let record = match state.auth_cache.key(prefix) {
         Some(record) => record,
         None => {
-            let generation = state.auth_cache.key_generation();
             let owned_prefix = prefix.to_owned();
             let record = state
                 .db(move |conn| {
@@ -107,7 +111,6 @@ async fn principal(state: &AppState, key: &str) -> Result<Principal, ApiError> {
     let at = now();
     let principal = record.verify(&state.pepper, secret, at)?;
     if record.use_is_stale(at) {
-        let generation = state.auth_cache.key_generation();
         let key_id = record.key_id().to_owned();
         let written = state
             .db(move |conn| {
