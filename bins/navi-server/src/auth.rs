@@ -135,7 +135,11 @@ async fn context(
     requested_org: Option<String>,
 ) -> Result<OrgContext, ApiError> {
     let org_id = principal.org_context(requested_org.as_deref())?;
-    if let Some(context) = state.auth_cache.context(principal.user_id(), org_id) {
+    let pinned = principal.pinned_org_id().is_some();
+    if let Some(context) = state
+        .auth_cache
+        .context(principal.user_id(), org_id, pinned)
+    {
         return Ok(context);
     }
     let generation = state.auth_cache.context_generation();

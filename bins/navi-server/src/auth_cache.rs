@@ -1,5 +1,6 @@
 //! The per-instance authentication cache: key records by prefix, and org contexts (scope and org
-//! row) by user and org, each kept for `NAVI_AUTH_CACHE_TTL_MS` (default 5 s; 0 turns it off).
+//! row) by user, org and whether the caller's key is pinned, each kept for
+//! `NAVI_AUTH_CACHE_TTL_MS` (default 5 s; 0 turns it off).
 //!
 //! It never weakens a check: the secret, revocation flag and expiry of a cached key are verified
 //! on every request, and failures are never cached. Changes made through this instance (revoking
@@ -79,7 +80,7 @@ pub type OrgContext = Arc<(TenantScope, OrgRow)>;
 #[derive(Clone)]
 pub struct AuthCache {
     keys: Arc<Generational<String, Arc<KeyRecord>>>,
-    contexts: Arc<Generational<(String, String), OrgContext>>,
+    contexts: Arc<Generational<(String, String, bool), OrgContext>>,
 }
 
 impl std::fmt::Debug for AuthCache {
@@ -119,9 +120,10 @@ impl AuthCache {
         self.contexts.generation()
     }
 
-    /// The cached context of `user_id` in `org_id`.
-    pub fn context(&self, user_id: &str, org_id: &str) -> Option<OrgContext> {
-        self.contexts.get(&(user_id.to_owned(), org_id.to_owned()))
+    /// The cached context of `user_id` in `org_id`, through a pinned key or a user key.
+    pub fn context(&self, user_id: &str, org_id: &str, pinned: bool) -> Option<OrgContext> {
+        self.contexts
+            .get(&(user_id.to_owned(), org_id.to_owned(), pinned))
     }
 
     /// Remembers a context resolved in `generation`.
@@ -129,6 +131,7 @@ impl AuthCache {
         let key = (
             context.0.user_id().to_owned(),
             context.0.org_id().to_owned(),
+            context.0.pinned(),
         );
         self.contexts.put(key, generation, context);
     }

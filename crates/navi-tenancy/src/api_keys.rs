@@ -118,8 +118,10 @@ fn validate_name(name: &str) -> Result<String, StoreError> {
 }
 
 /// Creates a key for the caller in the scope's org context. Only a user key can create user keys;
-/// a pinned key only creates keys pinned to its own org (the scope is always that org). Audited
-/// in the scope's org as `api_key.create` (the secret is never recorded).
+/// a pinned key only creates keys pinned to its own org (the scope is always that org). The new
+/// key never outlives the calling key: its expiry is at most the caller's. A key in the grace
+/// period of its rotation creates nothing (`Forbidden`). Audited in the scope's org as
+/// `api_key.create` (the secret is never recorded).
 pub fn create_api_key(
     scope: &TenantScope,
     principal: &Principal,
@@ -147,6 +149,8 @@ pub fn create_api_key(
     let org_id = new.pinned.then(|| scope.org_id().to_owned());
     let name = validate_name(new.name)?;
     audit::org_transaction(scope, conn, |conn| {
+        let caller_expires_at = calling_key_expiry(conn, principal)?;
+        let expires_at = earliest(expires_at, caller_expires_at);
         let (row, key) = insert_key(
             conn,
             pepper,
@@ -159,6 +163,42 @@ pub fn create_api_key(
         audit_key_created(conn, trail, scope.org_id(), &row)?;
         Ok((row, key))
     })
+}
+
+/// When the calling key expires (`None`: never), for keys it makes, which must not outlive it. A
+/// key that has been rotated (it is in its grace period), or is no longer live, hands on nothing:
+/// `Forbidden`. A user acting without a key (bootstrap) is bounded by none.
+fn calling_key_expiry(
+    conn: &mut DbConnection,
+    principal: &Principal,
+) -> Result<Option<NaiveDateTime>, StoreError> {
+    let Some(key_id) = principal.key_id() else {
+        return Ok(None);
+    };
+    let own_keys = navi_api_keys::table.filter(navi_api_keys::user_id.eq(principal.user_id()));
+    let expires_at: Option<NaiveDateTime> = own_keys
+        .filter(navi_api_keys::id.eq(key_id))
+        .filter(navi_api_keys::revoked_at.is_null())
+        .select(navi_api_keys::expires_at)
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::Forbidden)?;
+    let successors: i64 = own_keys
+        .filter(navi_api_keys::rotated_from.eq(key_id))
+        .count()
+        .get_result(conn)?;
+    if successors > 0 {
+        return Err(StoreError::Forbidden);
+    }
+    Ok(expires_at)
+}
+
+/// The earlier of two expiries, where `None` is never.
+fn earliest(a: Option<NaiveDateTime>, b: Option<NaiveDateTime>) -> Option<NaiveDateTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// What an audit event says of a key: never its secret or hash.
@@ -402,25 +442,27 @@ pub fn authenticate(
     Ok(principal)
 }
 
-/// The keys visible in the scope: the caller's own keys usable in this org (pinned to it, or user
-/// keys); admin+ also see every key pinned to the org. Newest first.
+/// The keys visible in the scope: the caller's own keys usable in this org (pinned to it, or,
+/// unless the caller's key is itself pinned, user keys); admin+ also see every key pinned to the
+/// org. A pinned key thus never sees a user key. Newest first.
 pub fn list_api_keys(
     scope: &TenantScope,
     conn: &mut DbConnection,
 ) -> Result<Vec<ApiKeyRow>, StoreError> {
-    let own_usable_here = navi_api_keys::user_id.eq(scope.user_id()).and(
-        navi_api_keys::org_id
-            .eq(scope.org_id())
-            .or(navi_api_keys::org_id.is_null()),
-    );
-    let query = navi_api_keys::table
+    let pinned_here = navi_api_keys::org_id.eq(scope.org_id());
+    let own_usable_here = navi_api_keys::user_id
+        .eq(scope.user_id())
+        .and(pinned_here.or(navi_api_keys::org_id.is_null()));
+    let mut query = navi_api_keys::table
         .filter(navi_api_keys::revoked_at.is_null())
         .order((navi_api_keys::created_at.desc(), navi_api_keys::id))
-        .select(ApiKeyRow::as_select());
+        .select(ApiKeyRow::as_select())
+        .into_boxed();
+    if scope.pinned() {
+        query = query.filter(pinned_here);
+    }
     let rows = if scope.require(Role::Admin).is_ok() {
-        query
-            .filter(own_usable_here.or(navi_api_keys::org_id.eq(scope.org_id())))
-            .load(conn)?
+        query.filter(own_usable_here.or(pinned_here)).load(conn)?
     } else {
         query.filter(own_usable_here).load(conn)?
     };
@@ -470,11 +512,50 @@ pub fn revoke_api_key(
     })
 }
 
+/// Revokes every live key of `user_id` pinned to the scope's org, inside the caller's transaction
+/// (a member's removal: a re-invited member must not find old keys working again). Audited as
+/// `api_key.revoke` of each, with the `reason`.
+pub(crate) fn revoke_keys_pinned_for(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+    trail: &AuditTrail,
+    user_id: &str,
+    reason: &str,
+) -> Result<(), StoreError> {
+    let live = navi_api_keys::table
+        .filter(navi_api_keys::user_id.eq(user_id))
+        .filter(navi_api_keys::org_id.eq(scope.org_id()))
+        .filter(navi_api_keys::revoked_at.is_null());
+    let keys: Vec<ApiKeyRow> = live
+        .select(ApiKeyRow::as_select())
+        .order(navi_api_keys::id)
+        .load(conn)?;
+    diesel::update(live)
+        .set(navi_api_keys::revoked_at.eq(now()))
+        .execute(conn)?;
+    for key in &keys {
+        let mut payload = key_payload(key);
+        payload["reason"] = reason.into();
+        audit::record(
+            scope,
+            conn,
+            trail,
+            AuditAction::ApiKeyRevoke,
+            &key.id,
+            payload,
+        )?;
+    }
+    Ok(())
+}
+
 /// Replaces a key with a new one of the same name and pin (the key's own user only, since it
-/// hands out a secret). The old key keeps working for `grace_seconds`, then stops. Audited in the
-/// scope's org as `api_key.rotate` of the old key.
+/// hands out a secret). The old key keeps working for `grace_seconds`, then stops. A key is
+/// rotated once: rotating it again is a `Conflict`. The new key expires when the old one would
+/// have, but never after the calling key; a calling key in its own grace period rotates nothing
+/// (`Forbidden`). Audited in the scope's org as `api_key.rotate` of the old key.
 pub fn rotate_api_key(
     scope: &TenantScope,
+    principal: &Principal,
     conn: &mut DbConnection,
     trail: &AuditTrail,
     pepper: &Pepper,
@@ -487,17 +568,28 @@ pub fn rotate_api_key(
         )));
     }
     let old = find_visible_key(scope, conn, key_id)?;
-    if old.user_id != scope.user_id() {
+    if old.user_id != scope.user_id() || principal.user_id() != scope.user_id() {
         return Err(StoreError::Forbidden);
     }
     if old.expires_at.is_some_and(|expires_at| expires_at <= now()) {
         return Err(StoreError::Conflict("the key has expired".to_owned()));
     }
     audit::org_transaction(scope, conn, |conn| {
+        let new_expiry = earliest(old.expires_at, calling_key_expiry(conn, principal)?);
         let at = now();
         let grace_end = at + TimeDelta::seconds(i64::from(grace_seconds));
         let old_expiry = old.expires_at.map_or(grace_end, |e| e.min(grace_end));
-        // Only a key that is still live can be rotated, once.
+        // Only a key that is still live can be rotated, and only once.
+        let rotated_before: i64 = navi_api_keys::table
+            .filter(navi_api_keys::user_id.eq(&old.user_id))
+            .filter(navi_api_keys::rotated_from.eq(&old.id))
+            .count()
+            .get_result(conn)?;
+        if rotated_before > 0 {
+            return Err(StoreError::Conflict(
+                "the key has already been rotated".to_owned(),
+            ));
+        }
         let updated = diesel::update(
             navi_api_keys::table
                 .filter(navi_api_keys::id.eq(&old.id))
@@ -514,7 +606,7 @@ pub fn rotate_api_key(
             &old.user_id,
             old.org_id.clone(),
             old.name.clone(),
-            old.expires_at,
+            new_expiry,
             Some(&old.id),
         )?;
         let mut payload = key_payload(&old);

@@ -180,6 +180,41 @@ pub fn revoke_invite(
     })
 }
 
+/// Revokes the pending invites `inviter` made in the scope's org, inside the caller's
+/// transaction: their authority ends with their admin role. Audited as `invite.revoke` of each,
+/// with the `reason`.
+pub(crate) fn revoke_invites_made_by(
+    scope: &TenantScope,
+    conn: &mut DbConnection,
+    trail: &AuditTrail,
+    inviter: &str,
+    reason: &str,
+) -> Result<(), StoreError> {
+    let pending = navi_org_invites::table
+        .filter(navi_org_invites::org_id.eq(scope.org_id()))
+        .filter(navi_org_invites::created_by.eq(inviter))
+        .filter(navi_org_invites::accepted_at.is_null())
+        .filter(navi_org_invites::revoked_at.is_null());
+    let invite_ids: Vec<String> = pending
+        .select(navi_org_invites::id)
+        .order(navi_org_invites::id)
+        .load(conn)?;
+    diesel::update(pending)
+        .set(navi_org_invites::revoked_at.eq(now()))
+        .execute(conn)?;
+    for invite_id in &invite_ids {
+        audit::record(
+            scope,
+            conn,
+            trail,
+            AuditAction::InviteRevoke,
+            invite_id,
+            serde_json::json!({ "reason": reason }),
+        )?;
+    }
+    Ok(())
+}
+
 /// Who is accepting an invite.
 #[derive(Debug, Clone)]
 pub enum InviteCaller {

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::audit::{self, AuditAction, AuditTrail};
 use crate::schema::{navi_org_members, navi_users};
+use crate::{api_keys, invites};
 use crate::{DbConnection, Role, StoreError, TenantScope};
 
 /// A member of an org.
@@ -84,8 +85,9 @@ fn count_owners(scope: &TenantScope, conn: &mut DbConnection) -> Result<i64, Sto
         .get_result(conn)?)
 }
 
-/// Changes a member's role (owners only). Demoting the last owner is a conflict. Audited as
-/// `member.role_change`.
+/// Changes a member's role (owners only). Demoting the last owner is a conflict. Demoting an
+/// admin or owner to member revokes the pending invites they made, in the same transaction.
+/// Audited as `member.role_change` (and `invite.revoke` of each invite).
 pub fn change_member_role(
     scope: &TenantScope,
     conn: &mut DbConnection,
@@ -116,12 +118,17 @@ pub fn change_member_role(
             user_id,
             serde_json::json!({ "from": member.role.as_str(), "to": role.as_str() }),
         )?;
+        if role < Role::Admin && member.role >= Role::Admin {
+            invites::revoke_invites_made_by(scope, conn, trail, user_id, "inviter demoted")?;
+        }
         Ok(MemberRow { role, ..member })
     })
 }
 
 /// Removes a member (admin+; only owners remove owners). Removing the last owner is a conflict.
-/// Audited as `member.remove`.
+/// In the same transaction, the pending invites they made and their keys pinned to the org are
+/// revoked: a removed admin leaves nothing behind, and a re-invited member finds no old key
+/// working. Audited as `member.remove` (and `invite.revoke`, `api_key.revoke` of each).
 pub fn remove_member(
     scope: &TenantScope,
     conn: &mut DbConnection,
@@ -153,6 +160,8 @@ pub fn remove_member(
             user_id,
             serde_json::json!({ "email": member.email, "role": member.role.as_str() }),
         )?;
+        invites::revoke_invites_made_by(scope, conn, trail, user_id, "inviter removed")?;
+        api_keys::revoke_keys_pinned_for(scope, conn, trail, user_id, "member removed")?;
         Ok(())
     })
 }

@@ -6,11 +6,12 @@
 //! ```compile_fail
 //! let scope = navi_tenancy::TenantScope {
 //!     org_id: "org_a".into(), user_id: "usr_a".into(), role: navi_tenancy::Role::Owner,
+//!     pinned: false,
 //! };
 //! ```
 //!
 //! ```compile_fail
-//! let principal = navi_tenancy::Principal { user_id: "usr_a".into(), key_id: "key_a".into(), pinned_org_id: None };
+//! let principal = navi_tenancy::Principal { user_id: "usr_a".into(), key_id: None, pinned_org_id: None };
 //! ```
 
 use diesel::prelude::*;
@@ -19,13 +20,14 @@ use crate::orgs::OrgRow;
 use crate::schema::{navi_org_members, navi_orgs};
 use crate::{DbConnection, Role, StoreError};
 
-/// An authenticated caller: a user, through one of their API keys. Made only by authentication
-/// (and the `test-support` feature). It gives no access to tenant rows by itself: those need a
+/// An authenticated caller: a user, through one of their API keys (or, for bootstrap only, a user
+/// acting without one). Made only by authentication, [`Privileged::act_as`] (and the
+/// `test-support` feature). It gives no access to tenant rows by itself: those need a
 /// [`TenantScope`] from [`Principal::scope`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     user_id: String,
-    key_id: String,
+    key_id: Option<String>,
     pinned_org_id: Option<String>,
 }
 
@@ -37,7 +39,7 @@ impl Principal {
     ) -> Self {
         Principal {
             user_id,
-            key_id,
+            key_id: Some(key_id),
             pinned_org_id,
         }
     }
@@ -47,7 +49,7 @@ impl Principal {
     pub fn for_tests(user_id: &str, key_id: &str, pinned_org_id: Option<&str>) -> Self {
         Principal {
             user_id: user_id.to_owned(),
-            key_id: key_id.to_owned(),
+            key_id: Some(key_id.to_owned()),
             pinned_org_id: pinned_org_id.map(str::to_owned),
         }
     }
@@ -57,9 +59,9 @@ impl Principal {
         &self.user_id
     }
 
-    /// The API key used.
-    pub fn key_id(&self) -> &str {
-        &self.key_id
+    /// The API key used; `None` for a user acting without one (bootstrap).
+    pub fn key_id(&self) -> Option<&str> {
+        self.key_id.as_deref()
     }
 
     /// The org the key is pinned to, if any.
@@ -112,18 +114,21 @@ impl Principal {
             org_id: org.id.clone(),
             user_id: self.user_id.clone(),
             role: role.parse::<Role>()?,
+            pinned: self.pinned_org_id.is_some(),
         };
         Ok((scope, org))
     }
 }
 
-/// The right to read and write one org's rows, as one user with one role. Every repository
-/// function that touches tenant rows takes it first and filters by its org itself.
+/// The right to read and write one org's rows, as one user with one role, through a key pinned
+/// to that org or a user key. Every repository function that touches tenant rows takes it first
+/// and filters by its org itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantScope {
     org_id: String,
     user_id: String,
     role: Role,
+    pinned: bool,
 }
 
 impl TenantScope {
@@ -134,6 +139,16 @@ impl TenantScope {
             org_id: org_id.to_owned(),
             user_id: user_id.to_owned(),
             role,
+            pinned: false,
+        }
+    }
+
+    /// This scope as a key pinned to its org would have it, for tests.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn pinned_for_tests(self) -> Self {
+        TenantScope {
+            pinned: true,
+            ..self
         }
     }
 
@@ -142,6 +157,7 @@ impl TenantScope {
             org_id: org_id.to_owned(),
             user_id: user_id.to_owned(),
             role: Role::Owner,
+            pinned: false,
         }
     }
 
@@ -158,6 +174,13 @@ impl TenantScope {
     /// The acting user's role in the org.
     pub fn role(&self) -> Role {
         self.role
+    }
+
+    /// Whether the caller acts through a key pinned to this org. Such a caller stays inside the
+    /// org: it sees and acts on only keys pinned to it, never its user's keys that work
+    /// everywhere.
+    pub fn pinned(&self) -> bool {
+        self.pinned
     }
 
     /// `Ok` when the acting user has at least `role`, else [`StoreError::Forbidden`].
@@ -185,8 +208,13 @@ impl Privileged {
         Privileged(())
     }
 
-    /// Acts as `user_id` without a key (bootstrap): an unpinned principal.
+    /// Acts as `user_id` without a key (bootstrap): an unpinned principal whose keys are bounded
+    /// by no calling key.
     pub fn act_as(&self, user_id: &str) -> Principal {
-        Principal::authenticated(user_id.to_owned(), "bootstrap".to_owned(), None)
+        Principal {
+            user_id: user_id.to_owned(),
+            key_id: None,
+            pinned_org_id: None,
+        }
     }
 }

@@ -93,7 +93,7 @@ fn a_created_key_authenticates_as_its_user_with_its_pin(db: TestDatabase) {
     assert!(!format!("{key:?}").contains(key.expose()));
     let principal = w.auth(key.expose()).unwrap();
     assert_eq!(principal.user_id(), ada.user_id());
-    assert_eq!(principal.key_id(), row.id);
+    assert_eq!(principal.key_id(), Some(row.id.as_str()));
     assert_eq!(principal.pinned_org_id(), Some(scope.org_id()));
     // The stored hash is keyed: another pepper does not accept the key.
     assert!(matches!(
@@ -250,6 +250,7 @@ fn admins_revoke_keys_pinned_to_their_org_and_members_do_not(db: TestDatabase) {
     assert!(matches!(
         rotate_api_key(
             &scope,
+            &ada,
             &mut w.conn,
             &navi_tenancy::testing::audit_trail(),
             &w.pepper,
@@ -281,6 +282,7 @@ fn a_rotated_key_works_during_its_grace_period_and_not_after(db: TestDatabase) {
     .unwrap();
     let (new, new_key) = rotate_api_key(
         &scope,
+        &ada,
         &mut w.conn,
         &navi_tenancy::testing::audit_trail(),
         &w.pepper,
@@ -309,6 +311,7 @@ fn a_rotated_key_works_during_its_grace_period_and_not_after(db: TestDatabase) {
     // Without grace the old key stops at once.
     let (_, newer_key) = rotate_api_key(
         &scope,
+        &ada,
         &mut w.conn,
         &navi_tenancy::testing::audit_trail(),
         &w.pepper,
@@ -324,6 +327,7 @@ fn a_rotated_key_works_during_its_grace_period_and_not_after(db: TestDatabase) {
     assert!(matches!(
         rotate_api_key(
             &scope,
+            &ada,
             &mut w.conn,
             &navi_tenancy::testing::audit_trail(),
             &w.pepper,

@@ -155,7 +155,8 @@ fn every_change_appends_its_event_and_the_chain_verifies(db: TestDatabase) {
         expires_in_days: None,
     };
     let (key, _) = create_api_key(&owner, &ada, &mut conn, &trail, &w.pepper, &new_key).unwrap();
-    let (rotated, _) = rotate_api_key(&owner, &mut conn, &trail, &w.pepper, &key.id, 0).unwrap();
+    let (rotated, _) =
+        rotate_api_key(&owner, &ada, &mut conn, &trail, &w.pepper, &key.id, 0).unwrap();
     revoke_api_key(&owner, &mut conn, &trail, &rotated.id).unwrap();
 
     let secret = object(json!({ "token": "s3cr3t-value" }));
@@ -193,6 +194,7 @@ fn every_change_appends_its_event_and_the_chain_verifies(db: TestDatabase) {
             "invite.accept",
             "member.role_change",
             "member.remove",
+            "api_key.revoke",
             "api_key.create",
             "api_key.rotate",
             "api_key.revoke",
@@ -203,7 +205,7 @@ fn every_change_appends_its_event_and_the_chain_verifies(db: TestDatabase) {
         ]
     );
     let seqs: Vec<i64> = events.iter().map(|event| event.seq).collect();
-    assert_eq!(seqs, (1..=15).collect::<Vec<i64>>());
+    assert_eq!(seqs, (1..=16).collect::<Vec<i64>>());
     // Actor, target and address are recorded; the invite acceptance is the invitee's act.
     assert_eq!(events[0].actor_user_id.as_deref(), Some(ada.user_id()));
     assert_eq!(events[0].target_type, "org");
@@ -218,7 +220,13 @@ fn every_change_appends_its_event_and_the_chain_verifies(db: TestDatabase) {
         events[6].open_payload(&keyring).unwrap(),
         object(json!({ "from": "member", "to": "admin" }))
     );
-    assert_eq!(events[12].open_payload(&keyring).unwrap()["secret"], "kept");
+    // The removed member's key pinned to the org (made by accepting the invite) goes with them.
+    assert_eq!(events[8].target_id, events[4].target_id);
+    assert_eq!(
+        events[8].open_payload(&keyring).unwrap()["reason"],
+        "member removed"
+    );
+    assert_eq!(events[13].open_payload(&keyring).unwrap()["secret"], "kept");
     // No payload carries a secret: not the MCP secret, an invite token or an API key.
     for event in &events {
         let payload = serde_json::Value::Object(event.open_payload(&keyring).unwrap()).to_string();
@@ -227,7 +235,7 @@ fn every_change_appends_its_event_and_the_chain_verifies(db: TestDatabase) {
         assert!(!payload.contains(token.expose()), "{payload}");
     }
     let report = w.verify(&owner);
-    assert_eq!((report.checked, report.broken), (15, None));
+    assert_eq!((report.checked, report.broken), (16, None));
 }
 
 fn a_change_that_fails_leaves_no_event(db: TestDatabase) {

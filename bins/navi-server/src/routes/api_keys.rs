@@ -122,7 +122,9 @@ async fn list(
 }
 
 async fn rotate(
-    Scoped { scope, .. }: Scoped,
+    Scoped {
+        principal, scope, ..
+    }: Scoped,
     Trail(trail): Trail,
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -131,7 +133,17 @@ async fn rotate(
     let (id, grace_seconds) = (id.into_inner(), body.grace_seconds);
     let pepper = state.pepper.clone();
     let (row, key) = state
-        .db(move |conn| rotate_api_key(&scope, conn, &trail, &pepper, &id, grace_seconds))
+        .db(move |conn| {
+            rotate_api_key(
+                &scope,
+                &principal,
+                conn,
+                &trail,
+                &pepper,
+                &id,
+                grace_seconds,
+            )
+        })
         .await?;
     state.auth_cache.forget_keys();
     Ok(HttpResponse::Created().json(CreatedKeyResponse::new(row, &key)))

@@ -134,6 +134,8 @@ async fn remove(
     state
         .db(move |conn| remove_member(&scope, conn, &trail, &user_id))
         .await?;
+    // The membership and the member's keys pinned to the org end at once on this instance.
     state.auth_cache.forget_contexts();
+    state.auth_cache.forget_keys();
     Ok(HttpResponse::NoContent().finish())
 }
