@@ -167,6 +167,10 @@ impl From<StoreError> for ApiError {
                 tracing::error!(%error, "database error");
                 ApiError::internal()
             }
+            StoreError::Internal(cause) => {
+                tracing::error!(%cause, "internal invariant broken");
+                ApiError::internal()
+            }
         }
     }
 }
@@ -203,6 +207,7 @@ mod tests {
                 "unavailable",
             ),
             (StoreError::Migration("x".into()), 500, "internal"),
+            (StoreError::Internal("x".into()), 500, "internal"),
             (
                 StoreError::SecretUnreadable("no key".into()),
                 409,
@@ -213,6 +218,32 @@ mod tests {
             let api = ApiError::from(store);
             assert_eq!(api.status_code().as_u16(), status);
             assert_eq!(api.code(), code);
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_broken_invariant_is_a_500_with_the_generic_body() {
+        let cause = "the rollups disagree with each other: a user's sums are [-1, 0, 0, 0, 0]";
+        for api in [
+            ApiError::from(StoreError::Internal(cause.into())),
+            ApiError::from(navi_analytics::DashboardError::Store(StoreError::Internal(
+                cause.into(),
+            ))),
+        ] {
+            let response = api.error_response();
+            assert_eq!(response.status().as_u16(), 500);
+            let body = actix_web::body::to_bytes(response.into_body())
+                .await
+                .expect("a JSON body");
+            let body: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+            assert_eq!(
+                body,
+                serde_json::json!({"error": {
+                    "code": "internal",
+                    "message": "The server failed to handle the request.",
+                }})
+            );
+            assert!(!api.to_string().contains("rollups"), "{api}");
         }
     }
 

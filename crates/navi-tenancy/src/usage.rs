@@ -445,7 +445,7 @@ fn update_rollups(
         let index = usize::try_from(call.latency_bucket)
             .ok()
             .filter(|&index| index < LATENCY_BUCKETS)
-            .ok_or_else(|| StoreError::Invalid("latency bucket out of range".to_owned()))?;
+            .ok_or_else(|| StoreError::Internal("latency bucket out of range".to_owned()))?;
         let quarter = (
             bucket_of(call.occurred_at, Grain::QuarterHour),
             call.model.as_str(),
@@ -766,7 +766,7 @@ impl<K: Clone> BucketUses<K> {
         self.uses
             .get(&bucket)
             .map(Vec::as_slice)
-            .ok_or_else(|| StoreError::Invalid(format!("bucket {bucket} was not asked for")))
+            .ok_or_else(|| StoreError::Internal(format!("bucket {bucket} was not asked for")))
     }
 }
 
@@ -799,7 +799,7 @@ impl SignedSums {
                 .ok()
                 .filter(|value| *value >= 0)
                 .ok_or_else(|| {
-                    StoreError::Invalid(format!(
+                    StoreError::Internal(format!(
                         "the sums of the range do not fit 64-bit integers (or the rollups \
                          disagree with each other): {value}"
                     ))
