@@ -529,9 +529,88 @@ async fn metrics_count_each_recorded_call_once(db: TestDatabase) {
     assert_eq!(metric(&api, "navi_llm_latency_seconds_count").await, 3.0);
 }
 
+/// A call at the bounds is recorded; one beyond any of them is a 400 naming the field, so a
+/// member cannot record a call whose sums would break the day's rollups for the whole org.
+async fn each_call_is_bounded_and_a_huge_one_breaks_nothing(db: TestDatabase) {
+    let api = Api::start(db).await;
+    let owner = api.owner("ada@example.com", "Acme").await;
+    let org = Some(owner.org_id.as_str());
+    let at = "2026-11-20T10:00:00Z";
+    let huge = json!({"id": "huge", "model": "gpt-4o", "prompt_tokens": i64::MAX,
+                      "completion_tokens": i64::MAX, "cost_micros": i64::MAX,
+                      "latency_ms": i64::MAX, "occurred_at": at});
+    let reply = api
+        .call("POST", "/v1/llm-calls", Some(&owner.key), org, Some(huge))
+        .await;
+    assert_error(&reply, 400, "invalid_request");
+    for (field, max) in [
+        ("prompt_tokens", 100_000_000_i64),
+        ("completion_tokens", 100_000_000),
+        ("cost_micros", 10_000_000_000),
+        ("latency_ms", 86_400_000),
+    ] {
+        let mut beyond = call(&format!("beyond-{field}"), 1, at);
+        beyond[field] = json!(max + 1);
+        let reply = api
+            .call("POST", "/v1/llm-calls", Some(&owner.key), org, Some(beyond))
+            .await;
+        assert_error(&reply, 400, "invalid_request");
+        let message = reply.body["error"]["message"].as_str().unwrap();
+        assert_eq!(
+            message,
+            format!("calls[0].{field}: a whole number from 0 to {max}.")
+        );
+    }
+    let largest = json!({"id": "largest", "model": "gpt-4o", "prompt_tokens": 100_000_000,
+                         "completion_tokens": 100_000_000, "cost_micros": 10_000_000_000_i64,
+                         "latency_ms": 86_400_000, "occurred_at": at});
+    let reply = api
+        .call(
+            "POST",
+            "/v1/llm-calls",
+            Some(&owner.key),
+            org,
+            Some(largest),
+        )
+        .await;
+    assert_eq!(reply.body, json!({"accepted": 1, "duplicates": 0}));
+    // Later calls of the model and day are still recorded, and the day's dashboard adds up.
+    let reply = api
+        .call(
+            "POST",
+            "/v1/llm-calls",
+            Some(&owner.key),
+            org,
+            Some(call("later", 5, at)),
+        )
+        .await;
+    assert_eq!(
+        reply.body,
+        json!({"accepted": 1, "duplicates": 0}),
+        "{reply:?}"
+    );
+    let dashboard = api
+        .call(
+            "GET",
+            "/v1/analytics/org?from=2026-11-20&to=2026-11-20&tz=UTC",
+            Some(&owner.key),
+            org,
+            None,
+        )
+        .await;
+    assert_eq!(dashboard.status, 200, "{dashboard:?}");
+    let totals = &dashboard.body["totals"];
+    assert_eq!(totals["requests"], 2);
+    assert_eq!(totals["prompt_tokens"], 100_000_100);
+    assert_eq!(totals["completion_tokens"], 100_000_020);
+    assert_eq!(totals["cost_micros"], 10_000_000_005_i64);
+    assert_eq!(totals["cost_usd"], "10000.000005");
+}
+
 on_both_backends!(
     calls_are_recorded_once_and_dashboards_show_them,
     metrics_count_each_recorded_call_once,
     a_batch_with_one_bad_call_records_nothing,
     dashboards_keep_orgs_and_users_apart,
+    each_call_is_bounded_and_a_huge_one_breaks_nothing,
 );

@@ -100,7 +100,10 @@ mod sums;
 pub use dashboard::{DailyUsage, Dashboard, DashboardBuilder, ModelUsage, Totals, UserUsage};
 pub use decimal::{CostUsd, Hundredths};
 pub use error::{AnalyticsError, InvalidCall, InvalidQuery};
-pub use ingest::{validate_calls, CallInput};
+pub use ingest::{
+    validate_calls, CallInput, MAX_COST_MICROS_PER_CALL, MAX_LATENCY_MS_PER_CALL,
+    MAX_TOKENS_PER_CALL,
+};
 pub use latency::{
     latency_bucket, LatencyHistogram, LATENCY_BUCKET_COUNT, LATENCY_BUCKET_UPPER_BOUNDS_MS,
     LATENCY_OVERFLOW_BUCKET,
