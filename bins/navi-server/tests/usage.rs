@@ -607,10 +607,86 @@ async fn each_call_is_bounded_and_a_huge_one_breaks_nothing(db: TestDatabase) {
     assert_eq!(totals["cost_usd"], "10000.000005");
 }
 
+/// Client ids are unique per org and user: a member's `req-1` does not make a colleague's
+/// `req-1` a duplicate, and the same member's `req-1` twice is still one call.
+async fn call_ids_are_unique_per_member_not_per_org(db: TestDatabase) {
+    let api = Api::start(db).await;
+    let owner = api.owner("ada@example.com", "Acme").await;
+    let (member_key, member_id) = api.member(&owner, "mia@example.com", "member").await;
+    let org = Some(owner.org_id.as_str());
+    let post = |key: &str, cost_micros: i64| {
+        let body = call("req-1", cost_micros, "2026-11-20T10:00:00Z");
+        let key = key.to_owned();
+        let api = &api;
+        async move {
+            api.call("POST", "/v1/llm-calls", Some(&key), org, Some(body))
+                .await
+        }
+    };
+    let first = post(&member_key, 1_000).await;
+    assert_eq!(
+        first.body,
+        json!({"accepted": 1, "duplicates": 0}),
+        "{first:?}"
+    );
+    let colleague = post(&owner.key, 20_000).await;
+    assert_eq!(
+        colleague.body,
+        json!({"accepted": 1, "duplicates": 0}),
+        "another member's req-1 is another call"
+    );
+    let retried = post(&member_key, 1_000).await;
+    assert_eq!(retried.body, json!({"accepted": 0, "duplicates": 1}));
+    let in_one_batch = api
+        .call(
+            "POST",
+            "/v1/llm-calls",
+            Some(&owner.key),
+            org,
+            Some(
+                json!({"calls": [call("req-2", 300_000, "2026-11-20T11:00:00Z"),
+                                  call("req-1", 1, "2026-11-20T11:00:00Z")]}),
+            ),
+        )
+        .await;
+    assert_eq!(in_one_batch.body, json!({"accepted": 1, "duplicates": 1}));
+
+    let dashboard = api
+        .call(
+            "GET",
+            &format!("/v1/analytics/org?{RANGE}"),
+            Some(&owner.key),
+            org,
+            None,
+        )
+        .await;
+    assert_eq!(dashboard.status, 200, "{dashboard:?}");
+    assert_eq!(dashboard.body["totals"]["requests"], 3);
+    assert_eq!(dashboard.body["totals"]["cost_micros"], 321_000);
+    let users = dashboard.body["by_user"].as_array().unwrap();
+    assert_eq!(users.len(), 2, "{users:?}");
+    assert_eq!(users[0]["user_id"], owner.user_id.as_str());
+    assert_eq!(users[0]["requests"], 2);
+    assert_eq!(users[1]["user_id"], member_id.as_str());
+    assert_eq!(users[1]["requests"], 1);
+    let own = api
+        .call(
+            "GET",
+            &format!("/v1/analytics/usage?{RANGE}"),
+            Some(&member_key),
+            org,
+            None,
+        )
+        .await;
+    assert_eq!(own.body["totals"]["requests"], 1);
+    assert_eq!(own.body["totals"]["cost_micros"], 1_000);
+}
+
 on_both_backends!(
     calls_are_recorded_once_and_dashboards_show_them,
     metrics_count_each_recorded_call_once,
     a_batch_with_one_bad_call_records_nothing,
     dashboards_keep_orgs_and_users_apart,
     each_call_is_bounded_and_a_huge_one_breaks_nothing,
+    call_ids_are_unique_per_member_not_per_org,
 );

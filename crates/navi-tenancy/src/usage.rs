@@ -46,11 +46,17 @@ pub const LATENCY_BUCKETS: usize = 29;
 /// Most calls in one batch.
 pub const MAX_BATCH: usize = 1000;
 const DAY: i64 = 86_400;
+/// The `ON CONFLICT` target of the calls' client ids, unique per org and user. The unique index
+/// holds only the calls that have an id (a partial index, which the target must name by its
+/// predicate), on both backends.
+const CLIENT_CALL_CONFLICT: &str =
+    "ON CONFLICT (org_id, user_id, client_call_id) WHERE client_call_id IS NOT NULL";
 
 /// A validated call to record (see `navi-analytics` for validation and the latency bucket).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCall {
-    /// The client's id for the call, unique per org.
+    /// The client's id for the call, unique per org and user (the user the call is recorded
+    /// for): another member's call with the same id is another call.
     pub client_call_id: Option<String>,
     /// The model name.
     pub model: String,
@@ -71,7 +77,8 @@ pub struct NewCall {
 /// What a batch did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
-    /// Calls whose client id the org already had (or that repeated one in the batch).
+    /// Calls whose client id the user already had in the org (or that repeated one in the
+    /// batch).
     pub duplicates: u64,
     /// The positions in the batch of the calls recorded, in order.
     pub recorded: Vec<usize>,
@@ -249,7 +256,8 @@ fn placeholders(first: usize, count: usize) -> String {
 }
 
 /// Records calls for the scope's user in the scope's org, all or nothing, with their rollups in
-/// the same transaction. A call whose client id the org already has is skipped (and counted).
+/// the same transaction. A call whose client id the scope's user already has in the org is
+/// skipped (and counted); another user's call with the same id is recorded.
 pub fn record_calls(
     scope: &TenantScope,
     conn: &mut DbConnection,
@@ -299,10 +307,7 @@ pub fn record_calls(
             BulkRows {
                 table: "navi_llm_calls",
                 columns: call_columns(scope, identified, true),
-                tail: format!(
-                    "{} DO NOTHING RETURNING client_call_id",
-                    dialect::client_call_conflict(conn.backend())
-                ),
+                tail: format!("{CLIENT_CALL_CONFLICT} DO NOTHING RETURNING client_call_id"),
             },
         )?;
         let inserted_ids: HashSet<String> = inserted

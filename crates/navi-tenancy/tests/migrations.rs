@@ -145,6 +145,9 @@ fn rows(conn: &mut DbConnection, table: &str, columns: &[impl AsRef<str>]) -> Ve
     lines
 }
 
+/// The migrations after usage_latency_per_model_quarter, newest first.
+const LATER_THAN_LATENCY_PER_MODEL_QUARTER: [&str; 1] = ["20261203090000_usage_call_ids_per_user"];
+
 const SUMS: [&str; 5] = [
     "requests",
     "prompt_tokens",
@@ -279,13 +282,13 @@ fn the_usage_grains_migration_backfills_what_ingest_maintains(db: TestDatabase) 
     assert!(maintained.iter().all(|rows| !rows.is_empty()));
 
     // The migrations after it first (each rebuilds what it replaces), then the grains.
-    for later in [
+    for later in LATER_THAN_LATENCY_PER_MODEL_QUARTER.into_iter().chain([
         "20261202170734_usage_latency_per_model_quarter",
         "20261202170220_usage_call_ids_only_where_given",
         "20261202131021_usage_model_keys_without_sums",
         "20261201235128_usage_user_six_hours",
         "20261201233944_usage_without_foreign_keys",
-    ] {
+    ]) {
         assert_eq!(
             migrations::revert_last(&mut conn).unwrap().as_deref(),
             Some(later)
@@ -357,6 +360,12 @@ fn the_latency_migration_backfills_what_ingest_maintains(db: TestDatabase) {
         .collect();
     let maintained = rows(&mut conn, "navi_usage_by_model", &quarter_columns);
 
+    for later in LATER_THAN_LATENCY_PER_MODEL_QUARTER {
+        assert_eq!(
+            migrations::revert_last(&mut conn).unwrap().as_deref(),
+            Some(later)
+        );
+    }
     assert_eq!(
         migrations::revert_last(&mut conn).unwrap().as_deref(),
         Some("20261202170734_usage_latency_per_model_quarter")
