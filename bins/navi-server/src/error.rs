@@ -148,6 +148,12 @@ impl From<StoreError> for ApiError {
                 "You may not do this in this organization.",
             ),
             StoreError::Invalid(message) => ApiError::invalid_request(message),
+            StoreError::TooLarge(cause) => {
+                tracing::info!(%cause, "a sum asked for does not fit in 64 bits");
+                ApiError::invalid_request(
+                    "The sums asked for do not fit in 64-bit integers: ask for less at once.",
+                )
+            }
             StoreError::SecretUnreadable(cause) => {
                 tracing::error!(%cause, "a stored secret cannot be read");
                 ApiError::new(
@@ -179,6 +185,9 @@ impl From<navi_analytics::DashboardError> for ApiError {
     fn from(error: navi_analytics::DashboardError) -> Self {
         match error {
             navi_analytics::DashboardError::Store(error) => error.into(),
+            error @ navi_analytics::DashboardError::RangeTooLarge { .. } => {
+                ApiError::invalid_request(error.to_string())
+            }
             navi_analytics::DashboardError::Analytics(error) => {
                 tracing::error!(%error, "dashboard cannot be stated exactly");
                 ApiError::internal()
@@ -208,6 +217,7 @@ mod tests {
             ),
             (StoreError::Migration("x".into()), 500, "internal"),
             (StoreError::Internal("x".into()), 500, "internal"),
+            (StoreError::TooLarge("x".into()), 400, "invalid_request"),
             (
                 StoreError::SecretUnreadable("no key".into()),
                 409,

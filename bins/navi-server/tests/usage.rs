@@ -5,6 +5,8 @@
 mod common;
 
 use common::{assert_error, Api};
+use diesel::RunQueryDsl;
+use navi_tenancy::checkout;
 use navi_tenancy::testing::TestDatabase;
 use serde_json::{json, Value};
 
@@ -682,6 +684,58 @@ async fn call_ids_are_unique_per_member_not_per_org(db: TestDatabase) {
     assert_eq!(own.body["totals"]["cost_micros"], 1_000);
 }
 
+/// A range whose sums do not fit the answer's 64-bit integers is a 400 naming the range, never a
+/// 500; each of its days alone is answered. (Calls are bounded, so rows this large are written
+/// here directly: it would take about 9 × 10⁸ calls of the largest cost.)
+async fn a_range_whose_totals_do_not_fit_is_a_400_naming_it(db: TestDatabase) {
+    let api = Api::start(db).await;
+    let owner = api.owner("ada@example.com", "Acme").await;
+    let org = Some(owner.org_id.as_str());
+    {
+        let mut conn = checkout(&api.server.state.pool).unwrap();
+        for bucket in [1_795_132_800_i64, 1_795_219_200] {
+            // 2026-11-20 and 2026-11-21, UTC.
+            diesel::sql_query(format!(
+                "INSERT INTO navi_usage_by_model_day (org_id, bucket, model, requests, \
+                 prompt_tokens, completion_tokens, cost_micros, latency_sum_ms) \
+                 VALUES ('{}', {bucket}, 'gpt-4o', 1, 1, 1, 5000000000000000000, 1)",
+                owner.org_id
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        }
+    }
+    let day = api
+        .call(
+            "GET",
+            "/v1/analytics/org?from=2026-11-21&to=2026-11-21&tz=UTC",
+            Some(&owner.key),
+            org,
+            None,
+        )
+        .await;
+    assert_eq!(day.status, 200, "{day:?}");
+    assert_eq!(
+        day.body["totals"]["cost_micros"],
+        5_000_000_000_000_000_000_i64
+    );
+    let range = api
+        .call(
+            "GET",
+            "/v1/analytics/org?from=2026-11-20&to=2026-11-21&tz=UTC",
+            Some(&owner.key),
+            org,
+            None,
+        )
+        .await;
+    assert_error(&range, 400, "invalid_request");
+    assert_eq!(
+        range.body["error"]["message"],
+        "The sums from 2026-11-20 to 2026-11-21 do not fit in 64-bit integers: ask for a \
+         shorter range."
+    );
+}
+
 on_both_backends!(
     calls_are_recorded_once_and_dashboards_show_them,
     metrics_count_each_recorded_call_once,
@@ -689,4 +743,5 @@ on_both_backends!(
     dashboards_keep_orgs_and_users_apart,
     each_call_is_bounded_and_a_huge_one_breaks_nothing,
     call_ids_are_unique_per_member_not_per_org,
+    a_range_whose_totals_do_not_fit_is_a_400_naming_it,
 );

@@ -25,6 +25,11 @@ pub enum StoreError {
     /// the caller. Only for the caller's input: a broken invariant is [`StoreError::Internal`].
     #[error("invalid: {0}")]
     Invalid(String),
+    /// A sum the caller asked for does not fit in a 64-bit integer: too much asked at once
+    /// (a dashboard's range, say). The message names the sum, for the logs; a caller that
+    /// knows what was asked names it to its own caller.
+    #[error("too large: {0}")]
+    TooLarge(String),
     /// An internal invariant does not hold (the rollups disagree, the database answered rows
     /// that were not asked for, ...): a bug or damaged data, never the caller's fault. The
     /// message is for the logs only.

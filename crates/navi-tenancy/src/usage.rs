@@ -797,18 +797,21 @@ impl SignedSums {
         }
     }
 
-    /// The sums, which are those of a set of calls and so never negative.
+    /// The sums, which are those of a set of calls and so never negative: a negative one is
+    /// [`StoreError::Internal`] (the rollups disagree with each other), one beyond 64 bits
+    /// [`StoreError::TooLarge`].
     fn finish(&self) -> Result<CallSums, StoreError> {
         let column = |value: i128| {
-            i64::try_from(value)
-                .ok()
-                .filter(|value| *value >= 0)
-                .ok_or_else(|| {
-                    StoreError::Internal(format!(
-                        "the sums of the range do not fit 64-bit integers (or the rollups \
-                         disagree with each other): {value}"
-                    ))
-                })
+            if value < 0 {
+                return Err(StoreError::Internal(format!(
+                    "the rollups disagree with each other: a sum of the range is {value}"
+                )));
+            }
+            i64::try_from(value).map_err(|_| {
+                StoreError::TooLarge(format!(
+                    "a sum of the range, {value}, does not fit in 64 bits"
+                ))
+            })
         };
         let [requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms] = self.0;
         Ok(CallSums {
@@ -818,5 +821,29 @@ impl SignedSums {
             cost_micros: column(cost_micros)?,
             latency_sum_ms: column(latency_sum_ms)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_beyond_64_bits_are_too_large_and_negative_ones_internal() {
+        let big = CallSums {
+            requests: 1,
+            prompt_tokens: 1,
+            completion_tokens: 1,
+            cost_micros: i64::MAX,
+            latency_sum_ms: 1,
+        };
+        let mut wide = SignedSums::default();
+        wide.apply(&big, Sign::Add);
+        assert_eq!(wide.finish().unwrap(), big);
+        wide.apply(&big, Sign::Add);
+        assert!(matches!(wide.finish(), Err(StoreError::TooLarge(_))));
+        let mut negative = SignedSums::default();
+        negative.apply(&big, Sign::Subtract);
+        assert!(matches!(negative.finish(), Err(StoreError::Internal(_))));
     }
 }
