@@ -148,6 +148,12 @@ impl From<StoreError> for ApiError {
                 "You may not do this in this organization.",
             ),
             StoreError::Invalid(message) => ApiError::invalid_request(message),
+            StoreError::TooLarge(cause) => {
+                tracing::info!(%cause, "a sum asked for does not fit in 64 bits");
+                ApiError::invalid_request(
+                    "The sums asked for do not fit in 64-bit integers: ask for less at once.",
+                )
+            }
             StoreError::SecretUnreadable(cause) => {
                 tracing::error!(%cause, "a stored secret cannot be read");
                 ApiError::new(
@@ -167,6 +173,10 @@ impl From<StoreError> for ApiError {
                 tracing::error!(%error, "database error");
                 ApiError::internal()
             }
+            StoreError::Internal(cause) => {
+                tracing::error!(%cause, "internal invariant broken");
+                ApiError::internal()
+            }
         }
     }
 }
@@ -175,6 +185,9 @@ impl From<navi_analytics::DashboardError> for ApiError {
     fn from(error: navi_analytics::DashboardError) -> Self {
         match error {
             navi_analytics::DashboardError::Store(error) => error.into(),
+            error @ navi_analytics::DashboardError::RangeTooLarge { .. } => {
+                ApiError::invalid_request(error.to_string())
+            }
             navi_analytics::DashboardError::Analytics(error) => {
                 tracing::error!(%error, "dashboard cannot be stated exactly");
                 ApiError::internal()
@@ -203,6 +216,8 @@ mod tests {
                 "unavailable",
             ),
             (StoreError::Migration("x".into()), 500, "internal"),
+            (StoreError::Internal("x".into()), 500, "internal"),
+            (StoreError::TooLarge("x".into()), 400, "invalid_request"),
             (
                 StoreError::SecretUnreadable("no key".into()),
                 409,
@@ -213,6 +228,32 @@ mod tests {
             let api = ApiError::from(store);
             assert_eq!(api.status_code().as_u16(), status);
             assert_eq!(api.code(), code);
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_broken_invariant_is_a_500_with_the_generic_body() {
+        let cause = "the rollups disagree with each other: a user's sums are [-1, 0, 0, 0, 0]";
+        for api in [
+            ApiError::from(StoreError::Internal(cause.into())),
+            ApiError::from(navi_analytics::DashboardError::Store(StoreError::Internal(
+                cause.into(),
+            ))),
+        ] {
+            let response = api.error_response();
+            assert_eq!(response.status().as_u16(), 500);
+            let body = actix_web::body::to_bytes(response.into_body())
+                .await
+                .expect("a JSON body");
+            let body: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+            assert_eq!(
+                body,
+                serde_json::json!({"error": {
+                    "code": "internal",
+                    "message": "The server failed to handle the request.",
+                }})
+            );
+            assert!(!api.to_string().contains("rollups"), "{api}");
         }
     }
 

@@ -5,6 +5,8 @@
 mod common;
 
 use common::{assert_error, Api};
+use diesel::RunQueryDsl;
+use navi_tenancy::checkout;
 use navi_tenancy::testing::TestDatabase;
 use serde_json::{json, Value};
 
@@ -529,9 +531,217 @@ async fn metrics_count_each_recorded_call_once(db: TestDatabase) {
     assert_eq!(metric(&api, "navi_llm_latency_seconds_count").await, 3.0);
 }
 
+/// A call at the bounds is recorded; one beyond any of them is a 400 naming the field, so a
+/// member cannot record a call whose sums would break the day's rollups for the whole org.
+async fn each_call_is_bounded_and_a_huge_one_breaks_nothing(db: TestDatabase) {
+    let api = Api::start(db).await;
+    let owner = api.owner("ada@example.com", "Acme").await;
+    let org = Some(owner.org_id.as_str());
+    let at = "2026-11-20T10:00:00Z";
+    let huge = json!({"id": "huge", "model": "gpt-4o", "prompt_tokens": i64::MAX,
+                      "completion_tokens": i64::MAX, "cost_micros": i64::MAX,
+                      "latency_ms": i64::MAX, "occurred_at": at});
+    let reply = api
+        .call("POST", "/v1/llm-calls", Some(&owner.key), org, Some(huge))
+        .await;
+    assert_error(&reply, 400, "invalid_request");
+    for (field, max) in [
+        ("prompt_tokens", 100_000_000_i64),
+        ("completion_tokens", 100_000_000),
+        ("cost_micros", 10_000_000_000),
+        ("latency_ms", 86_400_000),
+    ] {
+        let mut beyond = call(&format!("beyond-{field}"), 1, at);
+        beyond[field] = json!(max + 1);
+        let reply = api
+            .call("POST", "/v1/llm-calls", Some(&owner.key), org, Some(beyond))
+            .await;
+        assert_error(&reply, 400, "invalid_request");
+        let message = reply.body["error"]["message"].as_str().unwrap();
+        assert_eq!(
+            message,
+            format!("calls[0].{field}: a whole number from 0 to {max}.")
+        );
+    }
+    let largest = json!({"id": "largest", "model": "gpt-4o", "prompt_tokens": 100_000_000,
+                         "completion_tokens": 100_000_000, "cost_micros": 10_000_000_000_i64,
+                         "latency_ms": 86_400_000, "occurred_at": at});
+    let reply = api
+        .call(
+            "POST",
+            "/v1/llm-calls",
+            Some(&owner.key),
+            org,
+            Some(largest),
+        )
+        .await;
+    assert_eq!(reply.body, json!({"accepted": 1, "duplicates": 0}));
+    // Later calls of the model and day are still recorded, and the day's dashboard adds up.
+    let reply = api
+        .call(
+            "POST",
+            "/v1/llm-calls",
+            Some(&owner.key),
+            org,
+            Some(call("later", 5, at)),
+        )
+        .await;
+    assert_eq!(
+        reply.body,
+        json!({"accepted": 1, "duplicates": 0}),
+        "{reply:?}"
+    );
+    let dashboard = api
+        .call(
+            "GET",
+            "/v1/analytics/org?from=2026-11-20&to=2026-11-20&tz=UTC",
+            Some(&owner.key),
+            org,
+            None,
+        )
+        .await;
+    assert_eq!(dashboard.status, 200, "{dashboard:?}");
+    let totals = &dashboard.body["totals"];
+    assert_eq!(totals["requests"], 2);
+    assert_eq!(totals["prompt_tokens"], 100_000_100);
+    assert_eq!(totals["completion_tokens"], 100_000_020);
+    assert_eq!(totals["cost_micros"], 10_000_000_005_i64);
+    assert_eq!(totals["cost_usd"], "10000.000005");
+}
+
+/// Client ids are unique per org and user: a member's `req-1` does not make a colleague's
+/// `req-1` a duplicate, and the same member's `req-1` twice is still one call.
+async fn call_ids_are_unique_per_member_not_per_org(db: TestDatabase) {
+    let api = Api::start(db).await;
+    let owner = api.owner("ada@example.com", "Acme").await;
+    let (member_key, member_id) = api.member(&owner, "mia@example.com", "member").await;
+    let org = Some(owner.org_id.as_str());
+    let post = |key: &str, cost_micros: i64| {
+        let body = call("req-1", cost_micros, "2026-11-20T10:00:00Z");
+        let key = key.to_owned();
+        let api = &api;
+        async move {
+            api.call("POST", "/v1/llm-calls", Some(&key), org, Some(body))
+                .await
+        }
+    };
+    let first = post(&member_key, 1_000).await;
+    assert_eq!(
+        first.body,
+        json!({"accepted": 1, "duplicates": 0}),
+        "{first:?}"
+    );
+    let colleague = post(&owner.key, 20_000).await;
+    assert_eq!(
+        colleague.body,
+        json!({"accepted": 1, "duplicates": 0}),
+        "another member's req-1 is another call"
+    );
+    let retried = post(&member_key, 1_000).await;
+    assert_eq!(retried.body, json!({"accepted": 0, "duplicates": 1}));
+    let in_one_batch = api
+        .call(
+            "POST",
+            "/v1/llm-calls",
+            Some(&owner.key),
+            org,
+            Some(
+                json!({"calls": [call("req-2", 300_000, "2026-11-20T11:00:00Z"),
+                                  call("req-1", 1, "2026-11-20T11:00:00Z")]}),
+            ),
+        )
+        .await;
+    assert_eq!(in_one_batch.body, json!({"accepted": 1, "duplicates": 1}));
+
+    let dashboard = api
+        .call(
+            "GET",
+            &format!("/v1/analytics/org?{RANGE}"),
+            Some(&owner.key),
+            org,
+            None,
+        )
+        .await;
+    assert_eq!(dashboard.status, 200, "{dashboard:?}");
+    assert_eq!(dashboard.body["totals"]["requests"], 3);
+    assert_eq!(dashboard.body["totals"]["cost_micros"], 321_000);
+    let users = dashboard.body["by_user"].as_array().unwrap();
+    assert_eq!(users.len(), 2, "{users:?}");
+    assert_eq!(users[0]["user_id"], owner.user_id.as_str());
+    assert_eq!(users[0]["requests"], 2);
+    assert_eq!(users[1]["user_id"], member_id.as_str());
+    assert_eq!(users[1]["requests"], 1);
+    let own = api
+        .call(
+            "GET",
+            &format!("/v1/analytics/usage?{RANGE}"),
+            Some(&member_key),
+            org,
+            None,
+        )
+        .await;
+    assert_eq!(own.body["totals"]["requests"], 1);
+    assert_eq!(own.body["totals"]["cost_micros"], 1_000);
+}
+
+/// A range whose sums do not fit the answer's 64-bit integers is a 400 naming the range, never a
+/// 500; each of its days alone is answered. (Calls are bounded, so rows this large are written
+/// here directly: it would take about 9 × 10⁸ calls of the largest cost.)
+async fn a_range_whose_totals_do_not_fit_is_a_400_naming_it(db: TestDatabase) {
+    let api = Api::start(db).await;
+    let owner = api.owner("ada@example.com", "Acme").await;
+    let org = Some(owner.org_id.as_str());
+    {
+        let mut conn = checkout(&api.server.state.pool).unwrap();
+        for bucket in [1_795_132_800_i64, 1_795_219_200] {
+            // 2026-11-20 and 2026-11-21, UTC.
+            diesel::sql_query(format!(
+                "INSERT INTO navi_usage_by_model_day (org_id, bucket, model, requests, \
+                 prompt_tokens, completion_tokens, cost_micros, latency_sum_ms) \
+                 VALUES ('{}', {bucket}, 'gpt-4o', 1, 1, 1, 5000000000000000000, 1)",
+                owner.org_id
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        }
+    }
+    let day = api
+        .call(
+            "GET",
+            "/v1/analytics/org?from=2026-11-21&to=2026-11-21&tz=UTC",
+            Some(&owner.key),
+            org,
+            None,
+        )
+        .await;
+    assert_eq!(day.status, 200, "{day:?}");
+    assert_eq!(
+        day.body["totals"]["cost_micros"],
+        5_000_000_000_000_000_000_i64
+    );
+    let range = api
+        .call(
+            "GET",
+            "/v1/analytics/org?from=2026-11-20&to=2026-11-21&tz=UTC",
+            Some(&owner.key),
+            org,
+            None,
+        )
+        .await;
+    assert_error(&range, 400, "invalid_request");
+    assert_eq!(
+        range.body["error"]["message"],
+        "The sums from 2026-11-20 to 2026-11-21 do not fit in 64-bit integers: ask for a \
+         shorter range."
+    );
+}
+
 on_both_backends!(
     calls_are_recorded_once_and_dashboards_show_them,
     metrics_count_each_recorded_call_once,
     a_batch_with_one_bad_call_records_nothing,
     dashboards_keep_orgs_and_users_apart,
+    each_call_is_bounded_and_a_huge_one_breaks_nothing,
+    call_ids_are_unique_per_member_not_per_org,
+    a_range_whose_totals_do_not_fit_is_a_400_naming_it,
 );

@@ -10,7 +10,7 @@ use crate::decimal::{CostUsd, Hundredths};
 use crate::error::{checked_sum, AnalyticsError};
 use crate::latency::LatencyHistogram;
 use crate::query::DashboardQuery;
-use crate::sums::Sums;
+use crate::sums::{Sums, WideSums};
 
 /// The body of `GET /v1/analytics/usage` and `GET /v1/analytics/org`.
 ///
@@ -171,7 +171,9 @@ pub(crate) fn order_by_cost_then_name(
 /// anything that keeps each group within one local day and one model (per call, per rollup
 /// bucket of [`DashboardQuery::finest_grain_seconds`], per day and model), and feeds them in
 /// any order: with the API's non-negative figures the result is the same.
-/// Every `add_*` checks its input and leaves the builder unchanged when it fails.
+/// Every `add_*` checks its input and leaves the builder unchanged when it fails. Sums are
+/// added in 128-bit integers, so however long the range only a figure that does not fit the
+/// answer's 64 bits fails, and only in [`DashboardBuilder::finish`].
 #[derive(Debug, Clone)]
 pub struct DashboardBuilder {
     org_id: String,
@@ -180,12 +182,12 @@ pub struct DashboardBuilder {
     to: NaiveDate,
     tz: Tz,
     include_by_user: bool,
-    totals: Sums,
+    totals: WideSums,
     /// Each day of the range, in order, with its sums.
-    daily: Vec<(NaiveDate, Sums)>,
-    by_model: BTreeMap<String, Sums>,
+    daily: Vec<(NaiveDate, WideSums)>,
+    by_model: BTreeMap<String, WideSums>,
     /// Hashed, not ordered: `finish` sorts the users by cost anyway.
-    by_user: HashMap<String, Sums>,
+    by_user: HashMap<String, WideSums>,
     latency: LatencyHistogram,
     feedback_positive: i64,
     feedback_negative: i64,
@@ -207,11 +209,11 @@ impl DashboardBuilder {
             to: query.to(),
             tz: query.tz(),
             include_by_user,
-            totals: Sums::default(),
+            totals: WideSums::default(),
             daily: query
                 .days()
                 .iter()
-                .map(|day| (day.date, Sums::default()))
+                .map(|day| (day.date, WideSums::default()))
                 .collect(),
             by_model: BTreeMap::new(),
             by_user: HashMap::new(),
@@ -231,19 +233,13 @@ impl DashboardBuilder {
         sums: &Sums,
     ) -> Result<(), AnalyticsError> {
         let index = self.day_index(date)?;
-        let totals = self.totals.checked_add(sums)?;
-        let day = self.daily[index].1.checked_add(sums)?;
-        let model_sums = self
-            .by_model
-            .get(model)
-            .copied()
-            .unwrap_or_default()
-            .checked_add(sums)?;
-        self.totals = totals;
-        self.daily[index].1 = day;
+        self.totals.add(sums);
+        self.daily[index].1.add(sums);
         match self.by_model.get_mut(model) {
-            Some(existing) => *existing = model_sums,
+            Some(existing) => existing.add(sums),
             None => {
+                let mut model_sums = WideSums::default();
+                model_sums.add(sums);
                 self.by_model.insert(model.to_owned(), model_sums);
             }
         }
@@ -258,9 +254,10 @@ impl DashboardBuilder {
         sums: &Sums,
     ) -> Result<(), AnalyticsError> {
         match self.by_user.get_mut(user_id.as_ref()) {
-            Some(existing) => *existing = existing.checked_add(sums)?,
+            Some(existing) => existing.add(sums),
             None => {
-                let user_sums = Sums::default().checked_add(sums)?;
+                let mut user_sums = WideSums::default();
+                user_sums.add(sums);
                 self.by_user.insert(user_id.into(), user_sums);
             }
         }
@@ -288,14 +285,17 @@ impl DashboardBuilder {
         Ok(())
     }
 
-    /// The dashboard. Fails only when a row's prompt plus completion tokens overflow.
+    /// The dashboard. Fails ([`AnalyticsError::Overflow`]) only when a figure it states (a
+    /// total, a day's, a model's or a user's sums, or their prompt plus completion tokens) does
+    /// not fit in an `i64`.
     pub fn finish(self) -> Result<Dashboard, AnalyticsError> {
-        let totals = Figures::of(&self.totals)?;
+        let total_sums = self.totals.narrow()?;
+        let totals = Figures::of(&total_sums)?;
         let daily = self
             .daily
             .iter()
             .map(|(date, sums)| {
-                let figures = Figures::of(sums)?;
+                let figures = Figures::of(&sums.narrow()?)?;
                 Ok(DailyUsage {
                     date: *date,
                     requests: figures.requests,
@@ -308,8 +308,8 @@ impl DashboardBuilder {
             .collect::<Result<Vec<_>, AnalyticsError>>()?;
         let mut by_model = Vec::new();
         for (model, sums) in self.by_model {
-            if sums.requests > 0 {
-                let figures = Figures::of(&sums)?;
+            if sums.has_requests() {
+                let figures = Figures::of(&sums.narrow()?)?;
                 by_model.push(ModelUsage {
                     model,
                     requests: figures.requests,
@@ -326,8 +326,8 @@ impl DashboardBuilder {
         let by_user = if self.include_by_user {
             let mut by_user = Vec::new();
             for (user_id, sums) in self.by_user {
-                if sums.requests > 0 {
-                    let figures = Figures::of(&sums)?;
+                if sums.has_requests() {
+                    let figures = Figures::of(&sums.narrow()?)?;
                     by_user.push(UserUsage {
                         user_id,
                         requests: figures.requests,
@@ -354,8 +354,8 @@ impl DashboardBuilder {
             tz: self.tz,
             totals: Totals {
                 requests: totals.requests,
-                prompt_tokens: self.totals.prompt_tokens,
-                completion_tokens: self.totals.completion_tokens,
+                prompt_tokens: total_sums.prompt_tokens,
+                completion_tokens: total_sums.completion_tokens,
                 total_tokens: totals.total_tokens,
                 cost_micros: totals.cost_micros,
                 cost_usd: totals.cost_usd,

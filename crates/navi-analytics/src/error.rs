@@ -64,6 +64,7 @@ pub struct InvalidCall {
     pub index: Option<usize>,
     /// The field at fault.
     pub field: &'static str,
-    /// One sentence naming index and field, e.g. `calls[3].prompt_tokens: a whole number ≥ 0`.
+    /// One sentence naming index and field, e.g.
+    /// `calls[3].prompt_tokens: a whole number from 0 to 100000000`.
     pub message: String,
 }

@@ -13,13 +13,13 @@ pub struct CallInput {
     pub id: Option<String>,
     /// The model, 1–100 characters.
     pub model: String,
-    /// ≥ 0.
+    /// 0 to [`MAX_TOKENS_PER_CALL`].
     pub prompt_tokens: i64,
-    /// ≥ 0.
+    /// 0 to [`MAX_TOKENS_PER_CALL`].
     pub completion_tokens: i64,
-    /// ≥ 0, millionths of a US dollar.
+    /// 0 to [`MAX_COST_MICROS_PER_CALL`], millionths of a US dollar.
     pub cost_micros: i64,
-    /// ≥ 0.
+    /// 0 to [`MAX_LATENCY_MS_PER_CALL`].
     pub latency_ms: i64,
     /// When the call happened (default: now); not before 1980, not more than a day ahead.
     pub occurred_at: Option<DateTime<Utc>>,
@@ -27,6 +27,17 @@ pub struct CallInput {
 
 /// How far ahead of the server's clock a call may be dated (client clocks drift).
 const MAX_FUTURE: TimeDelta = TimeDelta::days(1);
+
+/// The most prompt tokens, and the most completion tokens, one call may report.
+///
+/// The bounds of one call keep every sum the rollups hold far inside 64 bits: a rollup row
+/// overflows only past about 9.2 × 10⁸ calls at the largest cost, so one caller cannot break
+/// the sums of a model and day for the whole org.
+pub const MAX_TOKENS_PER_CALL: i64 = 100_000_000;
+/// The largest cost of one call, in micro-dollars: 10,000 US dollars.
+pub const MAX_COST_MICROS_PER_CALL: i64 = 10_000_000_000;
+/// The longest latency of one call, in milliseconds: one day.
+pub const MAX_LATENCY_MS_PER_CALL: i64 = 86_400_000;
 
 /// Validates a batch, all or nothing: the first invalid call is the error, naming its index.
 pub fn validate_calls(
@@ -66,25 +77,19 @@ fn validate_call(call: &CallInput, now: DateTime<Utc>) -> Result<NewCall, (&'sta
     if let Some(why) = navi_tenancy::validate::name_problem(model, 100) {
         return Err(("model", why));
     }
-    for (field, value) in [
-        ("prompt_tokens", call.prompt_tokens),
-        ("completion_tokens", call.completion_tokens),
-        ("cost_micros", call.cost_micros),
-        ("latency_ms", call.latency_ms),
-    ] {
-        if value < 0 {
-            return Err((field, "a whole number ≥ 0".to_owned()));
-        }
-    }
-    if call
-        .prompt_tokens
-        .checked_add(call.completion_tokens)
-        .is_none()
-    {
-        return Err((
+    for (field, value, max) in [
+        ("prompt_tokens", call.prompt_tokens, MAX_TOKENS_PER_CALL),
+        (
             "completion_tokens",
-            "prompt + completion tokens exceed 64 bits".to_owned(),
-        ));
+            call.completion_tokens,
+            MAX_TOKENS_PER_CALL,
+        ),
+        ("cost_micros", call.cost_micros, MAX_COST_MICROS_PER_CALL),
+        ("latency_ms", call.latency_ms, MAX_LATENCY_MS_PER_CALL),
+    ] {
+        if !(0..=max).contains(&value) {
+            return Err((field, format!("a whole number from 0 to {max}")));
+        }
     }
     let occurred_at = call.occurred_at.unwrap_or(now);
     let earliest = EARLIEST_DATE.and_hms_opt(0, 0, 0).map(|at| at.and_utc());

@@ -71,8 +71,9 @@
 //!   largest latency (the overflow bucket reports the largest latency). So it is never below
 //!   the true p95, at most 10 ms above it in the first bucket and within a factor 5/3 above it
 //!   elsewhere, and exact when the p95 is the maximum.
-//! - **Overflow.** Totals are `i64`. A total that does not fit is an
-//!   [`AnalyticsError::Overflow`], never a wrapped or saturated number.
+//! - **Overflow.** The figures a dashboard states are `i64`, summed in 128-bit integers. A
+//!   figure that does not fit is an [`AnalyticsError::Overflow`], never a wrapped or saturated
+//!   number; [`Store`] answers it as [`DashboardError::RangeTooLarge`], naming the range.
 //! - **Order.** `daily` has every day of the range in order, zeros included; `by_model` and
 //!   `by_user` list only entries with calls, by `cost_micros` (highest first), then by name
 //!   compared byte by byte.
@@ -100,7 +101,10 @@ mod sums;
 pub use dashboard::{DailyUsage, Dashboard, DashboardBuilder, ModelUsage, Totals, UserUsage};
 pub use decimal::{CostUsd, Hundredths};
 pub use error::{AnalyticsError, InvalidCall, InvalidQuery};
-pub use ingest::{validate_calls, CallInput};
+pub use ingest::{
+    validate_calls, CallInput, MAX_COST_MICROS_PER_CALL, MAX_LATENCY_MS_PER_CALL,
+    MAX_TOKENS_PER_CALL,
+};
 pub use latency::{
     latency_bucket, LatencyHistogram, LATENCY_BUCKET_COUNT, LATENCY_BUCKET_UPPER_BOUNDS_MS,
     LATENCY_OVERFLOW_BUCKET,

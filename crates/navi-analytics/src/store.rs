@@ -2,6 +2,7 @@
 //! computes in SQL (identically on PostgreSQL and SQLite) and assembles them with the same
 //! [`DashboardBuilder`] rules the tests check against the [`Reference`](crate::Reference).
 
+use chrono::NaiveDate;
 use navi_tenancy::usage::{self, Audience, TimeSegment};
 use navi_tenancy::{DbConnection, StoreError, TenantScope};
 
@@ -22,6 +23,17 @@ pub enum DashboardError {
     /// The sums could not be stated exactly.
     #[error(transparent)]
     Analytics(#[from] AnalyticsError),
+    /// A figure of the range (a total, a day's, a model's or a user's sums) does not fit the
+    /// answer's 64-bit integers: the caller asked for too long a range. The message names it.
+    #[error(
+        "The sums from {from} to {to} do not fit in 64-bit integers: ask for a shorter range."
+    )]
+    RangeTooLarge {
+        /// The first day of the range.
+        from: NaiveDate,
+        /// The last day of the range.
+        to: NaiveDate,
+    },
 }
 
 /// The dashboards of one tenant scope, over its database connection.
@@ -52,6 +64,24 @@ impl<'a> Store<'a> {
         audience: Audience,
         query: &DashboardQuery,
     ) -> Result<Dashboard, DashboardError> {
+        self.read_sums(audience, query)
+            .map_err(|error| match error {
+                DashboardError::Store(StoreError::TooLarge(_))
+                | DashboardError::Analytics(AnalyticsError::Overflow { .. }) => {
+                    DashboardError::RangeTooLarge {
+                        from: query.from(),
+                        to: query.to(),
+                    }
+                }
+                other => other,
+            })
+    }
+
+    fn read_sums(
+        &mut self,
+        audience: Audience,
+        query: &DashboardQuery,
+    ) -> Result<Dashboard, DashboardError> {
         let segments: Vec<TimeSegment> = query
             .offset_segments()
             .iter()
@@ -72,8 +102,9 @@ impl<'a> Store<'a> {
         // One statement, so one snapshot: a batch recorded meanwhile is in every sum or none.
         let read = usage::usage_sums(scope, self.conn, audience, &segments)?;
         for row in &read.day_models {
-            let date =
-                epoch_day_to_date(row.day).ok_or(AnalyticsError::Overflow { quantity: "day" })?;
+            let date = epoch_day_to_date(row.day).ok_or_else(|| {
+                StoreError::Internal(format!("the sums of day {} have no date", row.day))
+            })?;
             builder.add_day_model(date, &row.model, &sums(&row.sums()))?;
         }
         if let Some(max_ms) = read.latency.max_ms {

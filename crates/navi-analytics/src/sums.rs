@@ -69,3 +69,44 @@ impl Sums {
         checked_sum(self.prompt_tokens, self.completion_tokens, "total_tokens")
     }
 }
+
+/// Sums kept in 128-bit integers while a dashboard adds up its rows: a range's totals cannot
+/// overflow while they are added (it would take 2⁶⁴ rows), only when they are stated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct WideSums {
+    requests: i128,
+    prompt_tokens: i128,
+    completion_tokens: i128,
+    cost_micros: i128,
+    latency_sum_ms: i128,
+}
+
+impl WideSums {
+    /// Adds `sums`, which cannot overflow.
+    pub(crate) fn add(&mut self, sums: &Sums) {
+        self.requests += i128::from(sums.requests);
+        self.prompt_tokens += i128::from(sums.prompt_tokens);
+        self.completion_tokens += i128::from(sums.completion_tokens);
+        self.cost_micros += i128::from(sums.cost_micros);
+        self.latency_sum_ms += i128::from(sums.latency_sum_ms);
+    }
+
+    /// The calls made, which a total of no calls cannot have.
+    pub(crate) fn has_requests(&self) -> bool {
+        self.requests > 0
+    }
+
+    /// The sums as the dashboard states them, or the first that does not fit an `i64`.
+    pub(crate) fn narrow(&self) -> Result<Sums, AnalyticsError> {
+        let narrow = |value: i128, quantity: &'static str| {
+            i64::try_from(value).map_err(|_| AnalyticsError::Overflow { quantity })
+        };
+        Ok(Sums {
+            requests: narrow(self.requests, "requests")?,
+            prompt_tokens: narrow(self.prompt_tokens, "prompt_tokens")?,
+            completion_tokens: narrow(self.completion_tokens, "completion_tokens")?,
+            cost_micros: narrow(self.cost_micros, "cost_micros")?,
+            latency_sum_ms: narrow(self.latency_sum_ms, "latency_sum_ms")?,
+        })
+    }
+}

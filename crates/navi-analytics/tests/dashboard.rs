@@ -371,25 +371,38 @@ fn the_builder_refuses_days_outside_the_range() {
 }
 
 #[test]
-fn a_failed_add_leaves_the_builder_unchanged() {
+fn totals_beyond_64_bits_fail_only_when_stated() {
     let query = query(date(2026, 11, 1), date(2026, 11, 2), Tz::UTC);
-    let mut builder = DashboardBuilder::new(&query, "org_1".into(), None, false);
+    let mut builder = DashboardBuilder::new(&query, "org_1".into(), Some("usr_1".into()), true);
+    let big = Sums::of_call(1, 1, i64::MAX - 5, 1);
     builder
         .add_day_model(date(2026, 11, 1), "m", &Sums::of_call(1, 1, 5, 1))
         .unwrap();
+    builder.add_day_model(date(2026, 11, 2), "n", &big).unwrap();
+    builder.add_user("usr_1", &big).unwrap();
+    assert_eq!(
+        builder.clone().finish().unwrap().totals.cost_micros,
+        i64::MAX
+    );
+    // The day, the model and the user could take more; the totals cannot. Adding is exact in
+    // 128 bits, so the figure that does not fit fails when the dashboard is stated, and a
+    // source may feed the rows in any order.
     builder
-        .add_day_model(
-            date(2026, 11, 2),
-            "n",
-            &Sums::of_call(1, 1, i64::MAX - 5, 1),
-        )
-        .unwrap();
-    let before = builder.clone().finish().unwrap();
-    // The day and the model could take it; the totals cannot.
-    assert!(builder
         .add_day_model(date(2026, 11, 1), "m", &Sums::of_call(1, 1, 1, 1))
-        .is_err());
-    assert_eq!(builder.finish().unwrap(), before);
+        .unwrap();
+    assert_eq!(
+        builder.clone().finish(),
+        Err(AnalyticsError::Overflow {
+            quantity: "cost_micros"
+        })
+    );
+    let mut reordered = DashboardBuilder::new(&query, "org_1".into(), Some("usr_1".into()), true);
+    for _ in 0..3 {
+        reordered
+            .add_day_model(date(2026, 11, 2), "n", &big)
+            .unwrap();
+    }
+    assert!(reordered.finish().is_err());
 }
 
 #[test]

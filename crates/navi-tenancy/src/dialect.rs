@@ -97,19 +97,6 @@ pub(crate) fn lock_for_transaction(
     Ok(())
 }
 
-/// The `ON CONFLICT` target of the calls' client ids, unique per org. PostgreSQL's unique index
-/// holds only the calls that have an id (a partial index, which the target must name by its
-/// predicate); SQLite's is the table's own constraint over every call. Both refuse the same
-/// rows: NULLs are distinct.
-pub(crate) fn client_call_conflict(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Postgres => {
-            "ON CONFLICT (org_id, client_call_id) WHERE client_call_id IS NOT NULL"
-        }
-        Backend::Sqlite => "ON CONFLICT (org_id, client_call_id)",
-    }
-}
-
 /// SQL for the larger of two integer expressions: `GREATEST` on PostgreSQL, the two-argument
 /// scalar `MAX` on SQLite.
 pub(crate) fn greatest(conn: &DbConnection, a: &str, b: &str) -> String {

@@ -21,9 +21,20 @@ pub enum StoreError {
     /// The caller may not do this.
     #[error("forbidden")]
     Forbidden,
-    /// The input is not acceptable; the message names the field.
+    /// The caller's input is not acceptable; the message names the field and is written for
+    /// the caller. Only for the caller's input: a broken invariant is [`StoreError::Internal`].
     #[error("invalid: {0}")]
     Invalid(String),
+    /// A sum the caller asked for does not fit in a 64-bit integer: too much asked at once
+    /// (a dashboard's range, say). The message names the sum, for the logs; a caller that
+    /// knows what was asked names it to its own caller.
+    #[error("too large: {0}")]
+    TooLarge(String),
+    /// An internal invariant does not hold (the rollups disagree, the database answered rows
+    /// that were not asked for, ...): a bug or damaged data, never the caller's fault. The
+    /// message is for the logs only.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// A stored secret cannot be opened: not a ciphertext (e.g. plaintext written around the
     /// repository), sealed under a key that is not in the keyring, tampered with, or not the
     /// expected JSON. The message names the problem, never the content.

@@ -46,11 +46,17 @@ pub const LATENCY_BUCKETS: usize = 29;
 /// Most calls in one batch.
 pub const MAX_BATCH: usize = 1000;
 const DAY: i64 = 86_400;
+/// The `ON CONFLICT` target of the calls' client ids, unique per org and user. The unique index
+/// holds only the calls that have an id (a partial index, which the target must name by its
+/// predicate), on both backends.
+const CLIENT_CALL_CONFLICT: &str =
+    "ON CONFLICT (org_id, user_id, client_call_id) WHERE client_call_id IS NOT NULL";
 
 /// A validated call to record (see `navi-analytics` for validation and the latency bucket).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCall {
-    /// The client's id for the call, unique per org.
+    /// The client's id for the call, unique per org and user (the user the call is recorded
+    /// for): another member's call with the same id is another call.
     pub client_call_id: Option<String>,
     /// The model name.
     pub model: String,
@@ -71,7 +77,8 @@ pub struct NewCall {
 /// What a batch did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
-    /// Calls whose client id the org already had (or that repeated one in the batch).
+    /// Calls whose client id the user already had in the org (or that repeated one in the
+    /// batch).
     pub duplicates: u64,
     /// The positions in the batch of the calls recorded, in order.
     pub recorded: Vec<usize>,
@@ -249,7 +256,8 @@ fn placeholders(first: usize, count: usize) -> String {
 }
 
 /// Records calls for the scope's user in the scope's org, all or nothing, with their rollups in
-/// the same transaction. A call whose client id the org already has is skipped (and counted).
+/// the same transaction. A call whose client id the scope's user already has in the org is
+/// skipped (and counted); another user's call with the same id is recorded.
 pub fn record_calls(
     scope: &TenantScope,
     conn: &mut DbConnection,
@@ -299,10 +307,7 @@ pub fn record_calls(
             BulkRows {
                 table: "navi_llm_calls",
                 columns: call_columns(scope, identified, true),
-                tail: format!(
-                    "{} DO NOTHING RETURNING client_call_id",
-                    dialect::client_call_conflict(conn.backend())
-                ),
+                tail: format!("{CLIENT_CALL_CONFLICT} DO NOTHING RETURNING client_call_id"),
             },
         )?;
         let inserted_ids: HashSet<String> = inserted
@@ -445,7 +450,7 @@ fn update_rollups(
         let index = usize::try_from(call.latency_bucket)
             .ok()
             .filter(|&index| index < LATENCY_BUCKETS)
-            .ok_or_else(|| StoreError::Invalid("latency bucket out of range".to_owned()))?;
+            .ok_or_else(|| StoreError::Internal("latency bucket out of range".to_owned()))?;
         let quarter = (
             bucket_of(call.occurred_at, Grain::QuarterHour),
             call.model.as_str(),
@@ -766,7 +771,7 @@ impl<K: Clone> BucketUses<K> {
         self.uses
             .get(&bucket)
             .map(Vec::as_slice)
-            .ok_or_else(|| StoreError::Invalid(format!("bucket {bucket} was not asked for")))
+            .ok_or_else(|| StoreError::Internal(format!("bucket {bucket} was not asked for")))
     }
 }
 
@@ -792,18 +797,21 @@ impl SignedSums {
         }
     }
 
-    /// The sums, which are those of a set of calls and so never negative.
+    /// The sums, which are those of a set of calls and so never negative: a negative one is
+    /// [`StoreError::Internal`] (the rollups disagree with each other), one beyond 64 bits
+    /// [`StoreError::TooLarge`].
     fn finish(&self) -> Result<CallSums, StoreError> {
         let column = |value: i128| {
-            i64::try_from(value)
-                .ok()
-                .filter(|value| *value >= 0)
-                .ok_or_else(|| {
-                    StoreError::Invalid(format!(
-                        "the sums of the range do not fit 64-bit integers (or the rollups \
-                         disagree with each other): {value}"
-                    ))
-                })
+            if value < 0 {
+                return Err(StoreError::Internal(format!(
+                    "the rollups disagree with each other: a sum of the range is {value}"
+                )));
+            }
+            i64::try_from(value).map_err(|_| {
+                StoreError::TooLarge(format!(
+                    "a sum of the range, {value}, does not fit in 64 bits"
+                ))
+            })
         };
         let [requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms] = self.0;
         Ok(CallSums {
@@ -813,5 +821,29 @@ impl SignedSums {
             cost_micros: column(cost_micros)?,
             latency_sum_ms: column(latency_sum_ms)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_beyond_64_bits_are_too_large_and_negative_ones_internal() {
+        let big = CallSums {
+            requests: 1,
+            prompt_tokens: 1,
+            completion_tokens: 1,
+            cost_micros: i64::MAX,
+            latency_sum_ms: 1,
+        };
+        let mut wide = SignedSums::default();
+        wide.apply(&big, Sign::Add);
+        assert_eq!(wide.finish().unwrap(), big);
+        wide.apply(&big, Sign::Add);
+        assert!(matches!(wide.finish(), Err(StoreError::TooLarge(_))));
+        let mut negative = SignedSums::default();
+        negative.apply(&big, Sign::Subtract);
+        assert!(matches!(negative.finish(), Err(StoreError::Internal(_))));
     }
 }

@@ -145,6 +145,13 @@ fn rows(conn: &mut DbConnection, table: &str, columns: &[impl AsRef<str>]) -> Ve
     lines
 }
 
+/// The migrations after usage_latency_per_model_quarter, newest first.
+const LATER_THAN_LATENCY_PER_MODEL_QUARTER: [&str; 3] = [
+    "20261203090200_usage_integer_columns",
+    "20261203090100_usage_calls_within_bounds",
+    "20261203090000_usage_call_ids_per_user",
+];
+
 const SUMS: [&str; 5] = [
     "requests",
     "prompt_tokens",
@@ -279,13 +286,13 @@ fn the_usage_grains_migration_backfills_what_ingest_maintains(db: TestDatabase) 
     assert!(maintained.iter().all(|rows| !rows.is_empty()));
 
     // The migrations after it first (each rebuilds what it replaces), then the grains.
-    for later in [
+    for later in LATER_THAN_LATENCY_PER_MODEL_QUARTER.into_iter().chain([
         "20261202170734_usage_latency_per_model_quarter",
         "20261202170220_usage_call_ids_only_where_given",
         "20261202131021_usage_model_keys_without_sums",
         "20261201235128_usage_user_six_hours",
         "20261201233944_usage_without_foreign_keys",
-    ] {
+    ]) {
         assert_eq!(
             migrations::revert_last(&mut conn).unwrap().as_deref(),
             Some(later)
@@ -357,6 +364,12 @@ fn the_latency_migration_backfills_what_ingest_maintains(db: TestDatabase) {
         .collect();
     let maintained = rows(&mut conn, "navi_usage_by_model", &quarter_columns);
 
+    for later in LATER_THAN_LATENCY_PER_MODEL_QUARTER {
+        assert_eq!(
+            migrations::revert_last(&mut conn).unwrap().as_deref(),
+            Some(later)
+        );
+    }
     assert_eq!(
         migrations::revert_last(&mut conn).unwrap().as_deref(),
         Some("20261202170734_usage_latency_per_model_quarter")
@@ -394,11 +407,184 @@ fn the_latency_migration_backfills_what_ingest_maintains(db: TestDatabase) {
     );
 }
 
+/// Every rollup with its columns: those of [`grain_rollups`] and the 15-minute one by model.
+fn all_rollups() -> Vec<(&'static str, Vec<String>)> {
+    let mut quarter: Vec<String> = ["org_id", "bucket", "model"]
+        .iter()
+        .chain(&SUMS)
+        .chain(&["max_ms"])
+        .map(|c| c.to_string())
+        .collect();
+    quarter.extend((0..29).map(|i| format!("h{i:02}")));
+    let mut all = grain_rollups();
+    all.push(("navi_usage_by_model", quarter));
+    all
+}
+
+/// A call of i64::MAX tokens, cost and latency, recorded for a user of its own in `org` as the
+/// server did before calls were bounded.
+fn record_a_huge_call(conn: &mut DbConnection, org: &str, email: &str) -> Result<(), String> {
+    let privileged = Privileged::acquire("tests");
+    let user = find_or_create_user(&privileged, conn, &Email::parse(email).unwrap())
+        .unwrap()
+        .id;
+    let scope = TenantScope::for_tests(org, &user, Role::Member);
+    let huge = NewCall {
+        client_call_id: Some(format!("huge-{email}")),
+        model: "huge-model".to_owned(),
+        prompt_tokens: i64::MAX,
+        completion_tokens: i64::MAX,
+        cost_micros: i64::MAX,
+        latency_ms: i64::MAX,
+        latency_bucket: 28,
+        occurred_at: 1_790_812_800 + 5 * 86_400 + 7,
+    };
+    record_calls(&scope, conn, std::slice::from_ref(&huge))
+        .map(drop)
+        .map_err(|e| e.to_string())?;
+    let mut again = huge;
+    again.client_call_id = Some(format!("again-{email}"));
+    again.prompt_tokens = 1;
+    record_calls(&scope, conn, &[again])
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+fn count(conn: &mut DbConnection, table: &str) -> i64 {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+        .get_result::<Count>(conn)
+        .unwrap()
+        .n
+}
+
+/// The migration that repairs what unbounded calls did: the calls beyond the bounds move out,
+/// every rollup row that counted them, and on SQLite every row that holds a non-integer, is
+/// recomputed from the calls that remain, and the rest is left as it was.
+fn the_bounds_migration_repairs_rollups_from_the_calls(db: TestDatabase) {
+    let pool = db.migrated_pool();
+    let mut conn = checkout(&pool).unwrap();
+    let recorded = record_sample_calls(&mut conn);
+    let maintained: Vec<Vec<String>> = all_rollups()
+        .iter()
+        .map(|(table, columns)| rows(&mut conn, table, columns))
+        .collect();
+    for later in [
+        "20261203090200_usage_integer_columns",
+        "20261203090100_usage_calls_within_bounds",
+    ] {
+        assert_eq!(
+            migrations::revert_last(&mut conn).unwrap().as_deref(),
+            Some(later)
+        );
+    }
+    let org = recorded[0].0.clone();
+    let second = record_a_huge_call(&mut conn, &org, "eve@example.com");
+    if db.backend() == Backend::Sqlite {
+        assert_eq!(second, Ok(()), "SQLite took the overflow silently");
+        // Sums that overflowed became REALs; here every row of the org's rollups of sums is one.
+        for table in [
+            "navi_usage_by_model",
+            "navi_usage_by_model_hour",
+            "navi_usage_by_model_day",
+            "navi_usage_by_user_6h",
+            "navi_usage_user_running",
+        ] {
+            diesel::sql_query(format!(
+                "UPDATE {table} SET cost_micros = cost_micros + 0.5 WHERE org_id = '{org}'"
+            ))
+            .execute(&mut conn)
+            .unwrap();
+            assert!(
+                count(
+                    &mut conn,
+                    &format!("{table} WHERE typeof(cost_micros) = 'real'")
+                ) > 0
+            );
+        }
+    } else {
+        assert!(second.is_err(), "PostgreSQL refused the later call");
+    }
+
+    migrations::run_pending(&mut conn, |_| {}).unwrap();
+    for ((table, columns), maintained) in all_rollups().iter().zip(&maintained) {
+        assert_eq!(&rows(&mut conn, table, columns), maintained, "{table}");
+    }
+    assert_eq!(count(&mut conn, "navi_llm_calls"), recorded.len() as i64);
+    let moved = if db.backend() == Backend::Sqlite {
+        2
+    } else {
+        1
+    };
+    assert_eq!(count(&mut conn, "navi_llm_calls_out_of_bounds"), moved);
+    // Ingest goes on for the model and day: the same call within the bounds is recorded.
+    let scope = TenantScope::for_tests(&org, &recorded[0].1, Role::Member);
+    let mut call = recorded[0].2.clone();
+    call.client_call_id = Some("after-the-repair".to_owned());
+    call.model = "huge-model".to_owned();
+    call.occurred_at = 1_790_812_800 + 5 * 86_400 + 8;
+    assert_eq!(
+        record_calls(&scope, &mut conn, &[call]).unwrap().accepted(),
+        1
+    );
+}
+
+/// Every integer column of the calls and the rollups refuses a value beyond 64 bits, and on
+/// SQLite a fraction, instead of storing a REAL; an overflowing sum fails the batch.
+fn usage_columns_refuse_what_is_not_a_64_bit_integer(db: TestDatabase) {
+    let pool = db.migrated_pool();
+    let mut conn = checkout(&pool).unwrap();
+    let recorded = record_sample_calls(&mut conn);
+    let mut tables = all_rollups();
+    tables.push((
+        "navi_llm_calls",
+        [
+            "org_id",
+            "prompt_tokens",
+            "completion_tokens",
+            "cost_micros",
+            "latency_ms",
+            "latency_bucket",
+            "occurred_at",
+        ]
+        .iter()
+        .map(|c| c.to_string())
+        .collect(),
+    ));
+    let mut values = vec!["1.5e19"];
+    if db.backend() == Backend::Sqlite {
+        values.push("1.5");
+    }
+    for (table, columns) in &tables {
+        for column in columns
+            .iter()
+            .filter(|c| !c.ends_with("_id") && *c != "model")
+        {
+            for value in &values {
+                let update = diesel::sql_query(format!(
+                    "UPDATE {table} SET {column} = {value} WHERE org_id = '{}'",
+                    recorded[0].0
+                ))
+                .execute(&mut conn);
+                assert!(update.is_err(), "{table}.{column} = {value} was stored");
+            }
+        }
+    }
+    let second = record_a_huge_call(&mut conn, &recorded[0].0, "eve@example.com");
+    assert!(second.is_err(), "{second:?}");
+}
+
 backend_tests!(
     every_migration_goes_up_down_and_up_to_the_same_schema,
     running_pending_twice_applies_nothing_the_second_time,
     the_usage_grains_migration_backfills_what_ingest_maintains,
     the_latency_migration_backfills_what_ingest_maintains,
+    the_bounds_migration_repairs_rollups_from_the_calls,
+    usage_columns_refuse_what_is_not_a_64_bit_integer,
 );
 
 fn directory_names(tree: &Path) -> BTreeSet<String> {

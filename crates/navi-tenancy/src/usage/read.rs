@@ -116,7 +116,7 @@ impl PartRow {
     fn name(&self) -> Result<&str, StoreError> {
         self.name
             .as_deref()
-            .ok_or_else(|| StoreError::Invalid("a usage row has no name".to_owned()))
+            .ok_or_else(|| StoreError::Internal("a usage row has no name".to_owned()))
     }
 
     /// The values as sums: requests, prompt and completion tokens, cost, latency.
@@ -256,7 +256,7 @@ impl Parts {
                 let part = usize::try_from(row.part)
                     .ok()
                     .filter(|part| *part < rows.len())
-                    .ok_or_else(|| StoreError::Invalid(format!("no part {}", row.part)))?;
+                    .ok_or_else(|| StoreError::Internal(format!("no part {}", row.part)))?;
                 rows[part].push(row);
             }
         }
@@ -312,7 +312,7 @@ impl<K> RawUses<K> {
             .ok()
             .and_then(|index| self.uses.get(index))
             .map(Vec::as_slice)
-            .ok_or_else(|| StoreError::Invalid(format!("range {index} was not asked for")))
+            .ok_or_else(|| StoreError::Internal(format!("range {index} was not asked for")))
     }
 }
 
@@ -618,10 +618,10 @@ impl LatencyRead {
                     .ok()
                     .and_then(|bucket| total.counts.get_mut(bucket))
                     .ok_or_else(|| {
-                        StoreError::Invalid("stored latency bucket out of range".to_owned())
+                        StoreError::Internal("stored latency bucket out of range".to_owned())
                     })?;
                 *slot = slot.checked_add(count).ok_or_else(|| {
-                    StoreError::Invalid("the latency counts exceed 64-bit integers".to_owned())
+                    StoreError::Internal("the latency counts exceed 64-bit integers".to_owned())
                 })?;
                 total.max_ms = Some(total.max_ms.map_or(max_ms, |m| m.max(max_ms)));
             }
@@ -776,7 +776,7 @@ impl UserRead {
                 .collect::<Result<Vec<_>, _>>()?
         };
         if i64::try_from(users.len()).ok() != Some(row.number) {
-            return Err(StoreError::Invalid(format!(
+            return Err(StoreError::Internal(format!(
                 "{} users' sums were sent for {}",
                 users.len(),
                 row.number
@@ -793,7 +793,7 @@ const USER_SEPARATOR: char = ';';
 
 /// One user's sums from their packed text: `user_id,requests,prompt,completion,cost,latency`.
 fn unpack_user(text: &str) -> Result<UserSums, StoreError> {
-    let invalid = || StoreError::Invalid(format!("malformed per-user sums {text:?}"));
+    let invalid = || StoreError::Internal(format!("malformed per-user sums {text:?}"));
     let mut fields = text.split(USER_FIELD_SEPARATOR);
     let user_id = fields
         .next()
@@ -810,7 +810,7 @@ fn unpack_user(text: &str) -> Result<UserSums, StoreError> {
         return Err(invalid());
     }
     if values.iter().any(|value| *value < 0) {
-        return Err(StoreError::Invalid(format!(
+        return Err(StoreError::Internal(format!(
             "the rollups disagree with each other: a user's sums are {values:?}"
         )));
     }
@@ -998,7 +998,7 @@ mod tests {
             "usr_a1,1,-2,3,4,5",
         ] {
             assert!(
-                matches!(unpack_user(text), Err(StoreError::Invalid(_))),
+                matches!(unpack_user(text), Err(StoreError::Internal(_))),
                 "{text:?} was accepted"
             );
         }

@@ -1,0 +1,2 @@
+-- Reverts usage_integer_columns (PostgreSQL), which changed nothing.
+SELECT 1;
