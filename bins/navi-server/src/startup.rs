@@ -95,6 +95,7 @@ pub async fn serve(config: Config, migrate: bool) -> anyhow::Result<()> {
     };
     let cache = connect_cache(&config).await?;
     let state = AppState::new(pool, Arc::clone(&config), cache)?;
+    crate::file_modes::warn_about_loose_modes(&config);
     let (server, addr) = bind(state, config.bind)?;
     tracing::info!(%addr, backend = %config.backend(), "navi-server listening on http://{addr}");
     let handle = server.handle();

@@ -1,10 +1,111 @@
-//! Operational safety (issue 19): that the server's `Debug` output holds no secret.
+//! Operational safety (issue 19): the modes of the files a SQLite deployment keeps, and that the
+//! server's `Debug` output holds no secret.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 mod common;
 
 use common::{config_for, state_with};
-use navi_server::config::KeySource;
+use navi_server::config::{Config, KeySource};
+use navi_server::file_modes::{loose_modes, LooseMode};
 use navi_tenancy::testing::TestDatabase;
+use navi_tenancy::DatabaseUrl;
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+fn sqlite_config(database: &Path) -> Config {
+    let mut config = Config::from_lookup(|_| None).expect("the default configuration is valid");
+    config.database_url = DatabaseUrl::Sqlite(database.to_owned());
+    config
+}
+
+#[actix_web::test]
+async fn a_fresh_data_directory_is_private_with_the_database_its_wal_and_keys() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let config = sqlite_config(&data.join("navi.db"));
+    // Kept while the modes are read: SQLite removes -wal and -shm when the last connection closes.
+    let state = state_with(config.clone()).await;
+    assert_eq!(mode(&data), 0o700, "data directory");
+    for file in [
+        "navi.db",
+        "navi.db-wal",
+        "navi.db-shm",
+        "api_key_pepper",
+        "encryption_keys",
+    ] {
+        assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+    }
+    assert_eq!(loose_modes(&config), [], "nothing to warn about");
+    drop(state);
+}
+
+#[actix_web::test]
+async fn an_operators_looser_modes_are_kept_and_each_is_warned_about() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(data.join("navi.db"), b"").unwrap();
+    std::fs::set_permissions(data.join("navi.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let config = sqlite_config(&data.join("navi.db"));
+    let state = state_with(config.clone()).await;
+
+    assert_eq!(
+        mode(&data),
+        0o755,
+        "the operator's directory is not changed"
+    );
+    assert_eq!(mode(&data.join("navi.db")), 0o644, "nor their database");
+    let loose = loose_modes(&config);
+    let expected = |name: &str, mode, private_mode| LooseMode {
+        path: if name.is_empty() {
+            data.clone()
+        } else {
+            data.join(name)
+        },
+        mode,
+        private_mode,
+    };
+    // SQLite gives -wal and -shm the database's mode; the key files Navi made are private.
+    assert_eq!(
+        loose,
+        [
+            expected("", 0o755, 0o700),
+            expected("navi.db", 0o644, 0o600),
+            expected("navi.db-wal", 0o644, 0o600),
+            expected("navi.db-shm", 0o644, 0o600),
+        ]
+    );
+    drop(state);
+}
+
+#[actix_web::test]
+async fn a_loose_key_file_is_warned_about_and_postgres_has_nothing_to_check() {
+    let root = tempfile::tempdir().unwrap();
+    let key_file = root.path().join("keys");
+    std::fs::write(
+        &key_file,
+        "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let mut config = sqlite_config(&root.path().join("data/navi.db"));
+    config.encryption_keys = Some(KeySource::File(key_file.clone()));
+    let loose = loose_modes(&config);
+    assert_eq!(loose.len(), 1, "{loose:?}");
+    assert_eq!((&loose[0].path, loose[0].mode), (&key_file, 0o640));
+
+    let postgres = config_for(&TestDatabase::postgres());
+    assert_eq!(loose_modes(&postgres), []);
+}
 
 #[actix_web::test]
 async fn the_app_states_debug_holds_no_secret() {
