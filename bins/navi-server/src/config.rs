@@ -48,8 +48,11 @@ pub struct Config {
     /// `NAVI_AUTH_CACHE_TTL_MS`: how long this instance keeps verified key records and org
     /// contexts (0 turns the cache off). Changes made through another instance show here within it.
     pub auth_cache_ttl: Duration,
-    /// `NAVI_METRICS_TOKEN`: when set, `/metrics` requires it as a bearer token; when unset,
-    /// only loopback clients may read `/metrics`.
+    /// `NAVI_METRICS_TOKEN`: when set, every `/metrics` request needs it as a bearer token,
+    /// loopback or not; when unset, only loopback clients that are not relaying for another
+    /// (no `Forwarded` / `X-Forwarded-For`) may read `/metrics`. Required with
+    /// `NAVI_TRUSTED_PROXIES`: a proxy is then known to exist, and behind a proxy on the same host
+    /// every client is loopback.
     pub metrics_token: Option<String>,
     /// `NAVI_TRUSTED_PROXIES`: the peers (CIDR blocks or addresses, comma-separated) whose
     /// `X-Forwarded-For` names the client; from any other peer the header is ignored.
@@ -327,6 +330,14 @@ impl Config {
                 None
             })
             .unwrap_or_default();
+        if !trusted_proxies.is_empty() && metrics_token.is_none() {
+            problems.push(
+                "NAVI_METRICS_TOKEN: required when NAVI_TRUSTED_PROXIES is set: through a proxy \
+                 on this host every client is loopback, so /metrics cannot be left to loopback \
+                 clients"
+                    .into(),
+            );
+        }
         let audit_chain_keys = get("NAVI_AUDIT_CHAIN_KEYS");
         if let Some(keys) = &audit_chain_keys {
             match navi_crypto::MacKeyring::parse(keys) {
@@ -516,6 +527,29 @@ mod tests {
         assert!(
             !short.to_string().contains("c2hvcnQ="),
             "no secret echoed: {short}"
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_without_a_metrics_token_are_refused_in_one_line() {
+        let errors = config(&[("NAVI_TRUSTED_PROXIES", "127.0.0.1")]).unwrap_err();
+        assert_eq!(errors.0.len(), 1, "{errors}");
+        assert!(
+            errors.0[0].starts_with("NAVI_METRICS_TOKEN: required when NAVI_TRUSTED_PROXIES"),
+            "{errors}"
+        );
+        assert!(!errors.to_string().contains('\n'), "{errors}");
+
+        let with_token = config(&[
+            ("NAVI_TRUSTED_PROXIES", "127.0.0.1"),
+            ("NAVI_METRICS_TOKEN", "t"),
+        ])
+        .unwrap();
+        assert_eq!(with_token.trusted_proxies.len(), 1);
+        let no_proxy = config(&[]).unwrap();
+        assert_eq!(
+            no_proxy.metrics_token, None,
+            "loopback-only stays the default"
         );
     }
 

@@ -1,16 +1,113 @@
-//! Operational safety (issue 19): the modes of the files a SQLite deployment keeps, and that the
-//! server's `Debug` output holds no secret.
+//! Operational safety (issue 19): who may read `/metrics`, the modes of the files a SQLite
+//! deployment keeps, and that the server's `Debug` output holds no secret.
 
+use std::net::{SocketAddr, TcpListener};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::process::Command;
 
 mod common;
 
-use common::{config_for, state_with};
+use common::{assert_error_body, config_for, state_with, TestServer};
 use navi_server::config::{Config, KeySource};
 use navi_server::file_modes::{loose_modes, LooseMode};
 use navi_tenancy::testing::TestDatabase;
 use navi_tenancy::DatabaseUrl;
+
+/// `GET /metrics` at `addr` with an optional bearer token and extra headers: status and body.
+async fn get_metrics(
+    addr: SocketAddr,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+) -> (u16, String) {
+    let mut request = awc::Client::new().get(format!("http://{addr}{path}"));
+    if let Some(token) = token {
+        request = request.insert_header(("Authorization", format!("Bearer {token}")));
+    }
+    for &header in headers {
+        request = request.insert_header(header);
+    }
+    let mut response = request.send().await.expect("request sent");
+    let body = response.body().await.expect("body read");
+    (
+        response.status().as_u16(),
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
+
+fn assert_forbidden(reply: &(u16, String)) {
+    assert_eq!(reply.0, 403, "{}", reply.1);
+    assert_error_body(&serde_json::from_str(&reply.1).unwrap(), "forbidden");
+}
+
+#[actix_web::test]
+async fn without_a_token_a_loopback_peer_relaying_for_another_client_is_refused() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start(&db).await;
+    let addr = server.addr;
+    assert_eq!(get_metrics(addr, "/metrics", None, &[]).await.0, 200);
+    for header in [
+        ("X-Forwarded-For", "203.0.113.9"),
+        ("Forwarded", "for=203.0.113.9"),
+    ] {
+        assert_forbidden(&get_metrics(addr, "/metrics", None, &[header]).await);
+    }
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn with_a_token_every_request_needs_it_loopback_and_relayed_alike() {
+    let db = TestDatabase::sqlite();
+    let mut config = config_for(&db);
+    config.metrics_token = Some("metrics-token".into());
+    let server = TestServer::start_with(state_with(config).await);
+    let addr = server.addr;
+    assert_forbidden(&get_metrics(addr, "/metrics", None, &[]).await);
+    assert_forbidden(&get_metrics(addr, "/metrics", Some("wrong"), &[]).await);
+    let relayed = [("X-Forwarded-For", "203.0.113.9")];
+    let (status, text) = get_metrics(addr, "/metrics", Some("metrics-token"), &relayed).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("navi_http_requests_total"), "{text}");
+    server.stop().await;
+}
+
+/// The binary with no `NAVI_*` variable inherited from the test's environment.
+fn server_binary(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_navi-server"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("NAVI_") {
+            command.env_remove(name);
+        }
+    }
+    command.current_dir(dir);
+    command
+}
+
+#[test]
+fn the_binary_refuses_trusted_proxies_without_a_metrics_token_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port already taken: were the configuration accepted, the start would fail later, at
+    // binding, with exit code 1 rather than 2.
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let output = server_binary(dir.path())
+        .env("NAVI_BIND", taken.local_addr().unwrap().to_string())
+        .env("NAVI_TRUSTED_PROXIES", "127.0.0.1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].starts_with("navi-server: configuration: NAVI_METRICS_TOKEN: required"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "refused before anything is created"
+    );
+}
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path)
