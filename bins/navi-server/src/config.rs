@@ -54,6 +54,9 @@ pub struct Config {
     /// `NAVI_TRUSTED_PROXIES`: a proxy is then known to exist, and behind a proxy on the same host
     /// every client is loopback.
     pub metrics_token: Option<String>,
+    /// `NAVI_METRICS_BIND`: when set, `/metrics` is served on this address only (same token
+    /// rule), and the main listener answers it 404.
+    pub metrics_bind: Option<SocketAddr>,
     /// `NAVI_TRUSTED_PROXIES`: the peers (CIDR blocks or addresses, comma-separated) whose
     /// `X-Forwarded-For` names the client; from any other peer the header is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -130,6 +133,7 @@ impl fmt::Debug for Config {
             cache_consume_wait,
             auth_cache_ttl,
             metrics_token,
+            metrics_bind,
             trusted_proxies,
             audit_chain_keys,
         } = self;
@@ -149,6 +153,7 @@ impl fmt::Debug for Config {
             .field("cache_consume_wait", cache_consume_wait)
             .field("auth_cache_ttl", auth_cache_ttl)
             .field("metrics_token", &secret(metrics_token))
+            .field("metrics_bind", metrics_bind)
             .field("trusted_proxies", trusted_proxies)
             .field("audit_chain_keys", &secret(audit_chain_keys))
             .finish()
@@ -338,6 +343,24 @@ impl Config {
                     .into(),
             );
         }
+        let metrics_bind =
+            get("NAVI_METRICS_BIND").and_then(|value| match value.parse::<SocketAddr>() {
+                Ok(addr) if Some(addr) == bind && addr.port() != 0 => {
+                    problems.push(format!(
+                        "NAVI_METRICS_BIND: `{value}` is NAVI_BIND's address; give metrics their \
+                         own port, or leave NAVI_METRICS_BIND unset to serve them on NAVI_BIND"
+                    ));
+                    None
+                }
+                Ok(addr) => Some(addr),
+                Err(_) => {
+                    problems.push(format!(
+                        "NAVI_METRICS_BIND: `{value}` is not an IP:PORT address such as \
+                         127.0.0.1:9090"
+                    ));
+                    None
+                }
+            });
         let audit_chain_keys = get("NAVI_AUDIT_CHAIN_KEYS");
         if let Some(keys) = &audit_chain_keys {
             match navi_crypto::MacKeyring::parse(keys) {
@@ -372,6 +395,7 @@ impl Config {
                 cache_consume_wait,
                 auth_cache_ttl: Duration::from_millis(auth_cache_ttl_ms.into()),
                 metrics_token,
+                metrics_bind,
                 trusted_proxies,
                 audit_chain_keys,
             }),
@@ -551,6 +575,19 @@ mod tests {
             no_proxy.metrics_token, None,
             "loopback-only stays the default"
         );
+    }
+
+    #[test]
+    fn metrics_bind_is_parsed_and_must_differ_from_bind() {
+        let parsed = config(&[("NAVI_METRICS_BIND", "127.0.0.1:9090")]).unwrap();
+        assert_eq!(parsed.metrics_bind, Some("127.0.0.1:9090".parse().unwrap()));
+        assert_eq!(config(&[]).unwrap().metrics_bind, None);
+        for (value, expected) in [("metrics", "not an IP:PORT"), (DEFAULT_BIND, "NAVI_BIND's")] {
+            let errors = config(&[("NAVI_METRICS_BIND", value)]).unwrap_err();
+            assert_eq!(errors.0.len(), 1, "{errors}");
+            assert!(errors.0[0].starts_with("NAVI_METRICS_BIND: "), "{errors}");
+            assert!(errors.0[0].contains(expected), "{errors}");
+        }
     }
 
     #[test]

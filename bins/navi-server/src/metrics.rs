@@ -159,7 +159,8 @@ impl Default for HttpMetrics {
     }
 }
 
-/// Mounts `/metrics`.
+/// Mounts `/metrics`: on the main app unless `NAVI_METRICS_BIND` gives it a listener of its own
+/// ([`crate::app::build_metrics_app`]).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/metrics").get(metrics));
 }

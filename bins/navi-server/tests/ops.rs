@@ -1,16 +1,18 @@
-//! Operational safety (issue 19): who may read `/metrics`, the modes of the files a SQLite
-//! deployment keeps, and that the server's `Debug` output holds no secret.
+//! Operational safety (issue 19): who may read `/metrics` and where it is served, the modes of
+//! the files a SQLite deployment keeps, and that the server's `Debug` output holds no secret.
 
-use std::net::{SocketAddr, TcpListener};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 mod common;
 
 use common::{assert_error_body, config_for, state_with, TestServer};
 use navi_server::config::{Config, KeySource};
 use navi_server::file_modes::{loose_modes, LooseMode};
+use navi_server::startup::bind_metrics;
 use navi_tenancy::testing::TestDatabase;
 use navi_tenancy::DatabaseUrl;
 
@@ -72,6 +74,63 @@ async fn with_a_token_every_request_needs_it_loopback_and_relayed_alike() {
     server.stop().await;
 }
 
+#[actix_web::test]
+async fn with_a_metrics_bind_metrics_are_served_there_only_under_the_same_rule() {
+    let db = TestDatabase::sqlite();
+    let mut config = config_for(&db);
+    config.metrics_bind = Some("127.0.0.1:0".parse().unwrap());
+    let state = state_with(config).await;
+    let main = TestServer::start_with(state.clone());
+    let (metrics_server, metrics_addr) =
+        bind_metrics(state, "127.0.0.1:0".parse().unwrap()).expect("binds");
+    let metrics_handle = metrics_server.handle();
+    actix_web::rt::spawn(metrics_server);
+
+    let (status, body) = get_metrics(main.addr, "/metrics", None, &[]).await;
+    assert_eq!(
+        status, 404,
+        "the main listener no longer serves /metrics: {body}"
+    );
+    assert_eq!(main.get("/healthz").await.0, 200);
+
+    let (status, text) = get_metrics(metrics_addr, "/metrics", None, &[]).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains("navi_http_requests_total{route=\"/healthz\",status=\"200\"} 1"),
+        "one registry for both listeners: {text}"
+    );
+    let relayed = [("X-Forwarded-For", "203.0.113.9")];
+    assert_forbidden(&get_metrics(metrics_addr, "/metrics", None, &relayed).await);
+    let (status, body) = get_metrics(metrics_addr, "/healthz", None, &[]).await;
+    assert_eq!(
+        status, 404,
+        "the metrics listener serves nothing else: {body}"
+    );
+
+    metrics_handle.stop(true).await;
+    main.stop().await;
+}
+
+#[actix_web::test]
+async fn a_metrics_listener_requires_the_token_when_one_is_set() {
+    let db = TestDatabase::sqlite();
+    let mut config = config_for(&db);
+    config.metrics_token = Some("metrics-token".into());
+    config.metrics_bind = Some("127.0.0.1:0".parse().unwrap());
+    let (server, addr) =
+        bind_metrics(state_with(config).await, "127.0.0.1:0".parse().unwrap()).expect("binds");
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    assert_forbidden(&get_metrics(addr, "/metrics", None, &[]).await);
+    assert_eq!(
+        get_metrics(addr, "/metrics", Some("metrics-token"), &[])
+            .await
+            .0,
+        200
+    );
+    handle.stop(true).await;
+}
+
 /// The binary with no `NAVI_*` variable inherited from the test's environment.
 fn server_binary(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_navi-server"));
@@ -82,6 +141,16 @@ fn server_binary(dir: &Path) -> Command {
     }
     command.current_dir(dir);
     command
+}
+
+/// Kills the child if a test fails while it runs.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 #[test]
@@ -106,6 +175,71 @@ fn the_binary_refuses_trusted_proxies_without_a_metrics_token_in_one_line() {
     assert!(
         !dir.path().join("data").exists(),
         "refused before anything is created"
+    );
+}
+
+/// The address in the first log line that contains `marker`, before the main listener's line.
+fn address_after(log: &str, marker: &str) -> Option<SocketAddr> {
+    let rest = log.lines().find_map(|line| line.split(marker).nth(1))?;
+    rest.split(['/', ' ']).next()?.parse().ok()
+}
+
+fn http_get(addr: SocketAddr, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[test]
+fn the_binary_serves_metrics_on_the_metrics_bind_address_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Running(
+        server_binary(dir.path())
+            .env("NAVI_BIND", "127.0.0.1:0")
+            .env("NAVI_METRICS_BIND", "127.0.0.1:0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
+    let mut log = String::new();
+    // The metrics listener is logged before the main one, so reading stops at the main one.
+    while !log.contains("navi-server listening on http://") {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        log.push_str(&line);
+    }
+    let main = address_after(&log, "listening on http://")
+        .unwrap_or_else(|| panic!("no listening line in:\n{log}"));
+    let metrics = address_after(&log, "metrics served on http://")
+        .unwrap_or_else(|| panic!("no metrics line in:\n{log}"));
+    assert_ne!(main, metrics);
+
+    assert!(http_get(main, "/metrics").starts_with("HTTP/1.1 404"));
+    assert!(http_get(main, "/healthz").starts_with("HTTP/1.1 200"));
+    let response = http_get(metrics, "/metrics");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("navi_http_requests_total"), "{response}");
+    assert!(http_get(metrics, "/healthz").starts_with("HTTP/1.1 404"));
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.0.wait().unwrap();
+    assert!(
+        exit.success(),
+        "both listeners stop on SIGTERM and the process exits 0, got {exit}"
     );
 }
 
