@@ -95,6 +95,7 @@ pub fn build_app(
         InitError = (),
     >,
 > {
+    let metrics_on_this_listener = state.config.metrics_bind.is_none();
     App::new()
         .app_data(web::Data::new(state))
         .app_data(json_config())
@@ -106,13 +107,38 @@ pub fn build_app(
             ApiError::invalid_request(format!("Bad path parameter: {error}.")).into()
         }))
         .configure(routes::health::configure)
-        .configure(crate::metrics::configure)
+        .configure(|cfg| {
+            if metrics_on_this_listener {
+                crate::metrics::configure(cfg)
+            }
+        })
         .configure(routes::orgs::configure)
         .configure(routes::invites::configure)
         .configure(routes::api_keys::configure)
         .configure(routes::mcp_servers::configure)
         .configure(routes::usage::configure)
         .configure(routes::audit::configure)
+        .default_service(web::to(unknown_route))
+        .wrap(from_fn(log_request))
+        .wrap(from_fn(limit_body))
+}
+
+/// The application of the `NAVI_METRICS_BIND` listener: `/metrics` (same access rule) and
+/// nothing else, behind the same body limit and request log.
+pub fn build_metrics_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        .configure(crate::metrics::configure)
         .default_service(web::to(unknown_route))
         .wrap(from_fn(log_request))
         .wrap(from_fn(limit_body))

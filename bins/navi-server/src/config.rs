@@ -13,8 +13,8 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 /// The default log filter.
 pub const DEFAULT_LOG: &str = "info";
 
-/// The server's configuration.
-#[derive(Debug, Clone)]
+/// The server's configuration. Its `Debug` hides the secrets: see [`REDACTED`].
+#[derive(Clone)]
 pub struct Config {
     /// `NAVI_DATABASE_URL`.
     pub database_url: DatabaseUrl,
@@ -48,9 +48,15 @@ pub struct Config {
     /// `NAVI_AUTH_CACHE_TTL_MS`: how long this instance keeps verified key records and org
     /// contexts (0 turns the cache off). Changes made through another instance show here within it.
     pub auth_cache_ttl: Duration,
-    /// `NAVI_METRICS_TOKEN`: when set, `/metrics` requires it as a bearer token; when unset,
-    /// only loopback clients may read `/metrics`.
+    /// `NAVI_METRICS_TOKEN`: when set, every `/metrics` request needs it as a bearer token,
+    /// loopback or not; when unset, only loopback clients that are not relaying for another
+    /// (no `Forwarded` / `X-Forwarded-For`) may read `/metrics`. Required with
+    /// `NAVI_TRUSTED_PROXIES`: a proxy is then known to exist, and behind a proxy on the same host
+    /// every client is loopback.
     pub metrics_token: Option<String>,
+    /// `NAVI_METRICS_BIND`: when set, `/metrics` is served on this address only (same token
+    /// rule), and the main listener answers it 404.
+    pub metrics_bind: Option<SocketAddr>,
     /// `NAVI_TRUSTED_PROXIES`: the peers (CIDR blocks or addresses, comma-separated) whose
     /// `X-Forwarded-For` names the client; from any other peer the header is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -60,13 +66,98 @@ pub struct Config {
     pub audit_chain_keys: Option<String>,
 }
 
-/// Where the encryption keys come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the encryption keys come from. `Debug` hides inline keys.
+#[derive(Clone, PartialEq, Eq)]
 pub enum KeySource {
     /// `NAVI_ENCRYPTION_KEYS`, already checked to parse.
     Inline(String),
     /// `NAVI_ENCRYPTION_KEY_FILE`.
     File(std::path::PathBuf),
+}
+
+impl fmt::Debug for KeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeySource::Inline(_) => f.debug_tuple("Inline").field(&Redacted).finish(),
+            KeySource::File(path) => f.debug_tuple("File").field(path).finish(),
+        }
+    }
+}
+
+/// What `Debug` prints in place of a secret (the pepper, keys, tokens, URL passwords).
+pub const REDACTED: &str = "<redacted>";
+
+/// Prints [`REDACTED`] without quotes.
+struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+/// `redis://user:secret@host:6379/0` → `redis://user:***@host:6379/0`; a URL without a password
+/// is printed as it is. The database URL masks its own (`DatabaseUrl`'s `Debug`).
+fn mask_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for Config {
+    /// Every field, with the pepper, keys and tokens replaced by [`REDACTED`] (`None` stays
+    /// `None`, so whether a secret is set still shows) and URL passwords masked.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured so that a new field cannot be left out (or printed unredacted) unnoticed.
+        let Config {
+            database_url,
+            redis_url,
+            bind,
+            log,
+            log_format,
+            db_pool_size,
+            statement_timeout,
+            api_key_pepper,
+            encryption_keys,
+            cache_fallback,
+            cache_getdel_mode,
+            cache_consume_wait,
+            auth_cache_ttl,
+            metrics_token,
+            metrics_bind,
+            trusted_proxies,
+            audit_chain_keys,
+        } = self;
+        let secret = |value: &Option<String>| value.as_ref().map(|_| Redacted);
+        f.debug_struct("Config")
+            .field("database_url", database_url)
+            .field("redis_url", &redis_url.as_deref().map(mask_url_password))
+            .field("bind", bind)
+            .field("log", log)
+            .field("log_format", log_format)
+            .field("db_pool_size", db_pool_size)
+            .field("statement_timeout", statement_timeout)
+            .field("api_key_pepper", &secret(api_key_pepper))
+            .field("encryption_keys", encryption_keys)
+            .field("cache_fallback", cache_fallback)
+            .field("cache_getdel_mode", cache_getdel_mode)
+            .field("cache_consume_wait", cache_consume_wait)
+            .field("auth_cache_ttl", auth_cache_ttl)
+            .field("metrics_token", &secret(metrics_token))
+            .field("metrics_bind", metrics_bind)
+            .field("trusted_proxies", trusted_proxies)
+            .field("audit_chain_keys", &secret(audit_chain_keys))
+            .finish()
+    }
 }
 
 /// How log lines are written to stderr.
@@ -244,6 +335,32 @@ impl Config {
                 None
             })
             .unwrap_or_default();
+        if !trusted_proxies.is_empty() && metrics_token.is_none() {
+            problems.push(
+                "NAVI_METRICS_TOKEN: required when NAVI_TRUSTED_PROXIES is set: through a proxy \
+                 on this host every client is loopback, so /metrics cannot be left to loopback \
+                 clients"
+                    .into(),
+            );
+        }
+        let metrics_bind =
+            get("NAVI_METRICS_BIND").and_then(|value| match value.parse::<SocketAddr>() {
+                Ok(addr) if Some(addr) == bind && addr.port() != 0 => {
+                    problems.push(format!(
+                        "NAVI_METRICS_BIND: `{value}` is NAVI_BIND's address; give metrics their \
+                         own port, or leave NAVI_METRICS_BIND unset to serve them on NAVI_BIND"
+                    ));
+                    None
+                }
+                Ok(addr) => Some(addr),
+                Err(_) => {
+                    problems.push(format!(
+                        "NAVI_METRICS_BIND: `{value}` is not an IP:PORT address such as \
+                         127.0.0.1:9090"
+                    ));
+                    None
+                }
+            });
         let audit_chain_keys = get("NAVI_AUDIT_CHAIN_KEYS");
         if let Some(keys) = &audit_chain_keys {
             match navi_crypto::MacKeyring::parse(keys) {
@@ -278,6 +395,7 @@ impl Config {
                 cache_consume_wait,
                 auth_cache_ttl: Duration::from_millis(auth_cache_ttl_ms.into()),
                 metrics_token,
+                metrics_bind,
                 trusted_proxies,
                 audit_chain_keys,
             }),
@@ -434,6 +552,106 @@ mod tests {
             !short.to_string().contains("c2hvcnQ="),
             "no secret echoed: {short}"
         );
+    }
+
+    #[test]
+    fn trusted_proxies_without_a_metrics_token_are_refused_in_one_line() {
+        let errors = config(&[("NAVI_TRUSTED_PROXIES", "127.0.0.1")]).unwrap_err();
+        assert_eq!(errors.0.len(), 1, "{errors}");
+        assert!(
+            errors.0[0].starts_with("NAVI_METRICS_TOKEN: required when NAVI_TRUSTED_PROXIES"),
+            "{errors}"
+        );
+        assert!(!errors.to_string().contains('\n'), "{errors}");
+
+        let with_token = config(&[
+            ("NAVI_TRUSTED_PROXIES", "127.0.0.1"),
+            ("NAVI_METRICS_TOKEN", "t"),
+        ])
+        .unwrap();
+        assert_eq!(with_token.trusted_proxies.len(), 1);
+        let no_proxy = config(&[]).unwrap();
+        assert_eq!(
+            no_proxy.metrics_token, None,
+            "loopback-only stays the default"
+        );
+    }
+
+    #[test]
+    fn metrics_bind_is_parsed_and_must_differ_from_bind() {
+        let parsed = config(&[("NAVI_METRICS_BIND", "127.0.0.1:9090")]).unwrap();
+        assert_eq!(parsed.metrics_bind, Some("127.0.0.1:9090".parse().unwrap()));
+        assert_eq!(config(&[]).unwrap().metrics_bind, None);
+        for (value, expected) in [("metrics", "not an IP:PORT"), (DEFAULT_BIND, "NAVI_BIND's")] {
+            let errors = config(&[("NAVI_METRICS_BIND", value)]).unwrap_err();
+            assert_eq!(errors.0.len(), 1, "{errors}");
+            assert!(errors.0[0].starts_with("NAVI_METRICS_BIND: "), "{errors}");
+            assert!(errors.0[0].contains(expected), "{errors}");
+        }
+    }
+
+    #[test]
+    fn debug_shows_the_settings_but_none_of_the_secrets() {
+        let secrets = [
+            "db-pass-123",
+            "redis-pass-456",
+            "cGVwcGVyc2VjcmV0cGVwcGVyc2VjcmV0cGVwcGVyISE=",
+            "a2V5c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5ISE=",
+            "Y2hhaW5zZWNyZXRjaGFpbnNlY3JldGNoYWluc2VjcmU=",
+            "metrics-token-789",
+        ];
+        let parsed = config(&[
+            (
+                "NAVI_DATABASE_URL",
+                "postgres://navi:db-pass-123@db:5432/navi",
+            ),
+            (
+                "NAVI_REDIS_URL",
+                "redis://default:redis-pass-456@cache:6379/0",
+            ),
+            ("NAVI_API_KEY_PEPPER", secrets[2]),
+            ("NAVI_ENCRYPTION_KEYS", &format!("k1:{}", secrets[3])),
+            ("NAVI_AUDIT_CHAIN_KEYS", &format!("c1:{}", secrets[4])),
+            ("NAVI_METRICS_TOKEN", secrets[5]),
+            ("NAVI_BIND", "0.0.0.0:9000"),
+            ("NAVI_TRUSTED_PROXIES", "10.0.0.0/8"),
+        ])
+        .unwrap();
+        let debug = format!("{parsed:?}");
+        let pretty = format!("{parsed:#?}");
+        for secret in secrets {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+            assert!(!pretty.contains(secret), "{secret} in {pretty}");
+        }
+        for shown in [
+            "postgres://navi:***@db:5432/navi",
+            "redis://default:***@cache:6379/0",
+            "bind: 0.0.0.0:9000",
+            "api_key_pepper: Some(<redacted>)",
+            "encryption_keys: Some(Inline(<redacted>))",
+            "audit_chain_keys: Some(<redacted>)",
+            "metrics_token: Some(<redacted>)",
+            "trusted_proxies: [10.0.0.0/8]",
+            "db_pool_size: 10",
+        ] {
+            assert!(debug.contains(shown), "{shown} missing from {debug}");
+        }
+        let defaults = format!("{:?}", config(&[]).unwrap());
+        assert!(defaults.contains("api_key_pepper: None"), "{defaults}");
+        assert!(defaults.contains("redis_url: None"), "{defaults}");
+    }
+
+    #[test]
+    fn url_passwords_are_masked_and_the_rest_kept() {
+        for (url, masked) in [
+            ("redis://:pw@h:6379", "redis://:***@h:6379"),
+            ("rediss://u:p@ss@h/0?x=1", "rediss://u:***@h/0?x=1"),
+            ("redis://u@h:6379", "redis://u@h:6379"),
+            ("redis://h:6379/0", "redis://h:6379/0"),
+            ("unix:///run/redis.sock", "unix:///run/redis.sock"),
+        ] {
+            assert_eq!(mask_url_password(url), masked, "{url}");
+        }
     }
 
     #[test]

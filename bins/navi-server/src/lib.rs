@@ -13,6 +13,7 @@ pub mod auth_cache;
 pub mod bootstrap;
 pub mod config;
 pub mod error;
+pub mod file_modes;
 pub mod json;
 pub mod limits;
 pub mod metrics;

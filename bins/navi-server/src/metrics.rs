@@ -1,6 +1,6 @@
 //! `/metrics`: Prometheus text exposition of the server's own metrics and the cache's.
 
-use actix_web::http::header::AUTHORIZATION;
+use actix_web::http::header::{AUTHORIZATION, FORWARDED, X_FORWARDED_FOR};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
@@ -159,7 +159,8 @@ impl Default for HttpMetrics {
     }
 }
 
-/// Mounts `/metrics`.
+/// Mounts `/metrics`: on the main app unless `NAVI_METRICS_BIND` gives it a listener of its own
+/// ([`crate::app::build_metrics_app`]).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/metrics").get(metrics));
 }
@@ -167,7 +168,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if !may_read_metrics(&req, state.config.metrics_token.as_deref()) {
         return ApiError::forbidden(
-            "Metrics are available to loopback clients or with the metrics token.",
+            "Metrics are available with the metrics token, or without one to loopback clients \
+             not relaying for another.",
         )
         .error_response();
     }
@@ -178,8 +180,12 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         .body(text)
 }
 
-/// With a token configured, the bearer must match it (compared in constant time); without one,
-/// only loopback peers may read.
+/// With a token configured, every request must present it (compared in constant time), from
+/// loopback too: a reverse proxy on the same host makes every client loopback. Without one, only
+/// loopback peers may read, and not when they say they relay for another client: a proxy that
+/// adds `Forwarded` or `X-Forwarded-For` is refused even though its peer address is loopback.
+/// (A proxy that adds neither cannot be told apart, hence the token whenever
+/// `NAVI_TRUSTED_PROXIES` says a proxy exists.)
 fn may_read_metrics(req: &HttpRequest, token: Option<&str>) -> bool {
     match token {
         Some(token) => {
@@ -194,6 +200,10 @@ fn may_read_metrics(req: &HttpRequest, token: Option<&str>) -> bool {
             let expected = hmac::sign(&key, token.as_bytes());
             hmac::verify(&key, presented.as_bytes(), expected.as_ref()).is_ok()
         }
-        None => req.peer_addr().is_some_and(|peer| peer.ip().is_loopback()),
+        None => {
+            let relayed = req.headers().contains_key(FORWARDED)
+                || req.headers().contains_key(X_FORWARDED_FOR);
+            !relayed && req.peer_addr().is_some_and(|peer| peer.ip().is_loopback())
+        }
     }
 }

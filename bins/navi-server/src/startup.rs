@@ -8,7 +8,7 @@ use actix_web::{web, HttpServer};
 use anyhow::{bail, Context};
 use navi_tenancy::{build_pool, migrations, Backend, ConnectionOptions, DbPool, PoolOptions};
 
-use crate::app::{build_app, AppState};
+use crate::app::{build_app, build_metrics_app, AppState};
 use crate::config::{Config, LogFormat};
 
 /// How long in-flight requests get to finish after SIGTERM or Ctrl-C.
@@ -78,12 +78,26 @@ pub fn bind(state: AppState, addr: SocketAddr) -> anyhow::Result<(Server, Socket
         .shutdown_timeout(SHUTDOWN_GRACE_SECONDS)
         .bind(addr)
         .with_context(|| format!("cannot listen on {addr}"))?;
-    let bound = server
-        .addrs()
+    run_bound(server.addrs(), server.run())
+}
+
+/// Binds the `NAVI_METRICS_BIND` listener, which serves `/metrics` only, without running it.
+pub fn bind_metrics(state: AppState, addr: SocketAddr) -> anyhow::Result<(Server, SocketAddr)> {
+    let server = HttpServer::new(move || build_metrics_app(state.clone()))
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_GRACE_SECONDS)
+        .workers(1)
+        .bind(addr)
+        .with_context(|| format!("cannot listen on {addr} (NAVI_METRICS_BIND)"))?;
+    run_bound(server.addrs(), server.run())
+}
+
+fn run_bound(addrs: Vec<SocketAddr>, server: Server) -> anyhow::Result<(Server, SocketAddr)> {
+    let bound = addrs
         .first()
         .copied()
         .context("the server bound no address")?;
-    Ok((server.run(), bound))
+    Ok((server, bound))
 }
 
 /// Opens the database, serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
@@ -95,15 +109,35 @@ pub async fn serve(config: Config, migrate: bool) -> anyhow::Result<()> {
     };
     let cache = connect_cache(&config).await?;
     let state = AppState::new(pool, Arc::clone(&config), cache)?;
+    crate::file_modes::warn_about_loose_modes(&config);
+    // Bound before the main listener and logged first, so that once the main "listening" line is
+    // out, everything is.
+    let metrics = match config.metrics_bind {
+        Some(addr) => {
+            let (server, addr) = bind_metrics(state.clone(), addr)?;
+            tracing::info!(%addr, "metrics served on http://{addr}/metrics only");
+            Some(server)
+        }
+        None => None,
+    };
     let (server, addr) = bind(state, config.bind)?;
     tracing::info!(%addr, backend = %config.backend(), "navi-server listening on http://{addr}");
-    let handle = server.handle();
+    let handles: Vec<_> = std::iter::once(&server)
+        .chain(&metrics)
+        .map(Server::handle)
+        .collect();
     actix_web::rt::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: finishing in-flight requests");
-        handle.stop(true).await;
+        futures_util::future::join_all(handles.iter().map(|handle| handle.stop(true))).await;
     });
-    server.await.context("server failed")
+    match metrics {
+        Some(metrics) => futures_util::future::try_join(server, metrics)
+            .await
+            .map(|_| ()),
+        None => server.await,
+    }
+    .context("server failed")
 }
 
 async fn shutdown_signal() {

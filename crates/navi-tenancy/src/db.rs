@@ -173,14 +173,7 @@ impl DatabaseUrl {
                 Ok(DbConnection::Postgresql(conn))
             }
             DatabaseUrl::Sqlite(path) => {
-                if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|e| {
-                        StoreError::Unavailable(format!(
-                            "cannot create the directory {} for the SQLite database: {e}",
-                            dir.display()
-                        ))
-                    })?;
-                }
+                create_private_sqlite_file(path)?;
                 let path = path.to_str().ok_or_else(|| {
                     StoreError::Invalid("the SQLite path is not valid UTF-8".to_owned())
                 })?;
@@ -195,6 +188,40 @@ impl DatabaseUrl {
                 Ok(DbConnection::Sqlite(conn))
             }
         }
+    }
+}
+
+/// Creates what is missing of a SQLite database: its directories with mode 0700 and the empty
+/// file with mode 0600 (an empty file is an empty database to SQLite), so neither the umask nor
+/// SQLite's own 0644 makes a new database readable by other users. SQLite gives `-wal`, `-shm`
+/// and `-journal` the mode of the database file. A directory or file that already exists is left
+/// as it is: the operator chose its mode.
+fn create_private_sqlite_file(path: &Path) -> Result<(), StoreError> {
+    let mut dir_builder = std::fs::DirBuilder::new();
+    dir_builder.recursive(true);
+    let mut file_options = std::fs::OpenOptions::new();
+    file_options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        dir_builder.mode(0o700);
+        file_options.mode(0o600);
+    }
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        dir_builder.create(dir).map_err(|e| {
+            StoreError::Unavailable(format!(
+                "cannot create the directory {} for the SQLite database: {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    match file_options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Unavailable(format!(
+            "cannot create the SQLite database {}: {e}",
+            path.display()
+        ))),
     }
 }
 
@@ -386,6 +413,43 @@ mod tests {
                 "the error leaks a password: {err}"
             );
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_sqlite_database_its_wal_and_its_directories_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let scratch = crate::testing::TestDatabase::sqlite();
+        let root = scratch.url().sqlite_path().unwrap().parent().unwrap();
+        let database = root.join("made/by/navi.db");
+        let mut conn = DatabaseUrl::Sqlite(database.clone())
+            .connect(&ConnectionOptions::default())
+            .unwrap();
+        conn.batch_execute("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
+            .unwrap();
+        for dir in ["made", "made/by"] {
+            assert_eq!(mode(&root.join(dir)), 0o700, "{dir}");
+        }
+        for file in ["navi.db", "navi.db-wal", "navi.db-shm"] {
+            assert_eq!(mode(&root.join("made/by").join(file)), 0o600, "{file}");
+        }
+
+        // The operator's own modes are kept.
+        let theirs = root.join("theirs");
+        std::fs::create_dir(&theirs).unwrap();
+        std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(theirs.join("navi.db"), b"").unwrap();
+        std::fs::set_permissions(
+            theirs.join("navi.db"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        DatabaseUrl::Sqlite(theirs.join("navi.db"))
+            .connect(&ConnectionOptions::default())
+            .unwrap();
+        assert_eq!(mode(&theirs), 0o755);
+        assert_eq!(mode(&theirs.join("navi.db")), 0o644);
     }
 
     #[test]
