@@ -2,15 +2,11 @@
 
 use std::fmt;
 
-use diesel::deserialize::FromSqlRow;
-use diesel::expression::AsExpression;
-use diesel::sql_types::Binary;
 use ring::aead::{Aad, Nonce, NONCE_LEN};
 use ring::rand::SecureRandom;
 use zeroize::Zeroize;
 
 use crate::keyring::{is_valid_key_id, Key};
-use crate::sql_types::Encrypted;
 use crate::{CryptoError, Keyring, Plaintext};
 
 /// The format version this build writes and reads.
@@ -87,11 +83,15 @@ fn with_associated_data<R>(
 /// stored value that passes the format check ([`Ciphertext::from_stored_bytes`], used by the
 /// diesel `FromSql` impls). There is no `From<Vec<u8>>`, no public field and no `Default`.
 ///
-/// As a diesel column value it has SQL type [`Encrypted`] (preferred: nothing else can be
+/// As a diesel column value it has SQL type [`Encrypted`](crate::sql_types::Encrypted) (preferred: nothing else can be
 /// written to such a column) or [`Binary`](diesel::sql_types::Binary).
-#[derive(Clone, PartialEq, Eq, Hash, AsExpression, FromSqlRow)]
-#[diesel(sql_type = Encrypted)]
-#[diesel(sql_type = Binary)]
+#[derive(Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "diesel",
+    derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow),
+    diesel(sql_type = crate::sql_types::Encrypted),
+    diesel(sql_type = diesel::sql_types::Binary)
+)]
 pub struct Ciphertext {
     /// Always passes [`check_format`].
     bytes: Vec<u8>,

@@ -66,6 +66,7 @@ impl CryptoError {
     /// refused (not a ciphertext, unknown version). diesel wraps the error of a column's
     /// `FromSql` in `DeserializationError`, possibly inside a `DeserializeFieldError`; this looks
     /// through both so repositories can map it (e.g. "this server's secret is unreadable").
+    #[cfg(feature = "diesel")]
     pub fn in_diesel_error(error: &diesel::result::Error) -> Option<&CryptoError> {
         let diesel::result::Error::DeserializationError(inner) = error else {
             return None;

@@ -86,6 +86,10 @@
 //! surfaces as a diesel `DeserializationError`; [`CryptoError::in_diesel_error`] recovers the
 //! cause. Tools that must see every row, valid or not, read [`StoredValue`].
 //!
+//! All of this is the `diesel` cargo feature (on by default). Without it
+//! (`default-features = false`) the crate seals and opens values with neither diesel, libpq nor
+//! SQLite.
+//!
 //! # What it deliberately does not do
 //!
 //! - It knows no tables: callers name table and column in the [`SealContext`]; the registry of
@@ -184,6 +188,7 @@ mod keyring;
 mod mac;
 mod plaintext;
 mod sealed;
+#[cfg(feature = "diesel")]
 mod sql;
 
 pub use ciphertext::{Ciphertext, SealContext, FORMAT_VERSION, TAG_LEN};
@@ -192,4 +197,5 @@ pub use keyring::{generate_key_line, KeyFileOrigin, KeyId, Keyring, KEY_LEN, MAX
 pub use mac::{MacKeyring, MAC_LEN};
 pub use plaintext::{Decrypted, Plaintext};
 pub use sealed::Sealed;
+#[cfg(feature = "diesel")]
 pub use sql::{sql_types, NotCiphertext, StoredValue};

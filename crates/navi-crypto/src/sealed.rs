@@ -3,20 +3,20 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use diesel::deserialize::FromSqlRow;
-use diesel::expression::AsExpression;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::plaintext::to_json_zeroizing;
-use crate::sql_types::Encrypted;
 use crate::{Ciphertext, CryptoError, Decrypted, Keyring, SealContext};
 
 /// A [`Ciphertext`] known to hold a `T` serialised as JSON: what a repository row field holds for
-/// an encrypted column (SQL type [`Encrypted`]). Like `Ciphertext`, it can only be made by
+/// an encrypted column (SQL type [`Encrypted`](crate::sql_types::Encrypted)). Like `Ciphertext`, it can only be made by
 /// sealing or by reading a valid stored ciphertext.
-#[derive(AsExpression, FromSqlRow)]
-#[diesel(sql_type = Encrypted)]
+#[cfg_attr(
+    feature = "diesel",
+    derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow),
+    diesel(sql_type = crate::sql_types::Encrypted)
+)]
 pub struct Sealed<T> {
     ciphertext: Ciphertext,
     value_type: PhantomData<fn() -> T>,

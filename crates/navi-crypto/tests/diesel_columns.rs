@@ -1,4 +1,5 @@
 //! Encrypted columns through diesel on PostgreSQL and SQLite: every test runs on both backends.
+#![cfg(feature = "diesel")]
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! The recipe navi-tenancy uses for its connection enum: `impl_encrypted_columns_for_multi_backend!`
 //! on a `#[derive(diesel::MultiConnection)]` backend, exercised on both variants.
+#![cfg(feature = "diesel")]
 
 mod support;
 
