@@ -178,6 +178,45 @@ fn the_binary_refuses_trusted_proxies_without_a_metrics_token_in_one_line() {
     );
 }
 
+/// A database made before the usage migrations were squashed (it lists a retired version among
+/// its applied ones) stops the start with one line that says how to recreate it, and nothing is
+/// applied to it.
+#[test]
+fn the_binary_refuses_a_database_from_before_the_usage_squash() {
+    use diesel::RunQueryDsl;
+    let dir = tempfile::tempdir().unwrap();
+    let url = DatabaseUrl::Sqlite(dir.path().join("data/navi.db"));
+    let mut conn = url
+        .connect(&navi_tenancy::ConnectionOptions::default())
+        .unwrap();
+    navi_tenancy::migrations::run_pending(&mut conn, |_| {}).unwrap();
+    diesel::sql_query("INSERT INTO __diesel_schema_migrations (version) VALUES ('20261201000100')")
+        .execute(&mut conn)
+        .unwrap();
+    let applied = navi_tenancy::migrations::applied(&mut conn).unwrap();
+    drop(conn);
+    let output = server_binary(dir.path()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let refusal: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.starts_with("navi-server: "))
+        .collect();
+    assert_eq!(refusal.len(), 1, "{stderr}");
+    assert!(
+        refusal[0].contains("created before the usage migrations were squashed")
+            && refusal[0].contains("recreate it"),
+        "{stderr}"
+    );
+    let mut conn = url
+        .connect(&navi_tenancy::ConnectionOptions::default())
+        .unwrap();
+    assert_eq!(
+        navi_tenancy::migrations::applied(&mut conn).unwrap(),
+        applied
+    );
+}
+
 /// The address in the first log line that contains `marker`, before the main listener's line.
 fn address_after(log: &str, marker: &str) -> Option<SocketAddr> {
     let rest = log.lines().find_map(|line| line.split(marker).nth(1))?;

@@ -696,7 +696,7 @@ async fn a_range_whose_totals_do_not_fit_is_a_400_naming_it(db: TestDatabase) {
         for bucket in [1_795_132_800_i64, 1_795_219_200] {
             // 2026-11-20 and 2026-11-21, UTC.
             diesel::sql_query(format!(
-                "INSERT INTO navi_usage_by_model_day (org_id, bucket, model, requests, \
+                "INSERT INTO navi_usage_model_1d (org_id, bucket, model, requests, \
                  prompt_tokens, completion_tokens, cost_micros, latency_sum_ms) \
                  VALUES ('{}', {bucket}, 'gpt-4o', 1, 1, 1, 5000000000000000000, 1)",
                 owner.org_id

@@ -15,6 +15,22 @@ use crate::StoreError;
 const POSTGRES: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 
+/// The usage migrations that were squashed into `20261207000000_usage` before anything shipped
+/// (issue 20). A database that applied any of them was made before the squash: its usage tables
+/// have other names and shapes, so it is refused, never half-migrated.
+const SQUASHED_USAGE_VERSIONS: [&str; 10] = [
+    "20261122000300",
+    "20261201000100",
+    "20261201233944",
+    "20261201235128",
+    "20261202131021",
+    "20261202170220",
+    "20261202170734",
+    "20261203090000",
+    "20261203090100",
+    "20261203090200",
+];
+
 /// Serialises `run_pending` across processes on PostgreSQL (an arbitrary constant key).
 const MIGRATION_LOCK_KEY: i64 = 0x6e61_7669_6d69_6772; // "navimigr"
 
@@ -27,8 +43,10 @@ pub fn all(backend: Backend) -> Result<Vec<String>, StoreError> {
     names.map_err(migration_error)
 }
 
-/// Migrations not yet applied to this database, in the order they would run.
+/// Migrations not yet applied to this database, in the order they would run. A database from
+/// before the usage squash is an error.
 pub fn pending(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
+    refuse_pre_squash(conn)?;
     let names = match conn {
         DbConnection::Postgresql(conn) => names(conn.pending_migrations(POSTGRES)),
         DbConnection::Sqlite(conn) => names(conn.pending_migrations(SQLITE)),
@@ -38,7 +56,16 @@ pub fn pending(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
 
 /// Migrations applied to this database, oldest first.
 pub fn applied(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
-    let backend = conn.backend();
+    let versions = applied_versions(conn)?;
+    let known = all(conn.backend())?;
+    Ok(versions
+        .into_iter()
+        .map(|version| name_of_version(&known, &version))
+        .collect())
+}
+
+/// The versions applied to this database, sorted.
+fn applied_versions(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
     let versions = match conn {
         DbConnection::Postgresql(conn) => conn.applied_migrations(),
         DbConnection::Sqlite(conn) => conn.applied_migrations(),
@@ -46,15 +73,28 @@ pub fn applied(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
     .map_err(migration_error)?;
     let mut versions: Vec<String> = versions.iter().map(ToString::to_string).collect();
     versions.sort();
-    let known = all(backend)?;
-    Ok(versions
-        .into_iter()
-        .map(|version| name_of_version(&known, &version))
-        .collect())
+    Ok(versions)
+}
+
+/// `Err` naming the way out when the database applied a migration the usage squash retired.
+fn refuse_pre_squash(conn: &mut DbConnection) -> Result<(), StoreError> {
+    let versions = applied_versions(conn)?;
+    match versions
+        .iter()
+        .find(|version| SQUASHED_USAGE_VERSIONS.contains(&version.as_str()))
+    {
+        None => Ok(()),
+        Some(version) => Err(StoreError::Migration(format!(
+            "this database was created before the usage migrations were squashed into one \
+             (it applied {version}) and cannot be migrated: recreate it (a new SQLite file, or \
+             an empty PostgreSQL database) and run the migrations again"
+        ))),
+    }
 }
 
 /// Applies every pending migration, each in its own transaction, calling `on_applied` with each
-/// name as it lands. On PostgreSQL an advisory lock keeps two processes from migrating at once.
+/// name as it lands. On PostgreSQL an advisory lock keeps two processes from migrating at once. A
+/// database from before the usage squash is refused before anything runs.
 pub fn run_pending(
     conn: &mut DbConnection,
     mut on_applied: impl FnMut(&str),
@@ -63,7 +103,7 @@ pub fn run_pending(
     if locked {
         conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
     }
-    let result = run_each_pending(conn, &mut on_applied);
+    let result = refuse_pre_squash(conn).and_then(|()| run_each_pending(conn, &mut on_applied));
     if locked {
         conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
     }

@@ -7,12 +7,12 @@
 //! integer arithmetic: `(t + offset) / 86400`, days since 1970-01-01.
 //!
 //! Each batch adds its calls, in the same transaction, to:
-//! - sums per model per 15-minute bucket, UTC hour and UTC day (`navi_usage_by_model`,
-//!   `navi_usage_by_model_hour`, `navi_usage_by_model_day`);
-//! - latency histograms per model per 15-minute bucket (in `navi_usage_by_model`) and per UTC
-//!   day (`navi_usage_latency_day`);
-//! - sums per user per six UTC hours (`navi_usage_by_user_6h`), and per-user running totals
-//!   (`navi_usage_user_running`): in windows of 64 UTC days that start every 32 days, each
+//! - sums per model per 15-minute bucket, UTC hour and UTC day (`navi_usage_model_15m`,
+//!   `navi_usage_model_1h`, `navi_usage_model_1d`);
+//! - latency histograms per model per 15-minute bucket (in `navi_usage_model_15m`) and per UTC
+//!   day (`navi_usage_latency_1d`);
+//! - sums per user per six UTC hours (`navi_usage_user_6h`), and per-user running totals
+//!   (`navi_usage_user_running_1d`): in windows of 64 UTC days that start every 32 days, each
 //!   user's sums from the window's first day through each day.
 //!
 //! Whole-org reads cut their range with [`grains::cover`] into the coarsest pieces those rollups
@@ -378,9 +378,9 @@ fn call_columns<'a>(
 /// The rollups of sums by model, with their grain, in the order every batch updates them. The
 /// 15-minute one holds each model's latency histogram too (see [`LATENCY_ROLLUPS`]).
 const MODEL_ROLLUPS: [(Grain, &str); 3] = [
-    (Grain::QuarterHour, "navi_usage_by_model"),
-    (Grain::Hour, "navi_usage_by_model_hour"),
-    (Grain::Day, "navi_usage_by_model_day"),
+    (Grain::QuarterHour, "navi_usage_model_15m"),
+    (Grain::Hour, "navi_usage_model_1h"),
+    (Grain::Day, "navi_usage_model_1d"),
 ];
 /// The tables of latency histograms, with their grain: per model in the 15-minute rollup of sums
 /// (a call spread from its neighbours lands on a row of its own at that grain, and one row is
@@ -390,7 +390,7 @@ const LATENCY_ROLLUPS: [(Grain, &str); 2] = [
     (Grain::Day, LATENCY_DAY_ROLLUP),
 ];
 /// The daily latency histogram, which ingest updates after the rollups of sums by model.
-const LATENCY_DAY_ROLLUP: &str = "navi_usage_latency_day";
+const LATENCY_DAY_ROLLUP: &str = "navi_usage_latency_1d";
 /// The grains the per-(day, model) read cuts a local day into, coarsest first.
 const MODEL_GRAINS: [Grain; 3] = [Grain::Day, Grain::Hour, Grain::QuarterHour];
 /// The grains of the latency read: its cover must be additive (a maximum cannot be
@@ -502,7 +502,7 @@ fn update_rollups(
     add_to_sums_rollup(
         scope,
         conn,
-        "navi_usage_by_user_6h",
+        "navi_usage_user_6h",
         vec![
             (
                 "bucket",
@@ -517,7 +517,7 @@ fn update_rollups(
     add_to_sums_rollup(
         scope,
         conn,
-        "navi_usage_user_running",
+        "navi_usage_user_running_1d",
         vec![
             (
                 "window_start",

@@ -689,7 +689,7 @@ impl UserRead {
         ];
         for (source, values, ranges) in [
             (
-                ("navi_usage_by_user_6h", "bucket", columns.as_str()),
+                ("navi_usage_user_6h", "bucket", columns.as_str()),
                 &stored,
                 net_ranges(block_buckets),
             ),
@@ -882,8 +882,8 @@ fn running_term(
             let difference = SUM_COLUMNS.map(|c| format!("t.{c} - COALESCE(b.{c}, 0)"));
             // The join's key is the user alone: both sides are one (org, window, day) each.
             let sql = format!(
-                "{} FROM navi_usage_user_running t \
-                 LEFT JOIN navi_usage_user_running b ON b.org_id = $1 \
+                "{} FROM navi_usage_user_running_1d t \
+                 LEFT JOIN navi_usage_user_running_1d b ON b.org_id = $1 \
                  AND b.window_start = $2 AND b.day = $3 AND b.user_id = t.user_id \
                  WHERE t.org_id = $4 AND t.window_start = $5 AND t.day = $6 \
                  AND t.requests > COALESCE(b.requests, 0)",
@@ -899,7 +899,7 @@ fn running_term(
         }
         None => {
             let sql = format!(
-                "{} FROM navi_usage_user_running t \
+                "{} FROM navi_usage_user_running_1d t \
                  WHERE t.org_id = $1 AND t.window_start = $2 AND t.day = $3",
                 select(&stored_sums())
             );

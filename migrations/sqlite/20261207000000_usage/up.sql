@@ -1,33 +1,51 @@
--- usage_integer_columns (SQLite).
--- SQLite stores what it is given: a sum that overflowed 64 bits became a REAL, silently, and the
--- dashboards then read a rounded number. Every integer column of the calls and the rollups now
--- refuses anything but an integer (CHECK (typeof(col) = 'integer')), so such a write fails
--- instead. SQLite cannot add a CHECK to a table: each table is rebuilt with its rows, keys and
--- indexes. usage_calls_within_bounds, just before, left only integers to copy.
--- Its twin in migrations/postgres changes nothing: bigint columns hold only integers.
-CREATE TABLE navi_llm_calls_rebuilt (
+-- usage (SQLite): every usage table, as one migration (issue 20 replaced the eleven of
+-- the tuning days). docs/usage-tables.md describes each table: key, columns, who maintains it and
+-- which read uses it. Times are Unix seconds (UTC) or UTC day numbers, so both backends do the same
+-- integer arithmetic; local days are cut in Rust (navi-analytics) and read as sums of buckets.
+-- SQLite keeps its cheap in-process foreign key checks, and every integer column refuses a
+-- non-integer (a sum that overflows fails the batch instead of silently becoming a REAL).
+
+-- Raw calls, one row each.
+CREATE TABLE navi_llm_calls (
     id                INTEGER      NOT NULL PRIMARY KEY,
     org_id            VARCHAR(64)  NOT NULL REFERENCES navi_orgs (id) ON DELETE CASCADE,
     user_id           VARCHAR(64)  NOT NULL REFERENCES navi_users (id) ON DELETE CASCADE,
+    -- The API key that recorded the call; NULL for a call recorded by a browser session.
+    api_key_id        VARCHAR(64),
+    -- The client's own id: unique per org and user (a retry with the same id is not recorded again).
     client_call_id    VARCHAR(100),
     model             VARCHAR(100) NOT NULL,
     prompt_tokens     BIGINT       NOT NULL CHECK (typeof(prompt_tokens) = 'integer' AND prompt_tokens >= 0),
     completion_tokens BIGINT       NOT NULL CHECK (typeof(completion_tokens) = 'integer' AND completion_tokens >= 0),
     cost_micros       BIGINT       NOT NULL CHECK (typeof(cost_micros) = 'integer' AND cost_micros >= 0),
     latency_ms        BIGINT       NOT NULL CHECK (typeof(latency_ms) = 'integer' AND latency_ms >= 0),
+    -- Index of the fixed latency bucket (navi_analytics::LATENCY_BUCKET_UPPER_BOUNDS_MS).
     latency_bucket    SMALLINT     NOT NULL CHECK (typeof(latency_bucket) = 'integer'),
     occurred_at       BIGINT       NOT NULL CHECK (typeof(occurred_at) = 'integer')
 );
-INSERT INTO navi_llm_calls_rebuilt (id, org_id, user_id, client_call_id, model, prompt_tokens, completion_tokens, cost_micros, latency_ms, latency_bucket, occurred_at)
-SELECT id, org_id, user_id, client_call_id, model, prompt_tokens, completion_tokens, cost_micros, latency_ms, latency_bucket, occurred_at FROM navi_llm_calls;
-DROP TABLE navi_llm_calls;
-ALTER TABLE navi_llm_calls_rebuilt RENAME TO navi_llm_calls;
 CREATE INDEX navi_llm_calls_org_time_idx ON navi_llm_calls (org_id, occurred_at);
 CREATE INDEX navi_llm_calls_org_user_time_idx ON navi_llm_calls (org_id, user_id, occurred_at);
+-- Only the calls that carry a client id: a NULL never conflicts, and indexing every call cost a
+-- sixth of inserting them.
 CREATE UNIQUE INDEX navi_llm_calls_user_call_key ON navi_llm_calls (org_id, user_id, client_call_id)
     WHERE client_call_id IS NOT NULL;
 
-CREATE TABLE navi_usage_by_model_rebuilt (
+-- Feedback on a response, one row each.
+CREATE TABLE navi_feedback (
+    id                VARCHAR(64)  NOT NULL PRIMARY KEY,
+    org_id            VARCHAR(64)  NOT NULL REFERENCES navi_orgs (id) ON DELETE CASCADE,
+    user_id           VARCHAR(64)  NOT NULL REFERENCES navi_users (id) ON DELETE CASCADE,
+    target_id         VARCHAR(200) NOT NULL,
+    rating            SMALLINT     NOT NULL CHECK (rating IN (-1, 1)),
+    comment           TEXT,
+    -- Unix seconds.
+    created_at        BIGINT       NOT NULL
+);
+CREATE INDEX navi_feedback_org_time_idx ON navi_feedback (org_id, created_at);
+CREATE INDEX navi_feedback_org_user_time_idx ON navi_feedback (org_id, user_id, created_at);
+
+-- Sums and the latency histogram (max_ms, h00..h28) per org, model and 15-minute bucket.
+CREATE TABLE navi_usage_model_15m (
     org_id            VARCHAR(64)  NOT NULL REFERENCES navi_orgs (id) ON DELETE CASCADE,
     bucket            BIGINT       NOT NULL CHECK (typeof(bucket) = 'integer'),
     model             VARCHAR(100) NOT NULL,
@@ -68,12 +86,9 @@ CREATE TABLE navi_usage_by_model_rebuilt (
     h28               BIGINT       NOT NULL DEFAULT 0 CHECK (typeof(h28) = 'integer'),
     PRIMARY KEY (org_id, bucket, model)
 ) WITHOUT ROWID;
-INSERT INTO navi_usage_by_model_rebuilt (org_id, bucket, model, requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms, max_ms, h00, h01, h02, h03, h04, h05, h06, h07, h08, h09, h10, h11, h12, h13, h14, h15, h16, h17, h18, h19, h20, h21, h22, h23, h24, h25, h26, h27, h28)
-SELECT org_id, bucket, model, requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms, max_ms, h00, h01, h02, h03, h04, h05, h06, h07, h08, h09, h10, h11, h12, h13, h14, h15, h16, h17, h18, h19, h20, h21, h22, h23, h24, h25, h26, h27, h28 FROM navi_usage_by_model;
-DROP TABLE navi_usage_by_model;
-ALTER TABLE navi_usage_by_model_rebuilt RENAME TO navi_usage_by_model;
 
-CREATE TABLE navi_usage_by_model_hour_rebuilt (
+-- Sums per org, model and UTC hour.
+CREATE TABLE navi_usage_model_1h (
     org_id            VARCHAR(64)  NOT NULL REFERENCES navi_orgs (id) ON DELETE CASCADE,
     bucket            BIGINT       NOT NULL CHECK (typeof(bucket) = 'integer'),
     model             VARCHAR(100) NOT NULL,
@@ -84,12 +99,9 @@ CREATE TABLE navi_usage_by_model_hour_rebuilt (
     latency_sum_ms    BIGINT       NOT NULL CHECK (typeof(latency_sum_ms) = 'integer'),
     PRIMARY KEY (org_id, bucket, model)
 ) WITHOUT ROWID;
-INSERT INTO navi_usage_by_model_hour_rebuilt (org_id, bucket, model, requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms)
-SELECT org_id, bucket, model, requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms FROM navi_usage_by_model_hour;
-DROP TABLE navi_usage_by_model_hour;
-ALTER TABLE navi_usage_by_model_hour_rebuilt RENAME TO navi_usage_by_model_hour;
 
-CREATE TABLE navi_usage_by_model_day_rebuilt (
+-- Sums per org, model and UTC day.
+CREATE TABLE navi_usage_model_1d (
     org_id            VARCHAR(64)  NOT NULL REFERENCES navi_orgs (id) ON DELETE CASCADE,
     bucket            BIGINT       NOT NULL CHECK (typeof(bucket) = 'integer'),
     model             VARCHAR(100) NOT NULL,
@@ -100,12 +112,9 @@ CREATE TABLE navi_usage_by_model_day_rebuilt (
     latency_sum_ms    BIGINT       NOT NULL CHECK (typeof(latency_sum_ms) = 'integer'),
     PRIMARY KEY (org_id, bucket, model)
 ) WITHOUT ROWID;
-INSERT INTO navi_usage_by_model_day_rebuilt (org_id, bucket, model, requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms)
-SELECT org_id, bucket, model, requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms FROM navi_usage_by_model_day;
-DROP TABLE navi_usage_by_model_day;
-ALTER TABLE navi_usage_by_model_day_rebuilt RENAME TO navi_usage_by_model_day;
 
-CREATE TABLE navi_usage_latency_day_rebuilt (
+-- The latency histogram per org and UTC day.
+CREATE TABLE navi_usage_latency_1d (
     org_id            VARCHAR(64)  NOT NULL REFERENCES navi_orgs (id) ON DELETE CASCADE,
     bucket            BIGINT       NOT NULL CHECK (typeof(bucket) = 'integer'),
     max_ms            BIGINT       NOT NULL CHECK (typeof(max_ms) = 'integer'),
@@ -140,12 +149,10 @@ CREATE TABLE navi_usage_latency_day_rebuilt (
     h28               BIGINT       NOT NULL DEFAULT 0 CHECK (typeof(h28) = 'integer'),
     PRIMARY KEY (org_id, bucket)
 ) WITHOUT ROWID;
-INSERT INTO navi_usage_latency_day_rebuilt (org_id, bucket, max_ms, h00, h01, h02, h03, h04, h05, h06, h07, h08, h09, h10, h11, h12, h13, h14, h15, h16, h17, h18, h19, h20, h21, h22, h23, h24, h25, h26, h27, h28)
-SELECT org_id, bucket, max_ms, h00, h01, h02, h03, h04, h05, h06, h07, h08, h09, h10, h11, h12, h13, h14, h15, h16, h17, h18, h19, h20, h21, h22, h23, h24, h25, h26, h27, h28 FROM navi_usage_latency_day;
-DROP TABLE navi_usage_latency_day;
-ALTER TABLE navi_usage_latency_day_rebuilt RENAME TO navi_usage_latency_day;
 
-CREATE TABLE navi_usage_by_user_6h_rebuilt (
+-- Sums per org, user and six UTC hours (00:00, 06:00, 12:00, 18:00). On PostgreSQL the key
+-- includes the sums, so by_user's scans touch only the index.
+CREATE TABLE navi_usage_user_6h (
     org_id            VARCHAR(64)  NOT NULL REFERENCES navi_orgs (id) ON DELETE CASCADE,
     bucket            BIGINT       NOT NULL CHECK (typeof(bucket) = 'integer'),
     user_id           VARCHAR(64)  NOT NULL REFERENCES navi_users (id) ON DELETE CASCADE,
@@ -156,12 +163,11 @@ CREATE TABLE navi_usage_by_user_6h_rebuilt (
     latency_sum_ms    BIGINT       NOT NULL CHECK (typeof(latency_sum_ms) = 'integer'),
     PRIMARY KEY (org_id, bucket, user_id)
 ) WITHOUT ROWID;
-INSERT INTO navi_usage_by_user_6h_rebuilt (org_id, bucket, user_id, requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms)
-SELECT org_id, bucket, user_id, requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms FROM navi_usage_by_user_6h;
-DROP TABLE navi_usage_by_user_6h;
-ALTER TABLE navi_usage_by_user_6h_rebuilt RENAME TO navi_usage_by_user_6h;
 
-CREATE TABLE navi_usage_user_running_rebuilt (
+-- Per-user running sums: windows of 64 UTC days start every 32 days (day numbers); in a window a
+-- user has calls in, each day from the first call to the window's end holds the user's sums
+-- from the window's start through that day.
+CREATE TABLE navi_usage_user_running_1d (
     org_id            VARCHAR(64)  NOT NULL REFERENCES navi_orgs (id) ON DELETE CASCADE,
     window_start      BIGINT       NOT NULL CHECK (typeof(window_start) = 'integer'),
     day               BIGINT       NOT NULL CHECK (typeof(day) = 'integer'),
@@ -173,7 +179,3 @@ CREATE TABLE navi_usage_user_running_rebuilt (
     latency_sum_ms    BIGINT       NOT NULL CHECK (typeof(latency_sum_ms) = 'integer'),
     PRIMARY KEY (org_id, window_start, day, user_id)
 ) WITHOUT ROWID;
-INSERT INTO navi_usage_user_running_rebuilt (org_id, window_start, day, user_id, requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms)
-SELECT org_id, window_start, day, user_id, requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms FROM navi_usage_user_running;
-DROP TABLE navi_usage_user_running;
-ALTER TABLE navi_usage_user_running_rebuilt RENAME TO navi_usage_user_running;

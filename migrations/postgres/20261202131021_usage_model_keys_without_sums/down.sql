@@ -1,9 +1,0 @@
-ALTER TABLE navi_usage_by_model DROP CONSTRAINT navi_usage_by_model_pkey,
-    ADD PRIMARY KEY (org_id, bucket, model)
-        INCLUDE (requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms);
-ALTER TABLE navi_usage_by_model_hour DROP CONSTRAINT navi_usage_by_model_hour_pkey,
-    ADD PRIMARY KEY (org_id, bucket, model)
-        INCLUDE (requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms);
-ALTER TABLE navi_usage_by_model_day DROP CONSTRAINT navi_usage_by_model_day_pkey,
-    ADD PRIMARY KEY (org_id, bucket, model)
-        INCLUDE (requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms);

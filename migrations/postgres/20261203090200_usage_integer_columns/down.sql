@@ -1,2 +1,0 @@
--- Reverts usage_integer_columns (PostgreSQL), which changed nothing.
-SELECT 1;
