@@ -74,7 +74,7 @@ fn validate_call(call: &CallInput, now: DateTime<Utc>) -> Result<NewCall, (&'sta
         }
     }
     let model = &call.model;
-    if let Some(why) = navi_tenancy::validate::name_problem(model, 100) {
+    if let Some(why) = navi_text::name_problem(model, 100) {
         return Err(("model", why));
     }
     for (field, value, max) in [
