@@ -90,20 +90,21 @@
 mod dashboard;
 mod decimal;
 mod error;
+pub mod grains;
 mod ingest;
 mod latency;
 mod query;
 mod reference;
 mod source;
-mod store;
+pub mod store;
 mod sums;
 
 pub use dashboard::{DailyUsage, Dashboard, DashboardBuilder, ModelUsage, Totals, UserUsage};
 pub use decimal::{CostUsd, Hundredths};
 pub use error::{AnalyticsError, InvalidCall, InvalidQuery};
 pub use ingest::{
-    validate_calls, CallInput, MAX_COST_MICROS_PER_CALL, MAX_LATENCY_MS_PER_CALL,
-    MAX_TOKENS_PER_CALL,
+    validate_calls, CallInput, NewCall, MAX_BATCH, MAX_COST_MICROS_PER_CALL,
+    MAX_LATENCY_MS_PER_CALL, MAX_TOKENS_PER_CALL,
 };
 pub use latency::{
     latency_bucket, LatencyHistogram, LATENCY_BUCKET_COUNT, LATENCY_BUCKET_UPPER_BOUNDS_MS,
