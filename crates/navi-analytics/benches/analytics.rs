@@ -29,9 +29,9 @@ use chrono::{NaiveDate, TimeDelta};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use navi_analytics::{latency_bucket, DashboardQuery, Store};
+use navi_analytics::store::record_calls;
+use navi_analytics::{latency_bucket, DashboardQuery, NewCall, Store};
 use navi_tenancy::testing::TestDatabase;
-use navi_tenancy::usage::{record_calls, NewCall};
 use navi_tenancy::{
     checkout, Backend, DbConnection, Email, OrgName, Privileged, Role, TenantScope,
 };

@@ -2,7 +2,6 @@
 //! that name the call's index and field.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use navi_tenancy::usage::{NewCall, MAX_BATCH};
 
 use crate::{latency_bucket, InvalidCall, EARLIEST_DATE};
 
@@ -23,6 +22,31 @@ pub struct CallInput {
     pub latency_ms: i64,
     /// When the call happened (default: now); not before 1980, not more than a day ahead.
     pub occurred_at: Option<DateTime<Utc>>,
+}
+
+/// Most calls in one batch.
+pub const MAX_BATCH: usize = 1000;
+
+/// A validated call to record: what [`validate_calls`] makes of a [`CallInput`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCall {
+    /// The client's id for the call, unique per org and user (the user the call is recorded
+    /// for): another member's call with the same id is another call.
+    pub client_call_id: Option<String>,
+    /// The model name.
+    pub model: String,
+    /// ≥ 0.
+    pub prompt_tokens: i64,
+    /// ≥ 0.
+    pub completion_tokens: i64,
+    /// ≥ 0, millionths of a US dollar.
+    pub cost_micros: i64,
+    /// ≥ 0.
+    pub latency_ms: i64,
+    /// Index of the call's latency bucket, `0..LATENCY_BUCKET_COUNT`.
+    pub latency_bucket: i16,
+    /// Unix seconds.
+    pub occurred_at: i64,
 }
 
 /// How far ahead of the server's clock a call may be dated (client clocks drift).
@@ -74,7 +98,7 @@ fn validate_call(call: &CallInput, now: DateTime<Utc>) -> Result<NewCall, (&'sta
         }
     }
     let model = &call.model;
-    if let Some(why) = navi_tenancy::validate::name_problem(model, 100) {
+    if let Some(why) = navi_text::name_problem(model, 100) {
         return Err(("model", why));
     }
     for (field, value, max) in [

@@ -1,16 +1,24 @@
 //! `navi-analytics`: LLM usage dashboards (tokens, exact cost, latency per local day, model and
 //! user), the same to the last digit whichever backend computes them.
 //!
-//! This crate is the part of analytics that needs no database:
+//! It owns usage. Its build without default features needs no database (no navi-tenancy, no
+//! diesel):
 //!
 //! - the vocabulary: a validated [`DashboardQuery`] (`from`, `to`, `tz`), partial [`Sums`], the
 //!   [`LatencyHistogram`] behind the p95, and the wire body [`Dashboard`];
 //! - the time logic: the range's calendar days in the caller's zone ([`DashboardQuery::days`])
 //!   and the UTC range cut into [`OffsetSegment`]s of constant UTC offset, within which an
-//!   instant's local day is one integer expression a database can group by;
+//!   instant's local day is one integer expression a database can group by, and [`grains`],
+//!   which cuts a range into the pieces the rollups answer exactly;
 //! - the assembly of a dashboard from partial sums in any grouping ([`DashboardBuilder`]);
 //! - the oracle: [`Reference`], which computes dashboards straight from raw calls, and the
-//!   [`UsageSource`] trait that it and the database implementation both answer.
+//!   [`UsageSource`] trait that it and the database implementation both answer;
+//! - ingest validation: [`validate_calls`] turns a client's calls into [`NewCall`]s, with errors
+//!   that name the call's index and field.
+//!
+//! The `store` feature (on by default) adds [`store`]: recording calls and feedback with their
+//! rollups in one transaction, and the dashboard reads ([`Store`]), over PostgreSQL and SQLite
+//! through navi-tenancy's connection, every function taking a `TenantScope` first.
 //!
 //! # Example
 //!
@@ -80,30 +88,33 @@
 //!
 //! # What it does not do
 //!
-//! There is no SQL here, no connection and no tenant scope: the database implementation of
-//! [`UsageSource`] ([`Store`], over `navi_tenancy::usage`) computes partial sums over the
-//! query's segments from rollups of UTC days, hours and 15-minute buckets, feeds them to a
-//! [`DashboardBuilder`], and is tested against [`Reference`] for equality. Nor does this crate know HTTP: the server
-//! turns query strings into a [`DashboardQuery`] and an [`InvalidQuery`] into a 400.
+//! Outside [`store`] there is no SQL, no connection and no tenant scope. The database
+//! implementation of [`UsageSource`] ([`Store`]) computes partial sums over the query's segments
+//! from rollups of UTC days, hours and 15-minute buckets, feeds them to a [`DashboardBuilder`],
+//! and is tested against [`Reference`] for equality. The store creates and alters no table: the
+//! schema and every migration are navi-tenancy's. Nor does this crate know HTTP: the server turns
+//! query strings into a [`DashboardQuery`] and an [`InvalidQuery`] into a 400.
 #![warn(missing_docs)]
 
 mod dashboard;
 mod decimal;
 mod error;
+pub mod grains;
 mod ingest;
 mod latency;
 mod query;
 mod reference;
 mod source;
-mod store;
+#[cfg(feature = "store")]
+pub mod store;
 mod sums;
 
 pub use dashboard::{DailyUsage, Dashboard, DashboardBuilder, ModelUsage, Totals, UserUsage};
 pub use decimal::{CostUsd, Hundredths};
 pub use error::{AnalyticsError, InvalidCall, InvalidQuery};
 pub use ingest::{
-    validate_calls, CallInput, MAX_COST_MICROS_PER_CALL, MAX_LATENCY_MS_PER_CALL,
-    MAX_TOKENS_PER_CALL,
+    validate_calls, CallInput, NewCall, MAX_BATCH, MAX_COST_MICROS_PER_CALL,
+    MAX_LATENCY_MS_PER_CALL, MAX_TOKENS_PER_CALL,
 };
 pub use latency::{
     latency_bucket, LatencyHistogram, LATENCY_BUCKET_COUNT, LATENCY_BUCKET_UPPER_BOUNDS_MS,
@@ -115,5 +126,6 @@ pub use query::{
 };
 pub use reference::{FeedbackEvent, LlmCall, Reference};
 pub use source::UsageSource;
+#[cfg(feature = "store")]
 pub use store::{DashboardError, Store};
 pub use sums::Sums;

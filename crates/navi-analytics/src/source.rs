@@ -4,7 +4,7 @@ use crate::dashboard::Dashboard;
 use crate::query::DashboardQuery;
 
 /// Anything that answers dashboards: the [`crate::Reference`] over raw calls, and the database
-/// implementation over rollups (in another crate). Every implementation must return the same
+/// implementation over rollups (`store::Store`, with the `store` feature). Every implementation must return the same
 /// dashboard for the same data, field for field.
 pub trait UsageSource {
     /// Why a dashboard could not be computed.

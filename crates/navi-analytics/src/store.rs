@@ -1,18 +1,33 @@
-//! The dashboards over the database: [`Store`] reads the sums `navi-tenancy`'s usage repository
-//! computes in SQL (identically on PostgreSQL and SQLite) and assembles them with the same
+//! The usage store over PostgreSQL and SQLite: recording calls and feedback with their rollups in
+//! one transaction ([`record_calls`], [`record_feedback`]), the sums a dashboard shows read in one
+//! statement ([`usage_sums`]), and [`Store`], which assembles those sums with the same
 //! [`DashboardBuilder`] rules the tests check against the [`Reference`](crate::Reference).
+//!
+//! Every function takes the caller's [`TenantScope`] first and reaches only that scope's org
+//! (and, for its own usage, its user). The tables belong to `navi-tenancy`'s migrations; this
+//! module reads and writes them in raw SQL, the only place outside `navi-tenancy` allowed to
+//! (a tidy test checks).
 
 use chrono::NaiveDate;
-use navi_tenancy::usage::{self, Audience, TimeSegment};
 use navi_tenancy::{DbConnection, StoreError, TenantScope};
 
+mod dialect;
+mod prepared;
+mod usage;
+
+pub use usage::{
+    record_calls, record_feedback, usage_sums, Audience, CallSums, DayModelSums, LatencyCounts,
+    Recorded, UsageSums, UserSums, BUCKET_SECONDS, LATENCY_BUCKETS,
+};
+
+use crate::grains::TimeSegment;
 use crate::{
     epoch_day_to_date, AnalyticsError, Dashboard, DashboardBuilder, DashboardQuery,
     LatencyHistogram, Sums, UsageSource,
 };
 
 // The histogram rollup stores exactly this crate's buckets.
-const _: () = assert!(crate::LATENCY_BUCKET_COUNT == usage::LATENCY_BUCKETS);
+const _: () = assert!(crate::LATENCY_BUCKET_COUNT == LATENCY_BUCKETS);
 
 /// Why a dashboard could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +115,7 @@ impl<'a> Store<'a> {
             whole_org,
         );
         // One statement, so one snapshot: a batch recorded meanwhile is in every sum or none.
-        let read = usage::usage_sums(scope, self.conn, audience, &segments)?;
+        let read = usage_sums(scope, self.conn, audience, &segments)?;
         for row in &read.day_models {
             let date = epoch_day_to_date(row.day).ok_or_else(|| {
                 StoreError::Internal(format!("the sums of day {} have no date", row.day))
@@ -126,7 +141,7 @@ impl<'a> Store<'a> {
     }
 }
 
-fn sums(stored: &usage::CallSums) -> Sums {
+fn sums(stored: &CallSums) -> Sums {
     Sums {
         requests: stored.requests,
         prompt_tokens: stored.prompt_tokens,

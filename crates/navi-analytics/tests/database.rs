@@ -13,12 +13,13 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use common::{dataset, date, empty_range, range, single_day, utc, zone, DATA_DAYS, ORGS, USERS};
+use navi_analytics::grains::TimeSegment;
+use navi_analytics::store::{self, record_calls, record_feedback, Audience};
 use navi_analytics::{
     latency_bucket, validate_calls, CallInput, CostUsd, Dashboard, DashboardQuery, FeedbackEvent,
-    LlmCall, Reference, Store, Totals, UsageSource,
+    LlmCall, NewCall, Reference, Store, Totals, UsageSource,
 };
 use navi_tenancy::testing::{fixtures, TestDatabase};
-use navi_tenancy::usage::{self, record_calls, record_feedback, Audience, TimeSegment};
 use navi_tenancy::{checkout, DbConnection, Email, OrgName, Privileged, Role, TenantScope};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -517,7 +518,7 @@ fn expected(data: &Reference, org: &str, segments: &[TimeSegment]) -> Expected {
     let segment_of = |t: i64| segments.iter().find(|s| s.start <= t && t < s.end);
     let mut day_model: BTreeMap<(i64, String), [i64; 5]> = BTreeMap::new();
     let mut users: BTreeMap<String, [i64; 5]> = BTreeMap::new();
-    let mut counts = vec![0; usage::LATENCY_BUCKETS];
+    let mut counts = vec![0; store::LATENCY_BUCKETS];
     let mut max_ms = None;
     for call in data.calls.iter().filter(|c| c.org_id == org) {
         let t = call.occurred_at.timestamp();
@@ -574,7 +575,7 @@ fn expected(data: &Reference, org: &str, segments: &[TimeSegment]) -> Expected {
 
 /// The usage reads of the whole org over `segments`, in the shape of [`Expected`].
 fn read(conn: &mut DbConnection, scope: &TenantScope, segments: &[TimeSegment]) -> Expected {
-    let sums = |s: usage::CallSums| {
+    let sums = |s: store::CallSums| {
         [
             s.requests,
             s.prompt_tokens,
@@ -583,7 +584,7 @@ fn read(conn: &mut DbConnection, scope: &TenantScope, segments: &[TimeSegment]) 
             s.latency_sum_ms,
         ]
     };
-    let read = usage::usage_sums(scope, conn, Audience::WholeOrg, segments).unwrap();
+    let read = store::usage_sums(scope, conn, Audience::WholeOrg, segments).unwrap();
     let day_model = read
         .day_models
         .iter()
@@ -821,7 +822,7 @@ fn a_dashboard_read_during_ingest_adds_up(db: TestDatabase) {
                 let calls: Vec<_> = (0..20_i64)
                     .map(|i| {
                         let latency_ms = 10 + (batch * 20 + i) % 5_000;
-                        usage::NewCall {
+                        NewCall {
                             client_call_id: None,
                             model: ["m1", "m2", "m3"][(i % 3) as usize].to_owned(),
                             prompt_tokens: i,
@@ -883,8 +884,8 @@ fn concurrent_attempts_at_a_batch_count_it_once(db: TestDatabase) {
     const ROUNDS: i64 = 8;
     const CALLS: i64 = 300;
     for round in 0..ROUNDS {
-        let calls: Vec<usage::NewCall> = (0..CALLS)
-            .map(|i| usage::NewCall {
+        let calls: Vec<NewCall> = (0..CALLS)
+            .map(|i| NewCall {
                 client_call_id: Some(format!("round-{round}-call-{i:04}")),
                 model: "m1".to_owned(),
                 prompt_tokens: 1,
@@ -961,7 +962,7 @@ fn postgres_prepares_each_ingest_statement_once() {
     // an eighth statement, without the check of the ids.
     for (size, anonymous) in [(3_i64, 0), (7, 0), (5, 2), (9, 4)] {
         let calls: Vec<_> = (0..size)
-            .map(|i| usage::NewCall {
+            .map(|i| NewCall {
                 client_call_id: (i >= anonymous).then(|| format!("call-{size}-{i}")),
                 model: ["m1", "m2"][(i % 2) as usize].to_owned(),
                 prompt_tokens: i,

@@ -163,8 +163,9 @@ impl DatabaseUrl {
                 // statement again at every bind whenever it guesses that pays, and it planned an
                 // Asia/Kathmandu dashboard (a `UNION ALL` of a dozen parts) for 5 ms at every run
                 // of a 13 ms read. This touches only the statements diesel keeps prepared (its
-                // query builder's and `Prepared`'s): index range scans whose plan does not depend
-                // on the values bound. An unnamed one (`sql_query`) is still planned with them.
+                // query builder's and navi-analytics's `Prepared`'s): index range scans whose plan
+                // does not depend on the values bound. An unnamed one (`sql_query`) is still planned
+                // with them.
                 conn.batch_execute(&format!(
                     "SET TIME ZONE 'UTC'; SET jit = off; SET plan_cache_mode = force_generic_plan; \
                      SET statement_timeout = {}",

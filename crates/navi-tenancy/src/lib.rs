@@ -1,6 +1,7 @@
 //! `navi-tenancy`: the schema, the migrations and the connection layer over PostgreSQL and SQLite,
-//! and (as their issues land) the tenancy-enforced repositories of orgs, members, invites, API
-//! keys, MCP servers, audit logs and usage rows.
+//! [`TenantScope`], and the tenancy-enforced repositories of orgs, members, invites, API keys, MCP
+//! servers and audit logs. (The usage rows' tables are created here, by the migrations; the store
+//! that records and reads them is `navi-analytics`'s.)
 //!
 //! One code base runs on both backends: [`DbConnection`] is a diesel `MultiConnection` built
 //! explicitly from the URL scheme ([`DatabaseUrl::parse`]), pooled by r2d2 with each backend set up
@@ -34,7 +35,8 @@
 //! }
 //! ```
 //!
-//! Raw SQL (`diesel::sql_query`) stays inside this crate too: a tidy test refuses it elsewhere.
+//! Raw SQL (`diesel::sql_query`) stays inside this crate and `navi-analytics`'s usage store: a
+//! tidy test refuses it elsewhere.
 //!
 //! It deliberately knows nothing of HTTP, configuration sources or caches.
 #![warn(missing_docs)]
@@ -51,14 +53,12 @@ pub mod mcp_servers;
 pub mod members;
 pub mod migrations;
 pub mod orgs;
-mod prepared;
 mod schema;
 #[cfg(test)]
 mod schema_tests;
 mod scope;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
-pub mod usage;
 pub mod users;
 pub mod validate;
 

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use navi_text::name_problem;
+
 use crate::StoreError;
 
 /// An email address, trimmed and lowercased (emails compare case-insensitively).
@@ -96,45 +98,8 @@ impl Slug {
     }
 }
 
-/// Whether `c` changes how text displays without being seen: the bidirectional controls
-/// (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069), the invisible characters (U+00AD,
-/// U+200B, U+2060–U+2064, U+FEFF) and the tag characters (U+E0000–U+E007F). ZWNJ and ZWJ
-/// (U+200C, U+200D) are not among them: Persian and Indic names and emoji need them.
-pub fn is_deceptive(c: char) -> bool {
-    matches!(
-        c,
-        '\u{061C}'
-            | '\u{200E}'
-            | '\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{00AD}'
-            | '\u{200B}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{FEFF}'
-            | '\u{E0000}'..='\u{E007F}'
-    )
-}
-
-/// What is wrong with a name people read (an org, key, MCP server or model name, and every later
-/// one), if anything: after trimming, 1 to `max_chars` characters, no control characters and no
-/// [deceptive](is_deceptive) ones. The text completes a message that starts with the field.
-pub fn name_problem(name: &str, max_chars: usize) -> Option<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > max_chars || name.chars().any(char::is_control) {
-        return Some(format!(
-            "1 to {max_chars} characters, no control characters"
-        ));
-    }
-    name.chars().find(|&c| is_deceptive(c)).map(|c| {
-        format!(
-            "no invisible or direction-changing characters (U+{:04X})",
-            u32::from(c)
-        )
-    })
-}
-
-/// `input` trimmed, when it is a valid name (see [`name_problem`]); else `Invalid` naming `field`.
+/// `input` trimmed, when it is a valid name (see [`navi_text::name_problem`]); else `Invalid`
+/// naming `field`.
 pub fn display_name<'a>(
     field: &str,
     input: &'a str,

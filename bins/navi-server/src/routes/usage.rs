@@ -2,8 +2,8 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use navi_analytics::{validate_calls, CallInput, DashboardQuery, Store};
-use navi_tenancy::usage::{record_calls, record_feedback, MAX_BATCH};
+use navi_analytics::store::{record_calls, record_feedback};
+use navi_analytics::{validate_calls, CallInput, DashboardQuery, Store, MAX_BATCH};
 use navi_tenancy::Role;
 use serde::de::IgnoredAny;
 use serde::Deserialize;

@@ -12,9 +12,18 @@
 //! Everything here is integer arithmetic on Unix seconds and days since 1970-01-01; nothing
 //! touches a database.
 
-use super::TimeSegment;
-
 const DAY: i64 = 86_400;
+
+/// A half-open range of Unix seconds over which the UTC offset is constant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeSegment {
+    /// First second.
+    pub start: i64,
+    /// First second after.
+    pub end: i64,
+    /// UTC offset in seconds (local = UTC + offset).
+    pub offset: i64,
+}
 
 /// The length of the per-user running-total windows, in days ([`running_terms`]).
 pub const RUNNING_WINDOW_DAYS: i64 = 64;
@@ -102,7 +111,7 @@ pub struct Piece {
 /// aligned range inside `[start, end)`, as a maximum needs. An empty range has no pieces.
 ///
 /// ```
-/// use navi_tenancy::usage::grains::{cover, Grain, Piece, Sign};
+/// use navi_analytics::grains::{cover, Grain, Piece, Sign};
 ///
 /// // A local day of Asia/Kathmandu (+05:45): 2026-11-21T18:15Z to 2026-11-22T18:15Z.
 /// let (start, end) = (1_795_284_900, 1_795_371_300);

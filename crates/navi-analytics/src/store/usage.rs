@@ -1,10 +1,11 @@
 //! LLM usage rows: raw calls, feedback, and the rollups maintained with them in one transaction.
-//! The aggregate reads return plain sums; what they mean (local days, p95, rounding) is
-//! `navi-analytics`'s business.
+//! The aggregate reads return plain sums; what they mean (local days, p95, rounding) is the
+//! [`DashboardBuilder`](crate::DashboardBuilder)'s business.
 //!
-//! Times are Unix seconds. Aggregate reads take [`TimeSegment`]s: half-open UTC ranges with the
-//! UTC offset that holds throughout, so both backends compute a row's local day with the same
-//! integer arithmetic: `(t + offset) / 86400`, days since 1970-01-01.
+//! Times are Unix seconds. Aggregate reads take [`TimeSegment`](crate::grains::TimeSegment)s:
+//! half-open UTC ranges with the UTC offset that holds throughout, so both backends compute a
+//! row's local day with the same integer arithmetic: `(t + offset) / 86400`, days since
+//! 1970-01-01.
 //!
 //! Each batch adds its calls, in the same transaction, to:
 //! - sums per model per 15-minute bucket, UTC hour and UTC day (`navi_usage_model_15m`,
@@ -25,54 +26,29 @@ use std::collections::{BTreeMap, HashSet};
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, SmallInt, Text};
+use navi_tenancy::ids::{new_id, IdKind};
+use navi_tenancy::{DbConnection, Role, StoreError, TenantScope};
 
-pub mod grains;
 mod read;
 
 pub use read::{usage_sums, UsageSums};
 
-use grains::{Grain, Sign};
-
-use crate::dialect::{self, BulkColumn, BulkRows};
-use crate::ids::{new_id, IdKind};
-use crate::prepared::Prepared;
-use crate::{DbConnection, Role, StoreError, TenantScope};
+use super::dialect::{self, BulkColumn, BulkRows};
+use super::prepared::Prepared;
+use crate::grains::{self, Grain, Sign};
+use crate::{NewCall, MAX_BATCH};
 
 /// The finest rollup grain, in seconds: every UTC offset in use since 1980 is a multiple of it.
 pub const BUCKET_SECONDS: i64 = 900;
 /// Number of latency buckets the histogram rollup stores (`h00`..`h28`); must equal
-/// `navi_analytics::LATENCY_BUCKET_COUNT` (a test there checks).
+/// [`crate::LATENCY_BUCKET_COUNT`] (a compile-time assertion in `store.rs` checks).
 pub const LATENCY_BUCKETS: usize = 29;
-/// Most calls in one batch.
-pub const MAX_BATCH: usize = 1000;
 const DAY: i64 = 86_400;
 /// The `ON CONFLICT` target of the calls' client ids, unique per org and user. The unique index
 /// holds only the calls that have an id (a partial index, which the target must name by its
 /// predicate), on both backends.
 const CLIENT_CALL_CONFLICT: &str =
     "ON CONFLICT (org_id, user_id, client_call_id) WHERE client_call_id IS NOT NULL";
-
-/// A validated call to record (see `navi-analytics` for validation and the latency bucket).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewCall {
-    /// The client's id for the call, unique per org and user (the user the call is recorded
-    /// for): another member's call with the same id is another call.
-    pub client_call_id: Option<String>,
-    /// The model name.
-    pub model: String,
-    /// ≥ 0.
-    pub prompt_tokens: i64,
-    /// ≥ 0.
-    pub completion_tokens: i64,
-    /// ≥ 0, millionths of a US dollar.
-    pub cost_micros: i64,
-    /// ≥ 0.
-    pub latency_ms: i64,
-    /// Index of the call's latency bucket, `0..LATENCY_BUCKETS`.
-    pub latency_bucket: i16,
-    /// Unix seconds.
-    pub occurred_at: i64,
-}
 
 /// What a batch did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,17 +128,6 @@ impl CallSums {
             .ok_or_else(overflow)?;
         Ok(())
     }
-}
-
-/// A half-open range of Unix seconds over which the UTC offset is constant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeSegment {
-    /// First second.
-    pub start: i64,
-    /// First second after.
-    pub end: i64,
-    /// UTC offset in seconds (local = UTC + offset).
-    pub offset: i64,
 }
 
 /// Whose calls a read covers.

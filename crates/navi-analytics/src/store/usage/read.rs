@@ -14,16 +14,17 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
-use super::grains::{self, Grain, Sign};
+use navi_tenancy::{Backend, DbConnection, StoreError, TenantScope};
+
 use super::{
-    require, BucketUses, CallSums, DayModelSums, LatencyCounts, SignedSums, TimeSegment, UserSums,
-    DAY, LATENCY_BUCKETS, LATENCY_GRAINS, LATENCY_ROLLUPS, MODEL_GRAINS, MODEL_ROLLUPS,
-    SUM_COLUMNS, USER_GRAIN, USER_GRAINS,
+    require, BucketUses, CallSums, DayModelSums, LatencyCounts, SignedSums, UserSums, DAY,
+    LATENCY_BUCKETS, LATENCY_GRAINS, LATENCY_ROLLUPS, MODEL_GRAINS, MODEL_ROLLUPS, SUM_COLUMNS,
+    USER_GRAIN, USER_GRAINS,
 };
 use super::{runs_of, Audience};
-use crate::dialect;
-use crate::prepared::Prepared;
-use crate::{Backend, DbConnection, StoreError, TenantScope};
+use crate::grains::{self, Grain, Sign, TimeSegment};
+use crate::store::dialect;
+use crate::store::prepared::{MultiBackend, Prepared};
 
 /// Everything a dashboard shows, summed over a set of segments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,7 +133,7 @@ impl PartRow {
     }
 }
 
-impl Queryable<PartSql, crate::db::MultiBackend> for PartRow {
+impl Queryable<PartSql, MultiBackend> for PartRow {
     type Row = (i64, i64, Option<String>, i64, i64, i64, i64, i64);
 
     fn build((part, number, name, a, b, c, d, e): Self::Row) -> diesel::deserialize::Result<Self> {

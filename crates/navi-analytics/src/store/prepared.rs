@@ -17,10 +17,11 @@ use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{HasSqlType, Untyped};
-use diesel::{PgConnection, QueryResult, RunQueryDsl};
+use diesel::{Connection, PgConnection, QueryResult, RunQueryDsl};
+use navi_tenancy::DbConnection;
 
-use crate::db::MultiBackend;
-use crate::DbConnection;
+/// The backend of a [`DbConnection`]: the one `diesel::MultiConnection` derives for it.
+pub(crate) type MultiBackend = <DbConnection as Connection>::Backend;
 
 /// SQL written with `$1, $2, ...` placeholders, each used once and in increasing order, and the
 /// values bound to them in that order. Its rows are read by name (`QueryableByName`) when `ST` is
@@ -184,10 +185,10 @@ impl<ST> RunQueryDsl<PgConnection> for Prepared<ST, Pg> {}
 mod tests {
     use diesel::sql_types::{BigInt, Text};
     use diesel::QueryableByName;
+    use navi_tenancy::testing::TestDatabase;
+    use navi_tenancy::Backend;
 
     use super::*;
-    use crate::testing::TestDatabase;
-    use crate::Backend;
 
     #[derive(QueryableByName, Debug, PartialEq)]
     struct Row {
