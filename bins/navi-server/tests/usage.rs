@@ -736,6 +736,72 @@ async fn a_range_whose_totals_do_not_fit_is_a_400_naming_it(db: TestDatabase) {
     );
 }
 
+/// Each recorded call keeps the API key that sent it (spend per key can be read later): two keys
+/// of one member, each call with its own.
+async fn each_call_keeps_the_key_that_recorded_it(db: TestDatabase) {
+    let api = Api::start(db).await;
+    let owner = api.owner("ada@example.com", "Acme").await;
+    let org = Some(owner.org_id.as_str());
+    let made = api
+        .call(
+            "POST",
+            "/v1/api-keys",
+            Some(&owner.key),
+            org,
+            Some(json!({"name": "ci"})),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{made:?}");
+    let ci_key = made.body["api_key"].as_str().unwrap().to_owned();
+    let ci_id = made.body["id"].as_str().unwrap().to_owned();
+    let listed = api
+        .call("GET", "/v1/api-keys", Some(&owner.key), org, None)
+        .await;
+    let user_key_id = listed.body["api_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["org_id"].is_null())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (key, id) in [(&owner.key, "from-user-key"), (&ci_key, "from-ci-key")] {
+        let call = json!({"id": id, "model": "m", "prompt_tokens": 1, "completion_tokens": 1,
+                          "cost_micros": 1, "latency_ms": 1});
+        let reply = api
+            .call("POST", "/v1/llm-calls", Some(key), org, Some(call))
+            .await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+    }
+    #[derive(diesel::QueryableByName, Debug, PartialEq)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        client_call_id: String,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        api_key_id: Option<String>,
+    }
+    let mut conn = checkout(&api.server.state.pool).unwrap();
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT client_call_id, api_key_id FROM navi_llm_calls ORDER BY client_call_id",
+    )
+    .load(&mut conn)
+    .unwrap();
+    assert_eq!(
+        rows,
+        [
+            Row {
+                client_call_id: "from-ci-key".into(),
+                api_key_id: Some(ci_id),
+            },
+            Row {
+                client_call_id: "from-user-key".into(),
+                api_key_id: Some(user_key_id),
+            },
+        ]
+    );
+}
+
 on_both_backends!(
     calls_are_recorded_once_and_dashboards_show_them,
     metrics_count_each_recorded_call_once,
@@ -744,4 +810,5 @@ on_both_backends!(
     each_call_is_bounded_and_a_huge_one_breaks_nothing,
     call_ids_are_unique_per_member_not_per_org,
     a_range_whose_totals_do_not_fit_is_a_400_naming_it,
+    each_call_keeps_the_key_that_recorded_it,
 );

@@ -127,13 +127,13 @@ fn ingest(w: &mut World, data: &Reference, ids: bool) -> Ingested {
     for ((org, user), inputs) in batches {
         let scope = TenantScope::for_tests(&org, &user, Role::Member);
         let calls = validate_calls(&inputs, now).unwrap();
-        let first = record_calls(&scope, &mut w.conn, &calls).unwrap();
+        let first = record_calls(&scope, &mut w.conn, None, &calls).unwrap();
         assert_eq!(
             (first.accepted(), first.duplicates),
             (calls.len() as u64, 0)
         );
         if ids {
-            let retry = record_calls(&scope, &mut w.conn, &calls).unwrap();
+            let retry = record_calls(&scope, &mut w.conn, None, &calls).unwrap();
             assert_eq!(
                 (retry.accepted(), retry.duplicates),
                 (0, calls.len() as u64)
@@ -836,7 +836,7 @@ fn a_dashboard_read_during_ingest_adds_up(db: TestDatabase) {
                         }
                     })
                     .collect();
-                record_calls(&scope, &mut conn, &calls).unwrap();
+                record_calls(&scope, &mut conn, None, &calls).unwrap();
             }
         })
     };
@@ -907,7 +907,7 @@ fn concurrent_attempts_at_a_batch_count_it_once(db: TestDatabase) {
                 std::thread::spawn(move || {
                     let mut conn = checkout(&pool).unwrap();
                     barrier.wait();
-                    record_calls(&scope, &mut conn, &batch)
+                    record_calls(&scope, &mut conn, None, &batch)
                 })
             })
             .collect();
@@ -973,7 +973,7 @@ fn postgres_prepares_each_ingest_statement_once() {
                 occurred_at: start + i * 7_000 + size * 100_000,
             })
             .collect();
-        record_calls(&scope, &mut w.conn, &calls).unwrap();
+        record_calls(&scope, &mut w.conn, None, &calls).unwrap();
         use diesel::RunQueryDsl;
         let count: Count = diesel::sql_query(
             "SELECT COUNT(*) AS statements, COUNT(DISTINCT statement) AS texts \

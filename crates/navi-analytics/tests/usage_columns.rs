@@ -94,7 +94,7 @@ fn record_sample_calls(conn: &mut DbConnection) -> Vec<(String, String, NewCall)
     {
         let scope = TenantScope::for_tests(org, user, Role::Member);
         for batch in calls(seed as u64 + 1, 700).chunks(300) {
-            record_calls(&scope, conn, batch).unwrap();
+            record_calls(&scope, conn, None, batch).unwrap();
             recorded.extend(
                 batch
                     .iter()
@@ -123,13 +123,13 @@ fn record_a_huge_call(conn: &mut DbConnection, org: &str, email: &str) -> Result
         latency_bucket: 28,
         occurred_at: 1_790_812_800 + 5 * 86_400 + 7,
     };
-    record_calls(&scope, conn, std::slice::from_ref(&huge))
+    record_calls(&scope, conn, None, std::slice::from_ref(&huge))
         .map(drop)
         .map_err(|e| e.to_string())?;
     let mut again = huge;
     again.client_call_id = Some(format!("again-{email}"));
     again.prompt_tokens = 1;
-    record_calls(&scope, conn, &[again])
+    record_calls(&scope, conn, None, &[again])
         .map(drop)
         .map_err(|e| e.to_string())
 }

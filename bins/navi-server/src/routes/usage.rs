@@ -91,7 +91,9 @@ fn parse_calls(body: &RawValue) -> Result<Vec<CallInput>, ApiError> {
 }
 
 async fn create_calls(
-    Scoped { scope, .. }: Scoped,
+    Scoped {
+        principal, scope, ..
+    }: Scoped,
     state: web::Data<AppState>,
     // Taken as raw text, not through `Json`: `parse_calls` decodes each call on its own.
     body: web::Json<Box<RawValue>>,
@@ -104,7 +106,7 @@ async fn create_calls(
         .map(|call| (call.latency_ms, call.cost_micros))
         .collect();
     let recorded = state
-        .db(move |conn| record_calls(&scope, conn, &calls))
+        .db(move |conn| record_calls(&scope, conn, principal.key_id(), &calls))
         .await?;
     // Only what was recorded (duplicates were already counted the first time).
     state

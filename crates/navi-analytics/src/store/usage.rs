@@ -221,11 +221,13 @@ fn placeholders(first: usize, count: usize) -> String {
 }
 
 /// Records calls for the scope's user in the scope's org, all or nothing, with their rollups in
-/// the same transaction. A call whose client id the scope's user already has in the org is
+/// the same transaction, each with the API key that sent it (`None` for a browser session), so
+/// spend per key can be read. A call whose client id the scope's user already has in the org is
 /// skipped (and counted); another user's call with the same id is recorded.
 pub fn record_calls(
     scope: &TenantScope,
     conn: &mut DbConnection,
+    api_key_id: Option<&str>,
     calls: &[NewCall],
 ) -> Result<Recorded, StoreError> {
     if calls.len() > MAX_BATCH {
@@ -263,7 +265,7 @@ pub fn record_calls(
             conn,
             BulkRows {
                 table: "navi_llm_calls",
-                columns: call_columns(scope, anonymous, false),
+                columns: call_columns(scope, api_key_id, anonymous, false),
                 tail: String::new(),
             },
         )?;
@@ -271,7 +273,7 @@ pub fn record_calls(
             conn,
             BulkRows {
                 table: "navi_llm_calls",
-                columns: call_columns(scope, identified, true),
+                columns: call_columns(scope, api_key_id, identified, true),
                 tail: format!("{CLIENT_CALL_CONFLICT} DO NOTHING RETURNING client_call_id"),
             },
         )?;
@@ -297,10 +299,12 @@ pub fn record_calls(
     })
 }
 
-/// The columns of the rows of `navi_llm_calls` for `calls` of the scope's user, with their
-/// client ids or (`with_ids` false) without that column.
+/// The columns of the rows of `navi_llm_calls` for `calls` of the scope's user sent with
+/// `api_key_id` (the column is left out, NULL, without one), with their client ids or (`with_ids`
+/// false) without that column.
 fn call_columns<'a>(
     scope: &TenantScope,
+    api_key_id: Option<&str>,
     calls: &[(usize, &NewCall)],
     with_ids: bool,
 ) -> Vec<(&'a str, BulkColumn)> {
@@ -311,6 +315,9 @@ fn call_columns<'a>(
         ("org_id", BulkColumn::Same(scope.org_id().to_owned())),
         ("user_id", BulkColumn::Same(scope.user_id().to_owned())),
     ];
+    if let Some(key) = api_key_id {
+        columns.push(("api_key_id", BulkColumn::Same(key.to_owned())));
+    }
     if with_ids {
         columns.push((
             "client_call_id",
