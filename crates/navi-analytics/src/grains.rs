@@ -14,16 +14,7 @@
 
 const DAY: i64 = 86_400;
 
-/// A half-open range of Unix seconds over which the UTC offset is constant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeSegment {
-    /// First second.
-    pub start: i64,
-    /// First second after.
-    pub end: i64,
-    /// UTC offset in seconds (local = UTC + offset).
-    pub offset: i64,
-}
+use crate::OffsetSegment;
 
 /// The length of the per-user running-total windows, in days ([`running_terms`]).
 pub const RUNNING_WINDOW_DAYS: i64 = 64;
@@ -206,7 +197,7 @@ pub struct DayPart {
 /// offset when the day goes on (a DST change within the day), in order.
 ///
 /// A local date that occurs twice (a zone that set clocks back across midnight) has two parts.
-pub fn local_day_parts(segments: &[TimeSegment]) -> Vec<DayPart> {
+pub fn local_day_parts(segments: &[OffsetSegment]) -> Vec<DayPart> {
     let mut parts: Vec<DayPart> = Vec::new();
     for segment in segments {
         let mut at = segment.start;
@@ -229,7 +220,7 @@ pub fn local_day_parts(segments: &[TimeSegment]) -> Vec<DayPart> {
 
 /// The segments as contiguous ranges `(start, end)` of Unix seconds, offsets forgotten: what
 /// reads that do not group by day (totals, the histogram, `by_user`) need.
-pub fn merged_ranges(segments: &[TimeSegment]) -> Vec<(i64, i64)> {
+pub fn merged_ranges(segments: &[OffsetSegment]) -> Vec<(i64, i64)> {
     let mut ranges: Vec<(i64, i64)> = Vec::new();
     for segment in segments.iter().filter(|s| s.start < s.end) {
         match ranges.last_mut() {
@@ -483,7 +474,7 @@ mod tests {
         assert!(cover(MIDNIGHT, MIDNIGHT, &MODEL_GRAINS, true).is_empty());
         assert!(cover(MIDNIGHT + 5, MIDNIGHT, &MODEL_GRAINS, false).is_empty());
         assert!(local_day_parts(&[]).is_empty());
-        assert!(merged_ranges(&[TimeSegment {
+        assert!(merged_ranges(&[OffsetSegment {
             start: MIDNIGHT,
             end: MIDNIGHT,
             offset: 0
@@ -547,12 +538,12 @@ mod tests {
         let nov1 = 1_793_491_200; // 2026-11-01T00:00Z
         let change = nov1 + 6 * H;
         let segments = [
-            TimeSegment {
+            OffsetSegment {
                 start: nov1 + 4 * H,
                 end: change,
                 offset: -4 * H,
             },
-            TimeSegment {
+            OffsetSegment {
                 start: change,
                 end: nov1 + DAY + 5 * H,
                 offset: -5 * H,
@@ -588,7 +579,7 @@ mod tests {
         // A segment from 10:00 to 14:00 the next day at +05:45 crosses one local midnight
         // (18:15Z).
         let offset = 5 * H + 45 * 60;
-        let segment = TimeSegment {
+        let segment = OffsetSegment {
             start: MIDNIGHT + 10 * H,
             end: MIDNIGHT + DAY + 14 * H,
             offset,
@@ -610,7 +601,7 @@ mod tests {
             ]
         );
         // Segments with a gap between them (a date outside the range left out) stay apart.
-        let later = TimeSegment {
+        let later = OffsetSegment {
             start: segment.end + H,
             end: segment.end + 2 * H,
             offset,

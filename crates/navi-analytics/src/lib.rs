@@ -66,7 +66,7 @@
 //!
 //! - **Days.** A call counts for the calendar date of its instant in the query's zone. The
 //!   query's [`OffsetSegment`]s hold exactly the instants of the range's days; within a segment
-//!   the local day is `(epoch_seconds + offset_seconds).div_euclid(86400)` days after
+//!   the local day is `(epoch_seconds + offset).div_euclid(86400)` days after
 //!   1970-01-01 ([`epoch_day_to_date`] reads it), with epoch seconds rounded down.
 //! - **Money.** Sums of `cost_micros` are exact integers; `cost_usd` is written from them by
 //!   integer arithmetic: whole dollars, a dot, exactly six digits ([`CostUsd`]).

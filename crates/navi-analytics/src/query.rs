@@ -83,33 +83,33 @@ pub struct LocalDay {
     pub end: DateTime<Utc>,
 }
 
-/// A maximal piece `[start_epoch, end_epoch)` of a query's UTC range over which the zone's UTC
+/// A maximal piece `[start, end)` of a query's UTC range over which the zone's UTC
 /// offset is constant, in epoch seconds.
 ///
 /// Within a segment the local day of an instant is one integer expression, which SQL can group
-/// by: `(t + offset_seconds)` divided by 86,400, rounded down ([`Self::local_epoch_day`]). The
+/// by: `(t + offset)` divided by 86,400, rounded down ([`Self::local_epoch_day`]). The
 /// segments of a query hold exactly the instants whose local date is within the range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OffsetSegment {
     /// The first epoch second of the segment (included).
-    pub start_epoch: i64,
+    pub start: i64,
     /// The epoch second after the segment (excluded).
-    pub end_epoch: i64,
+    pub end: i64,
     /// The zone's UTC offset throughout the segment, in seconds east of UTC. Since 1972 always a
     /// multiple of 900 (15 minutes).
-    pub offset_seconds: i64,
+    pub offset: i64,
 }
 
 impl OffsetSegment {
     /// Whether the instant `epoch_seconds` lies within the segment.
     pub fn contains(&self, epoch_seconds: i64) -> bool {
-        self.start_epoch <= epoch_seconds && epoch_seconds < self.end_epoch
+        self.start <= epoch_seconds && epoch_seconds < self.end
     }
 
     /// The local day (days since 1970-01-01) of an instant within this segment:
-    /// `(epoch_seconds + offset_seconds).div_euclid(86_400)`.
+    /// `(epoch_seconds + offset).div_euclid(86_400)`.
     pub fn local_epoch_day(&self, epoch_seconds: i64) -> i64 {
-        (epoch_seconds + self.offset_seconds).div_euclid(SECONDS_PER_DAY)
+        (epoch_seconds + self.offset).div_euclid(SECONDS_PER_DAY)
     }
 }
 
@@ -276,7 +276,7 @@ impl DashboardQuery {
         let epoch_seconds = instant.timestamp();
         let index = self
             .segments
-            .partition_point(|segment| segment.end_epoch <= epoch_seconds);
+            .partition_point(|segment| segment.end <= epoch_seconds);
         let segment = self.segments.get(index)?;
         if !segment.contains(epoch_seconds) {
             return None;
@@ -373,15 +373,15 @@ impl Layout {
                 let start = piece.start.max(range_start_local - piece.offset);
                 let end = piece.end.min(range_end_local - piece.offset);
                 (start < end).then_some(OffsetSegment {
-                    start_epoch: start,
-                    end_epoch: end,
-                    offset_seconds: piece.offset,
+                    start,
+                    end,
+                    offset: piece.offset,
                 })
             })
             .collect();
 
         let utc_range = match (segments.first(), segments.last()) {
-            (Some(first), Some(last)) => (instant(first.start_epoch)?, instant(last.end_epoch)?),
+            (Some(first), Some(last)) => (instant(first.start)?, instant(last.end)?),
             // Every day of the range was skipped by the zone: an empty range where it would be.
             _ => {
                 let start = instant(*day_starts.first()?)?;
@@ -391,13 +391,12 @@ impl Layout {
 
         let mut boundaries = day_starts;
         for segment in &segments {
-            boundaries.push(segment.start_epoch);
-            boundaries.push(segment.end_epoch);
+            boundaries.push(segment.start);
+            boundaries.push(segment.end);
             // Where the local day changes inside the segment: t + offset ≡ 0 (mod 86,400).
-            let mut midnight =
-                (segment.start_epoch + segment.offset_seconds).div_euclid(SECONDS_PER_DAY) + 1;
-            while midnight * SECONDS_PER_DAY - segment.offset_seconds < segment.end_epoch {
-                boundaries.push(midnight * SECONDS_PER_DAY - segment.offset_seconds);
+            let mut midnight = (segment.start + segment.offset).div_euclid(SECONDS_PER_DAY) + 1;
+            while midnight * SECONDS_PER_DAY - segment.offset < segment.end {
+                boundaries.push(midnight * SECONDS_PER_DAY - segment.offset);
                 midnight += 1;
             }
         }

@@ -20,7 +20,6 @@ pub use usage::{
     Recorded, UsageSums, UserSums, BUCKET_SECONDS, LATENCY_BUCKETS,
 };
 
-use crate::grains::TimeSegment;
 use crate::{
     epoch_day_to_date, AnalyticsError, Dashboard, DashboardBuilder, DashboardQuery,
     LatencyHistogram, Sums, UsageSource,
@@ -97,15 +96,7 @@ impl<'a> Store<'a> {
         audience: Audience,
         query: &DashboardQuery,
     ) -> Result<Dashboard, DashboardError> {
-        let segments: Vec<TimeSegment> = query
-            .offset_segments()
-            .iter()
-            .map(|segment| TimeSegment {
-                start: segment.start_epoch,
-                end: segment.end_epoch,
-                offset: segment.offset_seconds,
-            })
-            .collect();
+        let segments = query.offset_segments();
         let whole_org = audience == Audience::WholeOrg;
         let scope = self.scope;
         let mut builder = DashboardBuilder::new(
@@ -115,7 +106,7 @@ impl<'a> Store<'a> {
             whole_org,
         );
         // One statement, so one snapshot: a batch recorded meanwhile is in every sum or none.
-        let read = usage_sums(scope, self.conn, audience, &segments)?;
+        let read = usage_sums(scope, self.conn, audience, segments)?;
         for row in &read.day_models {
             let date = epoch_day_to_date(row.day).ok_or_else(|| {
                 StoreError::Internal(format!("the sums of day {} have no date", row.day))

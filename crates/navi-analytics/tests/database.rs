@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use common::{dataset, date, empty_range, range, single_day, utc, zone, DATA_DAYS, ORGS, USERS};
-use navi_analytics::grains::TimeSegment;
 use navi_analytics::store::{self, record_calls, record_feedback, Audience};
+use navi_analytics::OffsetSegment;
 use navi_analytics::{
     latency_bucket, validate_calls, CallInput, CostUsd, Dashboard, DashboardQuery, FeedbackEvent,
     LlmCall, NewCall, Reference, Store, Totals, UsageSource,
@@ -514,7 +514,7 @@ struct Expected {
     feedback: (i64, i64),
 }
 
-fn expected(data: &Reference, org: &str, segments: &[TimeSegment]) -> Expected {
+fn expected(data: &Reference, org: &str, segments: &[OffsetSegment]) -> Expected {
     let segment_of = |t: i64| segments.iter().find(|s| s.start <= t && t < s.end);
     let mut day_model: BTreeMap<(i64, String), [i64; 5]> = BTreeMap::new();
     let mut users: BTreeMap<String, [i64; 5]> = BTreeMap::new();
@@ -574,7 +574,7 @@ fn expected(data: &Reference, org: &str, segments: &[TimeSegment]) -> Expected {
 }
 
 /// The usage reads of the whole org over `segments`, in the shape of [`Expected`].
-fn read(conn: &mut DbConnection, scope: &TenantScope, segments: &[TimeSegment]) -> Expected {
+fn read(conn: &mut DbConnection, scope: &TenantScope, segments: &[OffsetSegment]) -> Expected {
     let sums = |s: store::CallSums| {
         [
             s.requests,
@@ -609,7 +609,7 @@ fn assert_reads(
     w: &mut World,
     real: &Reference,
     org: &str,
-    segments: &[TimeSegment],
+    segments: &[OffsetSegment],
 ) -> Result<(), TestCaseError> {
     let admin = TenantScope::for_tests(org, &w.users[USERS[0]], Role::Admin);
     let actual = read(&mut w.conn, &admin, segments);
@@ -651,7 +651,7 @@ fn dense_dataset() -> impl Strategy<Value = Reference> {
 /// Contiguous segments (now and then with a gap) over the dense days, starting at any second
 /// or right at a call: lengths from one second to five days, offsets of any quarter hour from
 /// −12:00 to +14:00 or of any second (so that days begin off every grain).
-fn segments(calls: Vec<i64>) -> impl Strategy<Value = Vec<TimeSegment>> {
+fn segments(calls: Vec<i64>) -> impl Strategy<Value = Vec<OffsetSegment>> {
     let offset = prop_oneof![
         3 => (-48_i64..=56).prop_map(|quarters| quarters * 900),
         1 => -43_200_i64..=50_400,
@@ -677,7 +677,7 @@ fn segments(calls: Vec<i64>) -> impl Strategy<Value = Vec<TimeSegment>> {
                 .into_iter()
                 .map(|(length, offset, gap)| {
                     at += gap;
-                    let segment = TimeSegment {
+                    let segment = OffsetSegment {
                         start: at,
                         end: at + length,
                         offset,
@@ -783,7 +783,7 @@ fn each_grain_reads_exactly_at_its_edges(db: TestDatabase) {
     }
     // From 12:34:56 (raw rows up to 12:45, then 15-minute buckets, hours) to the end of the day.
     let start = utc(2027, 1, 1, 12, 34, 56).timestamp();
-    let segments = [TimeSegment {
+    let segments = [OffsetSegment {
         start,
         end: utc(2027, 1, 2, 0, 0, 0).timestamp(),
         offset: 0,

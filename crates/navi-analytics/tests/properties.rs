@@ -58,16 +58,16 @@ proptest! {
 
         // Segments: tiling the range, each of one offset, each maximal.
         prop_assert!(!segments.is_empty());
-        prop_assert_eq!(segments[0].start_epoch, range_start.timestamp());
-        prop_assert_eq!(segments[segments.len() - 1].end_epoch, range_end.timestamp());
+        prop_assert_eq!(segments[0].start, range_start.timestamp());
+        prop_assert_eq!(segments[segments.len() - 1].end, range_end.timestamp());
         for (index, segment) in segments.iter().enumerate() {
-            prop_assert!(segment.start_epoch < segment.end_epoch);
-            prop_assert_eq!(segment.offset_seconds % 900, 0);
-            prop_assert_eq!(offset_at(tz, segment.start_epoch), segment.offset_seconds);
-            prop_assert_eq!(offset_at(tz, segment.end_epoch - 1), segment.offset_seconds);
+            prop_assert!(segment.start < segment.end);
+            prop_assert_eq!(segment.offset % 900, 0);
+            prop_assert_eq!(offset_at(tz, segment.start), segment.offset);
+            prop_assert_eq!(offset_at(tz, segment.end - 1), segment.offset);
             if let Some(next) = segments.get(index + 1) {
-                prop_assert_eq!(segment.end_epoch, next.start_epoch);
-                prop_assert_ne!(segment.offset_seconds, next.offset_seconds);
+                prop_assert_eq!(segment.end, next.start);
+                prop_assert_ne!(segment.offset, next.offset);
             }
         }
 
@@ -75,7 +75,7 @@ proptest! {
         let grain = query.finest_grain_seconds();
         let mut boundaries: Vec<i64> = days.iter().map(|day| day.start.timestamp()).collect();
         boundaries.push(range_end.timestamp());
-        boundaries.extend(segments.iter().map(|segment| segment.start_epoch));
+        boundaries.extend(segments.iter().map(|segment| segment.start));
         prop_assert!(boundaries.iter().all(|boundary| boundary % grain == 0));
         if let Some(coarser) = ROLLUP_GRAINS_SECONDS.iter().rev().find(|g| **g > grain) {
             prop_assert!(boundaries.iter().any(|boundary| boundary % coarser != 0));

@@ -187,9 +187,9 @@ fn new_year_in_utc() {
     assert_eq!(
         query.offset_segments(),
         [OffsetSegment {
-            start_epoch: utc(2026, 12, 31, 0, 0, 0).timestamp(),
-            end_epoch: utc(2027, 1, 2, 0, 0, 0).timestamp(),
-            offset_seconds: 0,
+            start: utc(2026, 12, 31, 0, 0, 0).timestamp(),
+            end: utc(2027, 1, 2, 0, 0, 0).timestamp(),
+            offset: 0,
         }]
     );
     assert_eq!(query.finest_grain_seconds(), 3600);
@@ -205,7 +205,7 @@ fn new_year_in_auckland_starts_the_day_before_in_utc() {
     );
     assert_eq!(query.days()[1].start, utc(2026, 12, 31, 11, 0, 0));
     assert_eq!(query.offset_segments().len(), 1);
-    assert_eq!(query.offset_segments()[0].offset_seconds, 13 * 3600);
+    assert_eq!(query.offset_segments()[0].offset, 13 * 3600);
     assert_eq!(
         query.local_date_of(utc(2026, 12, 31, 10, 59, 59)),
         Some(date(2026, 12, 31))
@@ -228,10 +228,10 @@ fn the_day_clocks_go_back_in_new_york_has_25_hours() {
     let segments = query.offset_segments();
     assert_eq!(segments.len(), 2);
     // 02:00 EDT becomes 01:00 EST at 06:00 UTC.
-    assert_eq!(segments[0].end_epoch, utc(2026, 11, 1, 6, 0, 0).timestamp());
-    assert_eq!(segments[1].start_epoch, segments[0].end_epoch);
+    assert_eq!(segments[0].end, utc(2026, 11, 1, 6, 0, 0).timestamp());
+    assert_eq!(segments[1].start, segments[0].end);
     assert_eq!(
-        (segments[0].offset_seconds, segments[1].offset_seconds),
+        (segments[0].offset, segments[1].offset),
         (-4 * 3600, -5 * 3600)
     );
     // Both passes through 01:30 local belong to 1 November.
@@ -263,7 +263,7 @@ fn the_day_clocks_go_forward_in_new_york_has_23_hours() {
     assert_eq!(days[1].start, utc(2027, 3, 14, 5, 0, 0)); // midnight EST
     assert_eq!(days[1].end, utc(2027, 3, 15, 4, 0, 0)); // midnight EDT
     assert_eq!(
-        query.offset_segments()[0].end_epoch,
+        query.offset_segments()[0].end,
         utc(2027, 3, 14, 7, 0, 0).timestamp()
     );
     assert_eq!(
@@ -288,10 +288,7 @@ fn kathmandu_days_turn_at_18_15_utc() {
         query.local_date_of(utc(2026, 12, 1, 18, 15, 0)),
         Some(date(2026, 12, 2))
     );
-    assert_eq!(
-        query.offset_segments()[0].offset_seconds,
-        5 * 3600 + 45 * 60
-    );
+    assert_eq!(query.offset_segments()[0].offset, 5 * 3600 + 45 * 60);
     assert_eq!(query.finest_grain_seconds(), 900);
 }
 
@@ -319,7 +316,7 @@ fn a_transition_at_an_odd_minute_allows_no_rollup() {
     let query = query(date(2022, 9, 30), date(2022, 10, 3), Tz::Antarctica__Casey);
     assert_eq!(query.finest_grain_seconds(), 1);
     assert_eq!(
-        query.offset_segments()[1].start_epoch,
+        query.offset_segments()[1].start,
         utc(2022, 10, 1, 16, 1, 0).timestamp()
     );
 }
@@ -402,14 +399,14 @@ fn when_clocks_went_back_across_midnight_segments_hold_exactly_the_range() {
     // The 7th's minute before the jump, then the rest of the 7th: a gap between them.
     let segments = only_the_7th.offset_segments();
     assert_eq!(segments.len(), 2);
-    assert_eq!(segments[1].start_epoch - segments[0].end_epoch, 59 * 60);
+    assert_eq!(segments[1].start - segments[0].end, 59 * 60);
     assert_eq!(only_the_7th.finest_grain_seconds(), 1);
 
     // Both days together: one tiling, whatever happened in between.
     let both = query(date(2010, 11, 6), date(2010, 11, 7), tz);
     let segments = both.offset_segments();
     assert_eq!(segments.len(), 2);
-    assert_eq!(segments[0].end_epoch, segments[1].start_epoch);
+    assert_eq!(segments[0].end, segments[1].start);
     assert_eq!(both.days()[0].end, both.days()[1].start);
 }
 
@@ -452,7 +449,7 @@ fn every_zone_lays_out_a_year() {
         assert_eq!(days[365].end, query.utc_range().1, "{tz}");
         assert!(days.iter().all(|day| day.start < day.end), "{tz}");
         for pair in query.offset_segments().windows(2) {
-            assert_eq!(pair[0].end_epoch, pair[1].start_epoch, "{tz}");
+            assert_eq!(pair[0].end, pair[1].start, "{tz}");
         }
         assert!(query.finest_grain_seconds() >= 900, "{tz}");
     }

@@ -2,7 +2,7 @@
 //! The aggregate reads return plain sums; what they mean (local days, p95, rounding) is the
 //! [`DashboardBuilder`](crate::DashboardBuilder)'s business.
 //!
-//! Times are Unix seconds. Aggregate reads take [`TimeSegment`](crate::grains::TimeSegment)s:
+//! Times are Unix seconds. Aggregate reads take [`OffsetSegment`](crate::grains::OffsetSegment)s:
 //! half-open UTC ranges with the UTC offset that holds throughout, so both backends compute a
 //! row's local day with the same integer arithmetic: `(t + offset) / 86400`, days since
 //! 1970-01-01.

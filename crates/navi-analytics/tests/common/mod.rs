@@ -61,7 +61,7 @@ pub fn day_by_segments(query: &DashboardQuery, instant: DateTime<Utc>) -> Option
     let segment = query
         .offset_segments()
         .iter()
-        .find(|segment| segment.start_epoch <= t && t < segment.end_epoch)?;
+        .find(|segment| segment.start <= t && t < segment.end)?;
     epoch_day_to_date(segment.local_epoch_day(t))
 }
 

@@ -22,9 +22,10 @@ use super::{
     USER_GRAIN, USER_GRAINS,
 };
 use super::{runs_of, Audience};
-use crate::grains::{self, Grain, Sign, TimeSegment};
+use crate::grains::{self, Grain, Sign};
 use crate::store::dialect;
 use crate::store::prepared::{MultiBackend, Prepared};
+use crate::OffsetSegment;
 
 /// Everything a dashboard shows, summed over a set of segments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +65,7 @@ pub fn usage_sums(
     scope: &TenantScope,
     conn: &mut DbConnection,
     audience: Audience,
-    segments: &[TimeSegment],
+    segments: &[OffsetSegment],
 ) -> Result<UsageSums, StoreError> {
     require(scope, audience)?;
     let mut parts = Parts::new(conn, scope, audience);
@@ -335,7 +336,7 @@ enum ModelRead {
 }
 
 impl ModelRead {
-    fn plan(parts: &mut Parts, segments: &[TimeSegment]) -> Self {
+    fn plan(parts: &mut Parts, segments: &[OffsetSegment]) -> Self {
         if parts.user_id.is_some() {
             // A piece's id is the offset of its segment: local day = (UTC + offset) / day.
             let pieces: Vec<(i64, i64, i64)> = segments
@@ -526,7 +527,7 @@ struct LatencyRead {
 }
 
 impl LatencyRead {
-    fn plan(parts: &mut Parts, segments: &[TimeSegment]) -> Self {
+    fn plan(parts: &mut Parts, segments: &[OffsetSegment]) -> Self {
         let (rollup_pieces, raw_pieces): (Vec<grains::Piece>, Vec<grains::Piece>) =
             if parts.user_id.is_some() {
                 let raw = segments
@@ -638,7 +639,7 @@ struct UserRead {
 }
 
 impl UserRead {
-    fn plan(parts: &mut Parts, segments: &[TimeSegment]) -> Self {
+    fn plan(parts: &mut Parts, segments: &[OffsetSegment]) -> Self {
         let pieces: Vec<grains::Piece> = grains::merged_ranges(segments)
             .into_iter()
             .flat_map(|(start, end)| grains::cover(start, end, &USER_GRAINS, true))
@@ -914,7 +915,7 @@ fn running_term(
 
 /// Adds a part of the audience's positive and negative feedback over the segments (their
 /// ranges, offsets aside).
-fn plan_feedback(parts: &mut Parts, segments: &[TimeSegment]) -> Option<usize> {
+fn plan_feedback(parts: &mut Parts, segments: &[OffsetSegment]) -> Option<usize> {
     parts.add_ranges(
         ("navi_feedback", "created_at", "rating"),
         &grains::merged_ranges(segments),
