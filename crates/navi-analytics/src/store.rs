@@ -17,16 +17,13 @@ mod usage;
 
 pub use usage::{
     record_calls, record_feedback, usage_sums, Audience, CallSums, DayModelSums, LatencyCounts,
-    Recorded, UsageSums, UserSums, BUCKET_SECONDS, LATENCY_BUCKETS,
+    Recorded, UsageSums, UserSums,
 };
 
 use crate::{
     epoch_day_to_date, AnalyticsError, Dashboard, DashboardBuilder, DashboardQuery,
     LatencyHistogram, Sums, UsageSource,
 };
-
-// The histogram rollup stores exactly this crate's buckets.
-const _: () = assert!(crate::LATENCY_BUCKET_COUNT == LATENCY_BUCKETS);
 
 /// Why a dashboard could not be read.
 #[derive(Debug, thiserror::Error)]

@@ -518,7 +518,7 @@ fn expected(data: &Reference, org: &str, segments: &[OffsetSegment]) -> Expected
     let segment_of = |t: i64| segments.iter().find(|s| s.start <= t && t < s.end);
     let mut day_model: BTreeMap<(i64, String), [i64; 5]> = BTreeMap::new();
     let mut users: BTreeMap<String, [i64; 5]> = BTreeMap::new();
-    let mut counts = vec![0; store::LATENCY_BUCKETS];
+    let mut counts = vec![0; navi_analytics::LATENCY_BUCKET_COUNT];
     let mut max_ms = None;
     for call in data.calls.iter().filter(|c| c.org_id == org) {
         let t = call.occurred_at.timestamp();

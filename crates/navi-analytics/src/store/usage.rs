@@ -23,6 +23,7 @@
 //! them). [`usage_sums`] reads all of a dashboard's sums in one statement.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::LazyLock;
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, SmallInt, Text};
@@ -36,13 +37,8 @@ pub use read::{usage_sums, UsageSums};
 use super::dialect::{self, BulkColumn, BulkRows};
 use super::prepared::Prepared;
 use crate::grains::{self, Grain, Sign};
-use crate::{NewCall, MAX_BATCH};
+use crate::{NewCall, LATENCY_BUCKET_COUNT, MAX_BATCH};
 
-/// The finest rollup grain, in seconds: every UTC offset in use since 1980 is a multiple of it.
-pub const BUCKET_SECONDS: i64 = 900;
-/// Number of latency buckets the histogram rollup stores (`h00`..`h28`); must equal
-/// [`crate::LATENCY_BUCKET_COUNT`] (a compile-time assertion in `store.rs` checks).
-pub const LATENCY_BUCKETS: usize = 29;
 const DAY: i64 = 86_400;
 /// The `ON CONFLICT` target of the calls' client ids, unique per org and user. The unique index
 /// holds only the calls that have an id (a partial index, which the target must name by its
@@ -204,7 +200,7 @@ impl UserSums {
 /// Calls per latency bucket, and the largest latency (`None` without calls).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LatencyCounts {
-    /// Calls per bucket, `LATENCY_BUCKETS` entries.
+    /// Calls per bucket, `LATENCY_BUCKET_COUNT` entries.
     pub counts: Vec<i64>,
     /// The largest latency, ms.
     pub max_ms: Option<i64>,
@@ -392,9 +388,9 @@ fn bucket_of(at: i64, grain: Grain) -> i64 {
 /// histogram row. A batch holds at most [`MAX_BATCH`] calls, so the counts fit 16 bits and are
 /// sent as such: the rows of a batch spread over days carry 29 counts each, most of them zero,
 /// and as 64-bit integers these were most of the batch's bytes.
-type Histogram = (i64, [i16; LATENCY_BUCKETS]);
+type Histogram = (i64, [i16; LATENCY_BUCKET_COUNT]);
 const _: () = assert!(MAX_BATCH <= i16::MAX as usize);
-const EMPTY_HISTOGRAM: Histogram = (0, [0; LATENCY_BUCKETS]);
+const EMPTY_HISTOGRAM: Histogram = (0, [0; LATENCY_BUCKET_COUNT]);
 
 /// Adds the recorded calls to the rollups, one table after another in a fixed order and each
 /// table's rows in key order, so concurrent batches take row locks in one global order and
@@ -421,7 +417,7 @@ fn update_rollups(
         }
         let index = usize::try_from(call.latency_bucket)
             .ok()
-            .filter(|&index| index < LATENCY_BUCKETS)
+            .filter(|&index| index < LATENCY_BUCKET_COUNT)
             .ok_or_else(|| StoreError::Internal("latency bucket out of range".to_owned()))?;
         let quarter = (
             bucket_of(call.occurred_at, Grain::QuarterHour),
@@ -593,7 +589,7 @@ fn histogram_update(
     )];
     for (index, name) in HISTOGRAM_COLUMNS.iter().enumerate() {
         columns.push((
-            name,
+            name.as_str(),
             BulkColumn::SmallInt(histograms.iter().map(|(_, counts)| counts[index]).collect()),
         ));
     }
@@ -609,12 +605,14 @@ fn histogram_update(
     (columns, set)
 }
 
+/// The count column of latency bucket `bucket` in a histogram rollup: `h00`, `h01`, ...
+pub(super) fn histogram_column(bucket: usize) -> String {
+    format!("h{bucket:02}")
+}
+
 /// The count columns of a latency histogram, one per latency bucket.
-const HISTOGRAM_COLUMNS: [&str; LATENCY_BUCKETS] = [
-    "h00", "h01", "h02", "h03", "h04", "h05", "h06", "h07", "h08", "h09", "h10", "h11", "h12",
-    "h13", "h14", "h15", "h16", "h17", "h18", "h19", "h20", "h21", "h22", "h23", "h24", "h25",
-    "h26", "h27", "h28",
-];
+static HISTOGRAM_COLUMNS: LazyLock<Vec<String>> =
+    LazyLock::new(|| (0..LATENCY_BUCKET_COUNT).map(histogram_column).collect());
 
 /// Adds counts to the histogram rows `(org_id, bucket, max_ms, h00..h28)` of a rollup.
 fn add_to_histogram_rollup(

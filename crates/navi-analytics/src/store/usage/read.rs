@@ -17,15 +17,15 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use navi_tenancy::{Backend, DbConnection, StoreError, TenantScope};
 
 use super::{
-    require, BucketUses, CallSums, DayModelSums, LatencyCounts, SignedSums, UserSums, DAY,
-    LATENCY_BUCKETS, LATENCY_GRAINS, LATENCY_ROLLUPS, MODEL_GRAINS, MODEL_ROLLUPS, SUM_COLUMNS,
+    histogram_column, require, BucketUses, CallSums, DayModelSums, LatencyCounts, SignedSums,
+    UserSums, DAY, LATENCY_GRAINS, LATENCY_ROLLUPS, MODEL_GRAINS, MODEL_ROLLUPS, SUM_COLUMNS,
     USER_GRAIN, USER_GRAINS,
 };
 use super::{runs_of, Audience};
 use crate::grains::{self, Grain, Sign};
 use crate::store::dialect;
 use crate::store::prepared::{MultiBackend, Prepared};
-use crate::OffsetSegment;
+use crate::{OffsetSegment, LATENCY_BUCKET_COUNT};
 
 /// Everything a dashboard shows, summed over a set of segments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -553,7 +553,7 @@ impl LatencyRead {
                 .map(|piece| (piece.start, piece.end))
                 .collect()
         };
-        let histogram: Vec<String> = (0..LATENCY_BUCKETS).map(|i| format!("h{i:02}")).collect();
+        let histogram: Vec<String> = (0..LATENCY_BUCKET_COUNT).map(histogram_column).collect();
         let summed: Vec<String> = histogram
             .iter()
             .map(|h| format!("COALESCE(SUM(t.{h}), 0) AS {h}"))
@@ -563,7 +563,9 @@ impl LatencyRead {
             .enumerate()
             .map(|(i, h)| format!("WHEN {i} THEN {h}"))
             .collect();
-        let buckets: Vec<String> = (0..LATENCY_BUCKETS).map(|i| format!("({i})")).collect();
+        let buckets: Vec<String> = (0..LATENCY_BUCKET_COUNT)
+            .map(|i| format!("({i})"))
+            .collect();
         let mut added = Vec::new();
         // The pieces of an additive cover do not overlap: each is read once as it is. The
         // histogram rows are summed in SQL, then turned into one row per bucket.
@@ -607,7 +609,7 @@ impl LatencyRead {
 
     fn finish(self, rows: &[Vec<PartRow>]) -> Result<LatencyCounts, StoreError> {
         let mut total = LatencyCounts {
-            counts: vec![0; LATENCY_BUCKETS],
+            counts: vec![0; LATENCY_BUCKET_COUNT],
             max_ms: None,
         };
         for part in self.parts {
