@@ -112,6 +112,19 @@ impl<ST, DB: Backend> Prepared<ST, DB> {
         }
     }
 
+    /// The text, with `$1, $2, ...` where values are bound (for golden files).
+    #[cfg(test)]
+    pub(crate) fn sql(&self) -> String {
+        let mut sql = String::new();
+        for (index, part) in self.parts.iter().enumerate() {
+            if index > 0 {
+                sql.push_str(&format!("${index}"));
+            }
+            sql.push_str(part);
+        }
+        sql
+    }
+
     /// Binds the next placeholder to `value` as SQL type `T`.
     pub(crate) fn bind<T, V>(mut self, value: V) -> Self
     where

@@ -68,14 +68,13 @@ pub fn usage_sums(
     segments: &[OffsetSegment],
 ) -> Result<UsageSums, StoreError> {
     require(scope, audience)?;
-    let mut parts = Parts::new(conn, scope, audience);
-    let models = ModelRead::plan(&mut parts, segments);
-    let latency = LatencyRead::plan(&mut parts, segments);
-    let users = match audience {
-        Audience::WholeOrg => Some(UserRead::plan(&mut parts, segments)),
-        Audience::OwnUsage => None,
-    };
-    let feedback = plan_feedback(&mut parts, segments);
+    let Plan {
+        parts,
+        models,
+        latency,
+        users,
+        feedback,
+    } = Plan::new(conn.backend(), scope, audience, segments);
     let mut rows = parts.run(conn)?;
     let (feedback_positive, feedback_negative) = feedback
         .and_then(|part| rows[part].first())
@@ -90,6 +89,40 @@ pub fn usage_sums(
         feedback_positive,
         feedback_negative,
     })
+}
+
+/// A dashboard's one statement, planned: its parts, and how each kind of sum reads its rows back.
+struct Plan {
+    parts: Parts,
+    models: ModelRead,
+    latency: LatencyRead,
+    users: Option<UserRead>,
+    feedback: Option<usize>,
+}
+
+impl Plan {
+    fn new(
+        backend: Backend,
+        scope: &TenantScope,
+        audience: Audience,
+        segments: &[OffsetSegment],
+    ) -> Plan {
+        let mut parts = Parts::new(backend, scope, audience);
+        let models = ModelRead::plan(&mut parts, segments);
+        let latency = LatencyRead::plan(&mut parts, segments);
+        let users = match audience {
+            Audience::WholeOrg => Some(UserRead::plan(&mut parts, segments)),
+            Audience::OwnUsage => None,
+        };
+        let feedback = plan_feedback(&mut parts, segments);
+        Plan {
+            parts,
+            models,
+            latency,
+            users,
+            feedback,
+        }
+    }
 }
 
 /// The SQL types of a part's row.
@@ -156,9 +189,9 @@ struct Parts {
 }
 
 impl Parts {
-    fn new(conn: &DbConnection, scope: &TenantScope, audience: Audience) -> Self {
+    fn new(backend: Backend, scope: &TenantScope, audience: Audience) -> Self {
         Parts {
-            backend: conn.backend(),
+            backend,
             org_id: scope.org_id().to_owned(),
             user_id: match audience {
                 Audience::OwnUsage => Some(scope.user_id().to_owned()),
@@ -253,7 +286,7 @@ impl Parts {
     /// Runs the parts as one statement; returns each part's rows.
     fn run(self, conn: &mut DbConnection) -> Result<Vec<Vec<PartRow>>, StoreError> {
         let mut rows: Vec<Vec<PartRow>> = (0..self.selects.len()).map(|_| Vec::new()).collect();
-        if let Some(statement) = Prepared::union_all(self.selects) {
+        if let Some(statement) = self.statement() {
             for row in statement.load::<PartRow>(conn)? {
                 let part = usize::try_from(row.part)
                     .ok()
@@ -263,6 +296,13 @@ impl Parts {
             }
         }
         Ok(rows)
+    }
+}
+
+impl Parts {
+    /// The parts as one statement, `None` without parts.
+    fn statement(self) -> Option<Prepared<PartSql>> {
+        Prepared::union_all(self.selects)
     }
 }
 
@@ -943,6 +983,69 @@ fn plan_feedback(parts: &mut Parts, segments: &[OffsetSegment]) -> Option<usize>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The SQL an org dashboard of 30 days runs on `backend` in `zone`, laid out one part, one
+    /// clause per line.
+    fn org_dashboard_sql(backend: Backend, zone: chrono_tz::Tz) -> String {
+        let from = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).expect("a date");
+        let to = chrono::NaiveDate::from_ymd_opt(2026, 10, 30).expect("a date");
+        let query = crate::DashboardQuery::new(from, to, zone).expect("a query");
+        let scope = TenantScope::for_tests("org_golden", "usr_golden", navi_tenancy::Role::Admin);
+        let plan = Plan::new(backend, &scope, Audience::WholeOrg, query.offset_segments());
+        let sql = plan.parts.statement().expect("parts").sql();
+        let mut laid_out = format!(
+            "-- The org dashboard's one statement, 30 days in {zone}, on {backend:?}: the SQL that\n\
+             -- runs, written by `NAVI_BLESS=1 cargo test -p navi-analytics golden` (`$n` marks a\n\
+             -- bound value).\n"
+        );
+        let mut previous = "";
+        for word in sql.split(' ').filter(|word| !word.is_empty()) {
+            let starts_line = match word {
+                "JOIN" => !matches!(previous, "CROSS" | "LEFT"),
+                "WITH" | "SELECT" | "FROM" | "LEFT" | "CROSS" | "WHERE" | "GROUP" | "UNION" => true,
+                _ => false,
+            };
+            previous = word;
+            if starts_line && !laid_out.ends_with('\n') && !laid_out.ends_with('(') {
+                laid_out.push('\n');
+            } else if !laid_out.ends_with('\n') {
+                laid_out.push(' ');
+            }
+            laid_out.push_str(word);
+        }
+        laid_out.push('\n');
+        laid_out
+    }
+
+    /// The SQL of a UTC and an Asia/Kathmandu org dashboard on both backends, as committed under
+    /// `golden/`, so that reviewers read the SQL that runs and see every change to it.
+    /// `NAVI_BLESS=1 cargo test -p navi-analytics golden` rewrites the files after a change.
+    #[test]
+    fn the_org_dashboard_sql_is_the_golden_sql() {
+        let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("golden");
+        for (backend, backend_name) in
+            [(Backend::Postgres, "postgres"), (Backend::Sqlite, "sqlite")]
+        {
+            for (zone, zone_name) in [
+                (chrono_tz::UTC, "utc"),
+                (chrono_tz::Asia::Kathmandu, "asia-kathmandu"),
+            ] {
+                let sql = org_dashboard_sql(backend, zone);
+                let path = golden.join(format!("org-dashboard-{zone_name}.{backend_name}.sql"));
+                if std::env::var_os("NAVI_BLESS").is_some() {
+                    std::fs::create_dir_all(&golden).expect("golden/ can be made");
+                    std::fs::write(&path, &sql).expect("golden file written");
+                }
+                let expected = std::fs::read_to_string(&path)
+                    .unwrap_or_else(|e| panic!("{}: {e} (NAVI_BLESS=1 writes it)", path.display()));
+                assert!(
+                    sql == expected,
+                    "{} differs from the SQL that runs (NAVI_BLESS=1 rewrites it):\n{sql}",
+                    path.display()
+                );
+            }
+        }
+    }
 
     #[test]
     fn a_packed_user_reads_back_as_its_sums() {
