@@ -169,7 +169,7 @@ pub(crate) fn order_by_cost_then_name(
 ///
 /// A database computes the partial sums over a query's [`crate::OffsetSegment`]s, grouped by
 /// anything that keeps each group within one local day and one model (per call, per rollup
-/// bucket of [`DashboardQuery::finest_grain_seconds`], per day and model), and feeds them in
+/// bucket, per day and model), and feeds them in
 /// any order: with the API's non-negative figures the result is the same.
 /// Every `add_*` checks its input and leaves the builder unchanged when it fails. Sums are
 /// added in 128-bit integers, so however long the range only a figure that does not fit the

@@ -122,7 +122,7 @@ pub use latency::{
 };
 pub use query::{
     date_to_epoch_day, epoch_day_to_date, DashboardQuery, LocalDay, OffsetSegment,
-    DEFAULT_RANGE_DAYS, EARLIEST_DATE, LATEST_DATE, MAX_RANGE_DAYS, ROLLUP_GRAINS_SECONDS,
+    DEFAULT_RANGE_DAYS, EARLIEST_DATE, LATEST_DATE, MAX_RANGE_DAYS,
 };
 pub use reference::{FeedbackEvent, LlmCall, Reference};
 pub use source::UsageSource;

@@ -20,7 +20,8 @@ pub const DEFAULT_RANGE_DAYS: i64 = 30;
 ///
 /// Every UTC offset in the time zone database since 1972 is a whole number of 15 minutes (the
 /// last exception, Africa/Monrovia's −0:44:30, ended on 1972-01-07); bounding queries after that
-/// keeps [`DashboardQuery::finest_grain_seconds`] meaningful. Nobody has usage older than this.
+/// keeps every local day a sum of 15-minute buckets (see `grains`). Nobody has usage older than
+/// this.
 pub const EARLIEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(1980, 1, 1) {
     Some(date) => date,
     None => panic!("1980-01-01 is a calendar date"),
@@ -42,10 +43,6 @@ const WINDOW_MARGIN_SECONDS: i64 = 2 * SECONDS_PER_DAY;
 /// reversal between two samples would go unseen; the database has no two changes of offset less
 /// than 7 days apart since 1970, so an hour leaves a wide margin.
 const OFFSET_PROBE_SECONDS: i64 = 3_600;
-
-/// The rollup grains, in seconds, that [`DashboardQuery::finest_grain_seconds`] chooses from,
-/// coarsest first.
-pub const ROLLUP_GRAINS_SECONDS: [i64; 3] = [3_600, 1_800, 900];
 
 /// The days since 1970-01-01 of `date` (negative before it).
 pub fn date_to_epoch_day(date: NaiveDate) -> i64 {
@@ -137,7 +134,6 @@ pub struct DashboardQuery {
     days: Vec<LocalDay>,
     segments: Vec<OffsetSegment>,
     utc_range: (DateTime<Utc>, DateTime<Utc>),
-    finest_grain_seconds: i64,
 }
 
 impl DashboardQuery {
@@ -220,7 +216,6 @@ impl DashboardQuery {
                 days: layout.days,
                 segments: layout.segments,
                 utc_range: layout.utc_range,
-                finest_grain_seconds: layout.finest_grain_seconds,
             })
             .ok_or_else(|| {
                 InvalidQuery::new("to", "to is too far from 1970 to be laid out in time.")
@@ -283,19 +278,6 @@ impl DashboardQuery {
         }
         epoch_day_to_date(segment.local_epoch_day(epoch_seconds))
     }
-
-    /// The coarsest rollup grain that is exact for this query: the largest of 3600, 1800 and
-    /// 900 seconds that divides every segment boundary and every boundary between local days
-    /// (in epoch seconds), or 1 when none does.
-    ///
-    /// With buckets `[k·g, (k+1)·g)` of that grain `g`, every bucket lies within one segment and
-    /// one local day, so sums kept per bucket add up to the exact dashboard. Zones on whole-hour
-    /// offsets give 3600; half-hour zones (Asia/Kolkata, +05:30) 1800; Asia/Kathmandu (+05:45)
-    /// and Pacific/Chatham (+12:45) 900. 1 means no rollup is exact (a transition at an odd
-    /// minute, as Antarctica/Casey had at 16:01 UTC on 2022-10-01): read the rows themselves.
-    pub fn finest_grain_seconds(&self) -> i64 {
-        self.finest_grain_seconds
-    }
 }
 
 /// Reads `YYYY-MM-DD` exactly: four digits, dash, two digits, dash, two digits, a real date.
@@ -328,7 +310,6 @@ struct Layout {
     days: Vec<LocalDay>,
     segments: Vec<OffsetSegment>,
     utc_range: (DateTime<Utc>, DateTime<Utc>),
-    finest_grain_seconds: i64,
 }
 
 impl Layout {
@@ -389,31 +370,10 @@ impl Layout {
             }
         };
 
-        let mut boundaries = day_starts;
-        for segment in &segments {
-            boundaries.push(segment.start);
-            boundaries.push(segment.end);
-            // Where the local day changes inside the segment: t + offset ≡ 0 (mod 86,400).
-            let mut midnight = (segment.start + segment.offset).div_euclid(SECONDS_PER_DAY) + 1;
-            while midnight * SECONDS_PER_DAY - segment.offset < segment.end {
-                boundaries.push(midnight * SECONDS_PER_DAY - segment.offset);
-                midnight += 1;
-            }
-        }
-        let finest_grain_seconds = ROLLUP_GRAINS_SECONDS
-            .into_iter()
-            .find(|grain| {
-                boundaries
-                    .iter()
-                    .all(|boundary| boundary.rem_euclid(*grain) == 0)
-            })
-            .unwrap_or(1);
-
         Some(Self {
             days,
             segments,
             utc_range,
-            finest_grain_seconds,
         })
     }
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use chrono_tz::Tz;
-use common::{call_at, date, query, utc, CellSource};
+use common::{call_at, date, finest_grain_seconds, query, utc, CellSource};
 use navi_analytics::{
     AnalyticsError, CostUsd, DashboardBuilder, FeedbackEvent, Hundredths, LlmCall, Reference, Sums,
     UsageSource,
@@ -17,7 +17,7 @@ fn both(
     query: &navi_analytics::DashboardQuery,
 ) -> navi_analytics::Dashboard {
     let expected = reference.org_dashboard(org_id, query).unwrap();
-    for grain in [None, Some(query.finest_grain_seconds())] {
+    for grain in [None, Some(finest_grain_seconds(query))] {
         let mut cells = CellSource {
             data: reference,
             grain,

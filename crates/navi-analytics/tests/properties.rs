@@ -5,8 +5,11 @@ mod common;
 
 use chrono::{DateTime, LocalResult, NaiveDate, Offset, TimeDelta, TimeZone, Utc};
 use chrono_tz::{GapInfo, Tz};
-use common::{dataset, instant, range, zone, CellSource, ORGS, USERS};
-use navi_analytics::{epoch_day_to_date, DashboardQuery, UsageSource, ROLLUP_GRAINS_SECONDS};
+use common::{
+    dataset, finest_grain_seconds, instant, range, zone, CellSource, ORGS, ROLLUP_GRAINS_SECONDS,
+    USERS,
+};
+use navi_analytics::{epoch_day_to_date, DashboardQuery, UsageSource};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -72,7 +75,7 @@ proptest! {
         }
 
         // The grain divides every boundary, and is the coarsest that does.
-        let grain = query.finest_grain_seconds();
+        let grain = finest_grain_seconds(&query);
         let mut boundaries: Vec<i64> = days.iter().map(|day| day.start.timestamp()).collect();
         boundaries.push(range_end.timestamp());
         boundaries.extend(segments.iter().map(|segment| segment.start));
@@ -109,7 +112,7 @@ proptest! {
         (from, to) in range(),
     ) {
         let query = DashboardQuery::new(from, to, tz).unwrap();
-        let grains = [None, Some(query.finest_grain_seconds())];
+        let grains = [None, Some(finest_grain_seconds(&query))];
         for org in ORGS.iter().chain(&["org_without_data"]) {
             let expected = reference.org_dashboard(org, &query).unwrap();
             for grain in grains {

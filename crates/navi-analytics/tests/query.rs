@@ -4,7 +4,7 @@ mod common;
 
 use chrono::TimeDelta;
 use chrono_tz::Tz;
-use common::{date, query, utc};
+use common::{date, finest_grain_seconds, query, utc};
 use navi_analytics::{
     date_to_epoch_day, epoch_day_to_date, DashboardQuery, InvalidQuery, OffsetSegment,
 };
@@ -192,7 +192,7 @@ fn new_year_in_utc() {
             offset: 0,
         }]
     );
-    assert_eq!(query.finest_grain_seconds(), 3600);
+    assert_eq!(finest_grain_seconds(&query), 3600);
 }
 
 #[test]
@@ -252,7 +252,7 @@ fn the_day_clocks_go_back_in_new_york_has_25_hours() {
         query.local_date_of(utc(2026, 11, 2, 5, 0, 0)),
         Some(date(2026, 11, 2))
     );
-    assert_eq!(query.finest_grain_seconds(), 3600);
+    assert_eq!(finest_grain_seconds(&query), 3600);
 }
 
 #[test]
@@ -289,12 +289,12 @@ fn kathmandu_days_turn_at_18_15_utc() {
         Some(date(2026, 12, 2))
     );
     assert_eq!(query.offset_segments()[0].offset, 5 * 3600 + 45 * 60);
-    assert_eq!(query.finest_grain_seconds(), 900);
+    assert_eq!(finest_grain_seconds(&query), 900);
 }
 
 #[test]
 fn the_grain_follows_the_offsets() {
-    let grain = |tz| query(date(2026, 10, 1), date(2027, 4, 30), tz).finest_grain_seconds();
+    let grain = |tz| finest_grain_seconds(&query(date(2026, 10, 1), date(2027, 4, 30), tz));
     assert_eq!(grain(Tz::UTC), 3600);
     assert_eq!(grain(Tz::America__New_York), 3600);
     assert_eq!(grain(Tz::Europe__London), 3600);
@@ -305,7 +305,11 @@ fn the_grain_follows_the_offsets() {
     assert_eq!(grain(Tz::Asia__Kathmandu), 900);
     // A whole-hour day in a half-hour zone is still laid on half hours.
     assert_eq!(
-        query(date(2026, 5, 1), date(2026, 5, 1), Tz::Asia__Kolkata).finest_grain_seconds(),
+        finest_grain_seconds(&query(
+            date(2026, 5, 1),
+            date(2026, 5, 1),
+            Tz::Asia__Kolkata
+        )),
         1800
     );
 }
@@ -314,7 +318,7 @@ fn the_grain_follows_the_offsets() {
 fn a_transition_at_an_odd_minute_allows_no_rollup() {
     // Antarctica/Casey moved from +08 to +11 at 16:01 UTC on 2022-10-01.
     let query = query(date(2022, 9, 30), date(2022, 10, 3), Tz::Antarctica__Casey);
-    assert_eq!(query.finest_grain_seconds(), 1);
+    assert_eq!(finest_grain_seconds(&query), 1);
     assert_eq!(
         query.offset_segments()[1].start,
         utc(2022, 10, 1, 16, 1, 0).timestamp()
@@ -400,7 +404,7 @@ fn when_clocks_went_back_across_midnight_segments_hold_exactly_the_range() {
     let segments = only_the_7th.offset_segments();
     assert_eq!(segments.len(), 2);
     assert_eq!(segments[1].start - segments[0].end, 59 * 60);
-    assert_eq!(only_the_7th.finest_grain_seconds(), 1);
+    assert_eq!(finest_grain_seconds(&only_the_7th), 1);
 
     // Both days together: one tiling, whatever happened in between.
     let both = query(date(2010, 11, 6), date(2010, 11, 7), tz);
@@ -451,6 +455,6 @@ fn every_zone_lays_out_a_year() {
         for pair in query.offset_segments().windows(2) {
             assert_eq!(pair[0].end, pair[1].start, "{tz}");
         }
-        assert!(query.finest_grain_seconds() >= 900, "{tz}");
+        assert!(finest_grain_seconds(&query) >= 900, "{tz}");
     }
 }

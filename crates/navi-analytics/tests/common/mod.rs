@@ -65,6 +65,33 @@ pub fn day_by_segments(query: &DashboardQuery, instant: DateTime<Utc>) -> Option
     epoch_day_to_date(segment.local_epoch_day(t))
 }
 
+/// The grains, in seconds, a [`CellSource`] may bucket calls by, coarsest first.
+pub const ROLLUP_GRAINS_SECONDS: [i64; 3] = [3_600, 1_800, 900];
+
+/// The coarsest of [`ROLLUP_GRAINS_SECONDS`] that divides every boundary of `query` (each local
+/// day's start and end, each segment's, and each local midnight inside a segment), or 1 when
+/// none does: with buckets of that grain, every bucket lies within one segment and one local day.
+pub fn finest_grain_seconds(query: &DashboardQuery) -> i64 {
+    let mut boundaries: Vec<i64> = query
+        .days()
+        .iter()
+        .flat_map(|day| [day.start.timestamp(), day.end.timestamp()])
+        .collect();
+    for segment in query.offset_segments() {
+        boundaries.push(segment.start);
+        boundaries.push(segment.end);
+        let mut midnight = (segment.start + segment.offset).div_euclid(86_400) + 1;
+        while midnight * 86_400 - segment.offset < segment.end {
+            boundaries.push(midnight * 86_400 - segment.offset);
+            midnight += 1;
+        }
+    }
+    ROLLUP_GRAINS_SECONDS
+        .into_iter()
+        .find(|grain| boundaries.iter().all(|b| b.rem_euclid(*grain) == 0))
+        .unwrap_or(1)
+}
+
 /// What the database implementation will do, without a database: group the raw rows into
 /// cells (per call, or per rollup bucket of `grain` seconds), attribute each cell to the local
 /// day of its first instant through the segments, and feed the cells to a `DashboardBuilder`.
