@@ -16,13 +16,13 @@ mod prepared;
 mod usage;
 
 pub use usage::{
-    record_calls, record_feedback, usage_sums, Audience, CallSums, DayModelSums, LatencyCounts,
-    Recorded, UsageSums, UserSums,
+    record_calls, record_feedback, usage_sums, Audience, DayModelSums, LatencyCounts, Recorded,
+    UsageSums, UserSums,
 };
 
 use crate::{
     epoch_day_to_date, AnalyticsError, Dashboard, DashboardBuilder, DashboardQuery,
-    LatencyHistogram, Sums, UsageSource,
+    LatencyHistogram, UsageSource,
 };
 
 /// Why a dashboard could not be read.
@@ -108,7 +108,7 @@ impl<'a> Store<'a> {
             let date = epoch_day_to_date(row.day).ok_or_else(|| {
                 StoreError::Internal(format!("the sums of day {} have no date", row.day))
             })?;
-            builder.add_day_model(date, &row.model, &sums(&row.sums()))?;
+            builder.add_day_model(date, &row.model, &row.sums)?;
         }
         if let Some(max_ms) = read.latency.max_ms {
             let mut histogram = LatencyHistogram::new();
@@ -121,21 +121,11 @@ impl<'a> Store<'a> {
         }
         builder.reserve_users(read.users.len());
         for row in read.users {
-            let user_sums = sums(&row.sums());
+            let user_sums = row.sums;
             builder.add_user(row.user_id, &user_sums)?;
         }
         builder.add_feedback(read.feedback_positive, read.feedback_negative)?;
         Ok(builder.finish()?)
-    }
-}
-
-fn sums(stored: &CallSums) -> Sums {
-    Sums {
-        requests: stored.requests,
-        prompt_tokens: stored.prompt_tokens,
-        completion_tokens: stored.completion_tokens,
-        cost_micros: stored.cost_micros,
-        latency_sum_ms: stored.latency_sum_ms,
     }
 }
 

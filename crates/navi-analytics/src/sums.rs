@@ -64,6 +64,30 @@ impl Sums {
         Ok(())
     }
 
+    /// The five sums in the order of the rollups' columns: requests, prompt tokens, completion
+    /// tokens, cost, latency.
+    pub fn values(&self) -> [i64; 5] {
+        [
+            self.requests,
+            self.prompt_tokens,
+            self.completion_tokens,
+            self.cost_micros,
+            self.latency_sum_ms,
+        ]
+    }
+
+    /// The sums from [`Sums::values`]' order.
+    pub fn from_values(values: [i64; 5]) -> Self {
+        let [requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms] = values;
+        Self {
+            requests,
+            prompt_tokens,
+            completion_tokens,
+            cost_micros,
+            latency_sum_ms,
+        }
+    }
+
     /// Prompt plus completion tokens.
     pub fn total_tokens(&self) -> Result<i64, AnalyticsError> {
         checked_sum(self.prompt_tokens, self.completion_tokens, "total_tokens")

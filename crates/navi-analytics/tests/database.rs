@@ -575,26 +575,17 @@ fn expected(data: &Reference, org: &str, segments: &[OffsetSegment]) -> Expected
 
 /// The usage reads of the whole org over `segments`, in the shape of [`Expected`].
 fn read(conn: &mut DbConnection, scope: &TenantScope, segments: &[OffsetSegment]) -> Expected {
-    let sums = |s: store::CallSums| {
-        [
-            s.requests,
-            s.prompt_tokens,
-            s.completion_tokens,
-            s.cost_micros,
-            s.latency_sum_ms,
-        ]
-    };
     let read = store::usage_sums(scope, conn, Audience::WholeOrg, segments).unwrap();
     let day_model = read
         .day_models
         .iter()
-        .map(|row| (row.day, row.model.clone(), sums(row.sums())))
+        .map(|row| (row.day, row.model.clone(), row.sums.values()))
         .collect();
     // In no particular order: compared in the order of their ids.
     let mut users: Vec<(String, [i64; 5])> = read
         .users
         .iter()
-        .map(|row| (row.user_id.clone(), sums(row.sums())))
+        .map(|row| (row.user_id.clone(), row.sums.values()))
         .collect();
     users.sort();
     Expected {

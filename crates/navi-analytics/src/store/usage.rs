@@ -37,7 +37,7 @@ pub use read::{usage_sums, UsageSums};
 use super::dialect::{self, BulkColumn, BulkRows};
 use super::prepared::Prepared;
 use crate::grains::{self, Grain, Sign};
-use crate::{NewCall, LATENCY_BUCKET_COUNT, MAX_BATCH};
+use crate::{NewCall, Sums, LATENCY_BUCKET_COUNT, MAX_BATCH};
 
 const DAY: i64 = 86_400;
 /// The `ON CONFLICT` target of the calls' client ids, unique per org and user. The unique index
@@ -63,67 +63,9 @@ impl Recorded {
     }
 }
 
-/// Sums of calls.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CallSums {
-    /// Calls.
-    pub requests: i64,
-    /// Prompt tokens.
-    pub prompt_tokens: i64,
-    /// Completion tokens.
-    pub completion_tokens: i64,
-    /// Cost, micro-dollars.
-    pub cost_micros: i64,
-    /// Sum of latencies, ms.
-    pub latency_sum_ms: i64,
-}
-
-impl CallSums {
-    /// The sums in the order of the rollups' columns.
-    fn values(&self) -> [i64; 5] {
-        [
-            self.requests,
-            self.prompt_tokens,
-            self.completion_tokens,
-            self.cost_micros,
-            self.latency_sum_ms,
-        ]
-    }
-
-    fn of(call: &NewCall) -> CallSums {
-        CallSums {
-            requests: 1,
-            prompt_tokens: call.prompt_tokens,
-            completion_tokens: call.completion_tokens,
-            cost_micros: call.cost_micros,
-            latency_sum_ms: call.latency_ms,
-        }
-    }
-
-    fn add(&mut self, other: &CallSums) -> Result<(), StoreError> {
-        let overflow = || StoreError::Invalid("the batch's sums exceed 64-bit integers".to_owned());
-        self.requests = self
-            .requests
-            .checked_add(other.requests)
-            .ok_or_else(overflow)?;
-        self.prompt_tokens = self
-            .prompt_tokens
-            .checked_add(other.prompt_tokens)
-            .ok_or_else(overflow)?;
-        self.completion_tokens = self
-            .completion_tokens
-            .checked_add(other.completion_tokens)
-            .ok_or_else(overflow)?;
-        self.cost_micros = self
-            .cost_micros
-            .checked_add(other.cost_micros)
-            .ok_or_else(overflow)?;
-        self.latency_sum_ms = self
-            .latency_sum_ms
-            .checked_add(other.latency_sum_ms)
-            .ok_or_else(overflow)?;
-        Ok(())
-    }
+/// A batch's sums beyond 64 bits: unreachable with calls bounded at ingest, refused all the same.
+fn batch_overflow(_: crate::AnalyticsError) -> StoreError {
+    StoreError::Invalid("the batch's sums exceed 64-bit integers".to_owned())
 }
 
 /// Whose calls a read covers.
@@ -136,65 +78,23 @@ pub enum Audience {
 }
 
 /// Sums of one local day and model.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DayModelSums {
     /// Local day, days since 1970-01-01.
     pub day: i64,
     /// The model.
     pub model: String,
-    /// Calls.
-    pub requests: i64,
-    /// Prompt tokens.
-    pub prompt_tokens: i64,
-    /// Completion tokens.
-    pub completion_tokens: i64,
-    /// Cost, micro-dollars.
-    pub cost_micros: i64,
-    /// Sum of latencies, ms.
-    pub latency_sum_ms: i64,
-}
-
-impl DayModelSums {
-    /// The sums alone.
-    pub fn sums(&self) -> CallSums {
-        CallSums {
-            requests: self.requests,
-            prompt_tokens: self.prompt_tokens,
-            completion_tokens: self.completion_tokens,
-            cost_micros: self.cost_micros,
-            latency_sum_ms: self.latency_sum_ms,
-        }
-    }
+    /// The sums of its calls.
+    pub sums: Sums,
 }
 
 /// Sums of one user.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserSums {
     /// The user.
     pub user_id: String,
-    /// Calls.
-    pub requests: i64,
-    /// Prompt tokens.
-    pub prompt_tokens: i64,
-    /// Completion tokens.
-    pub completion_tokens: i64,
-    /// Cost, micro-dollars.
-    pub cost_micros: i64,
-    /// Sum of latencies, ms.
-    pub latency_sum_ms: i64,
-}
-
-impl UserSums {
-    /// The sums alone.
-    pub fn sums(&self) -> CallSums {
-        CallSums {
-            requests: self.requests,
-            prompt_tokens: self.prompt_tokens,
-            completion_tokens: self.completion_tokens,
-            cost_micros: self.cost_micros,
-            latency_sum_ms: self.latency_sum_ms,
-        }
-    }
+    /// The sums of their calls.
+    pub sums: Sums,
 }
 
 /// Calls per latency bucket, and the largest latency (`None` without calls).
@@ -400,20 +300,26 @@ fn update_rollups(
     conn: &mut DbConnection,
     calls: &[&NewCall],
 ) -> Result<(), StoreError> {
-    let mut by_model: [BTreeMap<(i64, &str), CallSums>; MODEL_ROLLUPS.len()] = Default::default();
+    let mut by_model: [BTreeMap<(i64, &str), Sums>; MODEL_ROLLUPS.len()] = Default::default();
     // The 15-minute histograms, under the keys of the 15-minute sums of `by_model`.
     let mut quarter_latency: BTreeMap<(i64, &str), Histogram> = BTreeMap::new();
     let mut day_latency: BTreeMap<i64, Histogram> = BTreeMap::new();
-    let mut by_user: BTreeMap<i64, CallSums> = BTreeMap::new();
+    let mut by_user: BTreeMap<i64, Sums> = BTreeMap::new();
     // The user's sums per running-total window and day.
-    let mut by_window_day: BTreeMap<(i64, i64), CallSums> = BTreeMap::new();
+    let mut by_window_day: BTreeMap<(i64, i64), Sums> = BTreeMap::new();
     for call in calls {
-        let sums = CallSums::of(call);
+        let sums = Sums::of_call(
+            call.prompt_tokens,
+            call.completion_tokens,
+            call.cost_micros,
+            call.latency_ms,
+        );
         for (rollup, (grain, _)) in by_model.iter_mut().zip(MODEL_ROLLUPS) {
             rollup
                 .entry((bucket_of(call.occurred_at, grain), call.model.as_str()))
                 .or_default()
-                .add(&sums)?;
+                .add(&sums)
+                .map_err(batch_overflow)?;
         }
         let index = usize::try_from(call.latency_bucket)
             .ok()
@@ -434,10 +340,15 @@ fn update_rollups(
         by_user
             .entry(bucket_of(call.occurred_at, USER_GRAIN))
             .or_default()
-            .add(&sums)?;
+            .add(&sums)
+            .map_err(batch_overflow)?;
         let day = call.occurred_at.div_euclid(DAY);
         for window in grains::running_windows(day) {
-            by_window_day.entry((window, day)).or_default().add(&sums)?;
+            by_window_day
+                .entry((window, day))
+                .or_default()
+                .add(&sums)
+                .map_err(batch_overflow)?;
         }
     }
 
@@ -504,13 +415,11 @@ fn update_rollups(
 }
 
 /// A row of the running totals: `(window, day)` and the sums to add to it.
-type RunningRow = ((i64, i64), CallSums);
+type RunningRow = ((i64, i64), Sums);
 
 /// What one user's calls add to the running totals: in each window the user has calls in,
 /// every day from the first of them to the window's last gets the sums of the calls up to it.
-fn running_rows(
-    by_window_day: &BTreeMap<(i64, i64), CallSums>,
-) -> Result<Vec<RunningRow>, StoreError> {
+fn running_rows(by_window_day: &BTreeMap<(i64, i64), Sums>) -> Result<Vec<RunningRow>, StoreError> {
     let mut rows = Vec::new();
     let mut days = by_window_day.iter().peekable();
     while let Some((&(window, first_day), first_sums)) = days.next() {
@@ -518,7 +427,7 @@ fn running_rows(
         rows.push(((window, first_day), running));
         for day in first_day + 1..window + grains::RUNNING_WINDOW_DAYS {
             if let Some((_, sums)) = days.next_if(|((w, d), _)| *w == window && *d == day) {
-                running.add(sums)?;
+                running.add(sums).map_err(batch_overflow)?;
             }
             rows.push(((window, day), running));
         }
@@ -534,7 +443,7 @@ fn add_to_sums_rollup<'s>(
     conn: &mut DbConnection,
     table: &str,
     keys: Vec<(&str, BulkColumn)>,
-    sums: impl Iterator<Item = &'s CallSums>,
+    sums: impl Iterator<Item = &'s Sums>,
     histograms: Option<&[&Histogram]>,
 ) -> Result<(), StoreError> {
     let key_names: Vec<&str> = keys.iter().map(|(name, _)| *name).collect();
@@ -750,19 +659,12 @@ impl<K: Clone> BucketUses<K> {
 struct SignedSums([i128; 5]);
 
 impl SignedSums {
-    fn apply(&mut self, sums: &CallSums, sign: Sign) {
+    fn apply(&mut self, sums: &Sums, sign: Sign) {
         self.add_times(sums, i128::from(sign.times()));
     }
 
-    fn add_times(&mut self, sums: &CallSums, times: i128) {
-        let values = [
-            sums.requests,
-            sums.prompt_tokens,
-            sums.completion_tokens,
-            sums.cost_micros,
-            sums.latency_sum_ms,
-        ];
-        for (total, value) in self.0.iter_mut().zip(values) {
+    fn add_times(&mut self, sums: &Sums, times: i128) {
+        for (total, value) in self.0.iter_mut().zip(sums.values()) {
             *total += times * i128::from(value);
         }
     }
@@ -770,7 +672,7 @@ impl SignedSums {
     /// The sums, which are those of a set of calls and so never negative: a negative one is
     /// [`StoreError::Internal`] (the rollups disagree with each other), one beyond 64 bits
     /// [`StoreError::TooLarge`].
-    fn finish(&self) -> Result<CallSums, StoreError> {
+    fn finish(&self) -> Result<Sums, StoreError> {
         let column = |value: i128| {
             if value < 0 {
                 return Err(StoreError::Internal(format!(
@@ -784,7 +686,7 @@ impl SignedSums {
             })
         };
         let [requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms] = self.0;
-        Ok(CallSums {
+        Ok(Sums {
             requests: column(requests)?,
             prompt_tokens: column(prompt_tokens)?,
             completion_tokens: column(completion_tokens)?,
@@ -800,7 +702,7 @@ mod tests {
 
     #[test]
     fn sums_beyond_64_bits_are_too_large_and_negative_ones_internal() {
-        let big = CallSums {
+        let big = Sums {
             requests: 1,
             prompt_tokens: 1,
             completion_tokens: 1,

@@ -17,9 +17,9 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use navi_tenancy::{Backend, DbConnection, StoreError, TenantScope};
 
 use super::{
-    histogram_column, require, BucketUses, CallSums, DayModelSums, LatencyCounts, SignedSums,
-    UserSums, DAY, LATENCY_GRAINS, LATENCY_ROLLUPS, MODEL_GRAINS, MODEL_ROLLUPS, SUM_COLUMNS,
-    USER_GRAIN, USER_GRAINS,
+    histogram_column, require, BucketUses, DayModelSums, LatencyCounts, SignedSums, Sums, UserSums,
+    DAY, LATENCY_GRAINS, LATENCY_ROLLUPS, MODEL_GRAINS, MODEL_ROLLUPS, SUM_COLUMNS, USER_GRAIN,
+    USER_GRAINS,
 };
 use super::{runs_of, Audience};
 use crate::grains::{self, Grain, Sign};
@@ -155,15 +155,8 @@ impl PartRow {
     }
 
     /// The values as sums: requests, prompt and completion tokens, cost, latency.
-    fn sums(&self) -> CallSums {
-        let [requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms] = self.values;
-        CallSums {
-            requests,
-            prompt_tokens,
-            completion_tokens,
-            cost_micros,
-            latency_sum_ms,
-        }
+    fn sums(&self) -> Sums {
+        Sums::from_values(self.values)
     }
 }
 
@@ -501,11 +494,7 @@ impl ModelRead {
                 day_models.push(DayModelSums {
                     day,
                     model: model.to_owned(),
-                    requests: sums.requests,
-                    prompt_tokens: sums.prompt_tokens,
-                    completion_tokens: sums.completion_tokens,
-                    cost_micros: sums.cost_micros,
-                    latency_sum_ms: sums.latency_sum_ms,
+                    sums,
                 });
             }
         }
@@ -858,14 +847,9 @@ fn unpack_user(text: &str) -> Result<UserSums, StoreError> {
             "the rollups disagree with each other: a user's sums are {values:?}"
         )));
     }
-    let [requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms] = values;
     Ok(UserSums {
         user_id: user_id.to_owned(),
-        requests,
-        prompt_tokens,
-        completion_tokens,
-        cost_micros,
-        latency_sum_ms,
+        sums: Sums::from_values(values),
     })
 }
 
@@ -1054,11 +1038,13 @@ mod tests {
             user,
             UserSums {
                 user_id: "usr_a1".to_owned(),
-                requests: 3,
-                prompt_tokens: 40,
-                completion_tokens: 5,
-                cost_micros: 6_000_000_000,
-                latency_sum_ms: 70,
+                sums: Sums {
+                    requests: 3,
+                    prompt_tokens: 40,
+                    completion_tokens: 5,
+                    cost_micros: 6_000_000_000,
+                    latency_sum_ms: 70,
+                },
             }
         );
     }
