@@ -5,10 +5,12 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::{latency_bucket, InvalidCall, EARLIEST_DATE};
 
-/// One call as a client describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One call as a client describes it: the JSON of `POST /v1/llm-calls` (unknown fields refused).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CallInput {
     /// The client's own id (≤ 100 characters): a retry with the same id is not counted twice.
+    #[serde(default)]
     pub id: Option<String>,
     /// The model, 1–100 characters.
     pub model: String,
@@ -21,6 +23,7 @@ pub struct CallInput {
     /// 0 to [`MAX_LATENCY_MS_PER_CALL`].
     pub latency_ms: i64,
     /// When the call happened (default: now); not before 1980, not more than a day ahead.
+    #[serde(default)]
     pub occurred_at: Option<DateTime<Utc>>,
 }
 

@@ -1,7 +1,7 @@
 //! `POST /v1/llm-calls`, `POST /v1/feedback`, `GET /v1/analytics/usage` and `/org`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use navi_analytics::store::{record_calls, record_feedback};
 use navi_analytics::{validate_calls, CallInput, DashboardQuery, Store, MAX_BATCH};
 use navi_tenancy::Role;
@@ -20,35 +20,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/v1/feedback").post(create_feedback))
         .service(resource("/v1/analytics/usage").get(usage_dashboard))
         .service(resource("/v1/analytics/org").get(org_dashboard));
-}
-
-/// One call on the wire.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CallBody {
-    #[serde(default)]
-    id: Option<String>,
-    model: String,
-    prompt_tokens: i64,
-    completion_tokens: i64,
-    cost_micros: i64,
-    latency_ms: i64,
-    #[serde(default)]
-    occurred_at: Option<DateTime<Utc>>,
-}
-
-impl From<CallBody> for CallInput {
-    fn from(body: CallBody) -> Self {
-        CallInput {
-            id: body.id,
-            model: body.model,
-            prompt_tokens: body.prompt_tokens,
-            completion_tokens: body.completion_tokens,
-            cost_micros: body.cost_micros,
-            latency_ms: body.latency_ms,
-            occurred_at: body.occurred_at,
-        }
-    }
 }
 
 /// The body is one call, or `{"calls": [...]}` and nothing else. Each call is decoded on its own
@@ -84,9 +55,7 @@ fn parse_calls(body: &RawValue) -> Result<Vec<CallInput>, ApiError> {
     items
         .into_iter()
         .enumerate()
-        .map(|(index, item)| {
-            decode::<CallBody>(item, &format!("calls[{index}]")).map(CallInput::from)
-        })
+        .map(|(index, item)| decode::<CallInput>(item, &format!("calls[{index}]")))
         .collect()
 }
 
