@@ -12,8 +12,7 @@
 //! Everything here is integer arithmetic on Unix seconds and days since 1970-01-01; nothing
 //! touches a database.
 
-const DAY: i64 = 86_400;
-
+use crate::query::SECONDS_PER_DAY as DAY;
 use crate::OffsetSegment;
 
 /// The length of the per-user running-total windows, in days ([`running_terms`]).

@@ -33,7 +33,8 @@ pub const LATEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 31) {
     None => panic!("9999-12-31 is a calendar date"),
 };
 
-const SECONDS_PER_DAY: i64 = 86_400;
+/// The length of a UTC day, in seconds: the one day length of the crate.
+pub(crate) const SECONDS_PER_DAY: i64 = 86_400;
 
 /// How far beyond the range's days (read as UTC days) we look for instants of those days. Real
 /// offsets stay within ±15 hours; two days leaves room for any offset a zone could adopt.

@@ -37,9 +37,9 @@ pub use read::{usage_sums, UsageSums};
 use super::dialect::{self, BulkColumn, BulkRows};
 use super::prepared::Prepared;
 use crate::grains::{self, Grain, Sign};
+use crate::query::SECONDS_PER_DAY as DAY;
 use crate::{NewCall, Sums, LATENCY_BUCKET_COUNT, MAX_BATCH};
 
-const DAY: i64 = 86_400;
 /// The `ON CONFLICT` target of the calls' client ids, unique per org and user. The unique index
 /// holds only the calls that have an id (a partial index, which the target must name by its
 /// predicate), on both backends.
