@@ -102,8 +102,10 @@ impl<'a> Store<'a> {
             (!whole_org).then(|| scope.user_id().to_owned()),
             whole_org,
         );
-        // One statement, so one snapshot: a batch recorded meanwhile is in every sum or none.
-        let read = usage_sums(scope, self.conn, audience, segments)?;
+        // One read-only snapshot: a batch recorded meanwhile is in every sum or in none.
+        let read = navi_tenancy::snapshot_transaction(self.conn, |conn| {
+            usage_sums(scope, conn, audience, segments)
+        })?;
         for row in &read.day_models {
             let date = epoch_day_to_date(row.day).ok_or_else(|| {
                 StoreError::Internal(format!("the sums of day {} have no date", row.day))

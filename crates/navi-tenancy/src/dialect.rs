@@ -38,6 +38,36 @@ pub fn serialized_transaction<T>(
     }
 }
 
+/// Runs `work`, which only reads, in one read-only snapshot: every statement it runs sees the
+/// database as of one moment, so reads made of several statements agree with each other.
+///
+/// PostgreSQL: `REPEATABLE READ READ ONLY`. SQLite: a deferred transaction, whose first read
+/// fixes the snapshot (WAL mode) until it ends. Nested inside another transaction, it runs as a
+/// savepoint of it, in that transaction's snapshot.
+pub fn snapshot_transaction<T>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let nested = match conn {
+        DbConnection::Postgresql(inner) => in_transaction(inner)?,
+        DbConnection::Sqlite(inner) => in_transaction(inner)?,
+    };
+    if nested {
+        return conn.transaction(work);
+    }
+    match conn {
+        DbConnection::Postgresql(inner) => AnsiTransactionManager::begin_transaction_sql(
+            inner,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        )?,
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN DEFERRED")?
+        }
+    }
+    let outcome = work(conn);
+    finish_begun(conn, outcome)
+}
+
 fn in_transaction<C>(conn: &mut C) -> Result<bool, StoreError>
 where
     C: Connection<TransactionManager = AnsiTransactionManager>,

@@ -66,7 +66,7 @@ pub use db::{
     build_pool, checkout, ping, Backend, ConnectionManager, ConnectionOptions, DatabaseUrl,
     DbConnection, DbPool, InvalidDatabaseUrl, PoolOptions, PooledConnection, DEFAULT_DATABASE_URL,
 };
-pub use dialect::serialized_transaction;
+pub use dialect::{serialized_transaction, snapshot_transaction};
 pub use error::StoreError;
 pub use scope::{Principal, Privileged, TenantScope};
 pub use validate::{Email, OrgName, Role, Slug};

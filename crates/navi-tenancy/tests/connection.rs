@@ -107,3 +107,39 @@ fn a_fresh_database_reports_every_migration_pending() {
         assert!(migrations::applied(&mut conn).unwrap().is_empty());
     }
 }
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn users(conn: &mut DbConnection) -> i64 {
+    diesel::sql_query("SELECT COUNT(*) AS n FROM navi_users")
+        .get_result::<Count>(conn)
+        .unwrap()
+        .n
+}
+
+/// A read made of several statements sees one moment: a user another connection adds after the
+/// first statement is not in the second, and is there once the snapshot ends.
+fn a_snapshot_transaction_reads_one_moment(db: TestDatabase) {
+    let pool = db.migrated_pool();
+    let mut reader = checkout(&pool).unwrap();
+    let mut writer = checkout(&pool).unwrap();
+    let (first, second) = navi_tenancy::snapshot_transaction(&mut reader, |conn| {
+        let first = users(conn);
+        diesel::sql_query(
+            "INSERT INTO navi_users (id, email, created_at) \
+             VALUES ('usr_snapshot', 'snapshot@example.com', CURRENT_TIMESTAMP)",
+        )
+        .execute(&mut writer)
+        .unwrap();
+        Ok((first, users(conn)))
+    })
+    .unwrap();
+    assert_eq!(first, second);
+    assert_eq!(users(&mut reader), first + 1);
+}
+
+navi_tenancy::backend_tests!(a_snapshot_transaction_reads_one_moment);
