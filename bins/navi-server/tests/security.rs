@@ -436,7 +436,41 @@ async fn names_refuse_invisible_and_direction_changing_characters(db: TestDataba
     }
 }
 
+/// A user key works in every org of its user, so two rotations of it sent through two orgs hold
+/// two different org locks: still, one rotation wins and the other is a conflict, every time.
+async fn a_user_key_rotated_through_two_orgs_at_once_has_one_successor(db: TestDatabase) {
+    let api = Api::start(db).await;
+    let owner = api.owner("ada@example.com", "Acme").await;
+    let other_org = api.owner("ada@example.com", "Other").await.org_id;
+    for attempt in 0..20 {
+        let made = api
+            .call(
+                "POST",
+                "/v1/api-keys",
+                Some(&owner.key),
+                Some(&owner.org_id),
+                Some(json!({"name": format!("user-{attempt}"), "pinned": false})),
+            )
+            .await;
+        assert_eq!(made.status, 201, "{made:?}");
+        let id = made.body["id"].as_str().unwrap().to_owned();
+        let (here, there) = futures_util::future::join(
+            rotate(&api, &owner.key, &owner.org_id, &id, 60),
+            rotate(&api, &owner.key, &other_org, &id, 60),
+        )
+        .await;
+        let mut statuses = [here.status, there.status];
+        statuses.sort_unstable();
+        assert_eq!(
+            statuses,
+            [201, 409],
+            "attempt {attempt}: {here:?} {there:?}"
+        );
+    }
+}
+
 on_both_backends!(
+    a_user_key_rotated_through_two_orgs_at_once_has_one_successor,
     a_pinned_key_never_sees_or_touches_a_user_key,
     a_new_key_never_outlives_the_key_that_made_it,
     a_revoked_key_is_refused_at_once_by_the_instance_that_revoked_it,

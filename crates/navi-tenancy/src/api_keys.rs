@@ -168,10 +168,15 @@ pub fn create_api_key(
 /// When the calling key expires (`None`: never), for keys it makes, which must not outlive it. A
 /// key that has been rotated (it is in its grace period), or is no longer live, hands on nothing:
 /// `Forbidden`. A user acting without a key (bootstrap) is bounded by none.
+///
+/// Takes the lock of the user's keys first (inside the caller's transaction): a user key works in
+/// every org of its user, so two requests through it in two orgs hold two different org locks,
+/// and only this one orders a rotation against another rotation or a creation.
 fn calling_key_expiry(
     conn: &mut DbConnection,
     principal: &Principal,
 ) -> Result<Option<NaiveDateTime>, StoreError> {
+    crate::dialect::lock_for_transaction(conn, &format!("user-keys:{}", principal.user_id()))?;
     let Some(key_id) = principal.key_id() else {
         return Ok(None);
     };

@@ -30,7 +30,7 @@ use navi_crypto::{Ciphertext, Keyring, MacKeyring, SealContext, StoredValue, MAC
 use serde_json::{Map, Value};
 
 use crate::ids::{new_id, IdKind};
-use crate::schema::navi_audit_logs;
+use crate::schema::{navi_audit_logs, navi_org_members};
 use crate::{now, DbConnection, Role, StoreError, TenantScope};
 
 /// The table and column names the payload is sealed under.
@@ -251,12 +251,28 @@ impl LinkFields<'_> {
 
 /// Runs `work` in the transaction an audited change of the scope's org makes: serialised with
 /// every other change of that org (see `dialect::serialized_transaction`), so its event can join.
+///
+/// The scope was resolved before the org's lock was taken, perhaps on another instance from its
+/// auth cache: under the lock the caller must still be a member with at least the scope's role,
+/// else the change is `Forbidden`. An admin removed (or demoted) while their request waited
+/// changes nothing, and so leaves nothing behind.
 pub(crate) fn org_transaction<T>(
     scope: &TenantScope,
     conn: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    crate::dialect::serialized_transaction(conn, &org_lock_key(scope.org_id()), work)
+    crate::dialect::serialized_transaction(conn, &org_lock_key(scope.org_id()), |conn| {
+        let role: Option<String> = navi_org_members::table
+            .filter(navi_org_members::org_id.eq(scope.org_id()))
+            .filter(navi_org_members::user_id.eq(scope.user_id()))
+            .select(navi_org_members::role)
+            .first(conn)
+            .optional()?;
+        match role.map(|role| role.parse::<Role>()).transpose()? {
+            Some(role) if role >= scope.role() => work(conn),
+            _ => Err(StoreError::Forbidden),
+        }
+    })
 }
 
 /// The lock every change of one org (and every append to its chain) takes.

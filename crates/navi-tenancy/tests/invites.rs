@@ -321,7 +321,46 @@ fn thirty_two_concurrent_accepts_of_one_token_succeed_once(db: TestDatabase) {
     assert_eq!(list_members(&scope, &mut conn).unwrap().len(), 4);
 }
 
+/// A scope is resolved before the org's lock is taken (and may come from another instance's auth
+/// cache): an admin removed, or demoted, while their invite waited creates nothing.
+fn a_stale_admin_scope_creates_no_invite(db: TestDatabase) {
+    let w = World::new(db);
+    let ada = w.user("ada@example.com");
+    let owner = w.org(&ada);
+    let rex = w.user("rex@example.com");
+    let dee = w.user("dee@example.com");
+    for (who, email) in [(&rex, "rex@example.com"), (&dee, "dee@example.com")] {
+        let token = w.invite(&owner, email, Role::Admin);
+        w.accept(&token, Some(who)).unwrap();
+    }
+    let mut conn = checkout(&w.pool).unwrap();
+    let rex_scope = rex.scope(&mut conn, Some(owner.org_id())).unwrap();
+    let dee_scope = dee.scope(&mut conn, Some(owner.org_id())).unwrap();
+    let trail = navi_tenancy::testing::audit_trail();
+    navi_tenancy::members::remove_member(&owner, &mut conn, &trail, rex.user_id()).unwrap();
+    navi_tenancy::members::change_member_role(
+        &owner,
+        &mut conn,
+        &trail,
+        dee.user_id(),
+        Role::Member,
+    )
+    .unwrap();
+    for stale in [&rex_scope, &dee_scope] {
+        let created = create_invite(
+            stale,
+            &mut conn,
+            &trail,
+            &Email::parse("accomplice@example.com").unwrap(),
+            Role::Admin,
+        );
+        assert!(matches!(created, Err(StoreError::Forbidden)), "{created:?}");
+    }
+    assert!(list_pending_invites(&owner, &mut conn).unwrap().is_empty());
+}
+
 backend_tests!(
+    a_stale_admin_scope_creates_no_invite,
     an_invited_user_with_a_key_joins_once,
     an_anonymous_invitee_gets_a_user_and_a_pinned_key,
     unknown_revoked_and_expired_invites_are_invalid,

@@ -1,0 +1,1 @@
+DROP INDEX navi_api_keys_rotated_from_key;
