@@ -96,23 +96,6 @@ impl fmt::Debug for Redacted {
     }
 }
 
-/// `redis://user:secret@host:6379/0` → `redis://user:***@host:6379/0`; a URL without a password
-/// is printed as it is. The database URL masks its own (`DatabaseUrl`'s `Debug`).
-fn mask_url_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
-}
-
 impl fmt::Debug for Config {
     /// Every field, with the pepper, keys and tokens replaced by [`REDACTED`] (`None` stays
     /// `None`, so whether a secret is set still shows) and URL passwords masked.
@@ -140,7 +123,10 @@ impl fmt::Debug for Config {
         let secret = |value: &Option<String>| value.as_ref().map(|_| Redacted);
         f.debug_struct("Config")
             .field("database_url", database_url)
-            .field("redis_url", &redis_url.as_deref().map(mask_url_password))
+            .field(
+                "redis_url",
+                &redis_url.as_deref().map(navi_tenancy::redact_url_password),
+            )
             .field("bind", bind)
             .field("log", log)
             .field("log_format", log_format)
@@ -639,19 +625,6 @@ mod tests {
         let defaults = format!("{:?}", config(&[]).unwrap());
         assert!(defaults.contains("api_key_pepper: None"), "{defaults}");
         assert!(defaults.contains("redis_url: None"), "{defaults}");
-    }
-
-    #[test]
-    fn url_passwords_are_masked_and_the_rest_kept() {
-        for (url, masked) in [
-            ("redis://:pw@h:6379", "redis://:***@h:6379"),
-            ("rediss://u:p@ss@h/0?x=1", "rediss://u:***@h/0?x=1"),
-            ("redis://u@h:6379", "redis://u@h:6379"),
-            ("redis://h:6379/0", "redis://h:6379/0"),
-            ("unix:///run/redis.sock", "unix:///run/redis.sock"),
-        ] {
-            assert_eq!(mask_url_password(url), masked, "{url}");
-        }
     }
 
     #[test]

@@ -469,7 +469,55 @@ async fn a_user_key_rotated_through_two_orgs_at_once_has_one_successor(db: TestD
     }
 }
 
+/// A model name is kept trimmed: names that differ only by spaces at their ends (ASCII, no-break,
+/// ideographic) are one model on the dashboard, not several rows that look the same.
+async fn model_names_are_kept_trimmed(db: TestDatabase) {
+    let api = Api::start(db).await;
+    let owner = api.owner("ada@example.com", "Acme").await;
+    let org = Some(owner.org_id.as_str());
+    let calls: Vec<Value> = ["gpt-4o", " gpt-4o", "gpt-4o\u{00A0}", "\u{3000}gpt-4o "]
+        .iter()
+        .map(|model| {
+            json!({"model": model, "prompt_tokens": 1, "completion_tokens": 1, "cost_micros": 1,
+                   "latency_ms": 1, "occurred_at": "2026-11-20T10:00:00Z"})
+        })
+        .collect();
+    let recorded = api
+        .call(
+            "POST",
+            "/v1/llm-calls",
+            Some(&owner.key),
+            org,
+            Some(json!({ "calls": calls })),
+        )
+        .await;
+    assert_eq!(recorded.status, 201, "{recorded:?}");
+    let dashboard = api
+        .call(
+            "GET",
+            "/v1/analytics/org?from=2026-11-20&to=2026-11-20&tz=UTC",
+            Some(&owner.key),
+            org,
+            None,
+        )
+        .await;
+    assert_eq!(dashboard.status, 200, "{dashboard:?}");
+    let models: Vec<(&str, i64)> = dashboard.body["by_model"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["model"].as_str().unwrap(),
+                m["requests"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(models, [("gpt-4o", 4)]);
+}
+
 on_both_backends!(
+    model_names_are_kept_trimmed,
     a_user_key_rotated_through_two_orgs_at_once_has_one_successor,
     a_pinned_key_never_sees_or_touches_a_user_key,
     a_new_key_never_outlives_the_key_that_made_it,

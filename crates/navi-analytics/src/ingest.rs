@@ -130,7 +130,7 @@ fn validate_call(call: &CallInput, now: DateTime<Utc>) -> Result<NewCall, (&'sta
         .map_err(|_| ("latency_ms", "out of range".to_owned()))?;
     Ok(NewCall {
         client_call_id: call.id.clone(),
-        model: model.clone(),
+        model: model.trim().to_owned(),
         prompt_tokens: call.prompt_tokens,
         completion_tokens: call.completion_tokens,
         cost_micros: call.cost_micros,

@@ -229,7 +229,7 @@ fn create_private_sqlite_file(path: &Path) -> Result<(), StoreError> {
 impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DatabaseUrl::Postgres(url) => f.write_str(&redact_password(url)),
+            DatabaseUrl::Postgres(url) => f.write_str(&redact_url_password(url)),
             DatabaseUrl::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
         }
     }
@@ -241,20 +241,45 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
-fn redact_password(url: &str) -> String {
+/// `url` with every password it carries masked, for logs and `Debug`: the one in
+/// `user:password@` (`postgres://user:***@host/db`) and the value of a `password` or `pass` query
+/// parameter, where libpq and Redis also take one (`?password=***`). The rest is kept as given.
+pub fn redact_url_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
+    let authority = match authority.rsplit_once('@') {
         Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_owned(),
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
         },
-        None => url.to_owned(),
-    }
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query_and_fragment)) => {
+            let (query, fragment) = match query_and_fragment.split_once('#') {
+                Some((query, fragment)) => (query, format!("#{fragment}")),
+                None => (query_and_fragment, String::new()),
+            };
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _))
+                        if key.eq_ignore_ascii_case("password")
+                            || key.eq_ignore_ascii_case("pass") =>
+                    {
+                        format!("{key}=***")
+                    }
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}{fragment}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 /// How each pooled connection is set up.
@@ -356,6 +381,35 @@ pub fn checkout(pool: &DbPool) -> Result<PooledConnection, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn url_passwords_are_masked_and_the_rest_kept() {
+        for (url, masked) in [
+            ("redis://:pw@h:6379", "redis://:***@h:6379"),
+            ("rediss://u:p@ss@h/0?x=1", "rediss://u:***@h/0?x=1"),
+            ("redis://u@h:6379", "redis://u@h:6379"),
+            ("redis://h:6379/0", "redis://h:6379/0"),
+            ("unix:///run/redis.sock", "unix:///run/redis.sock"),
+            (
+                "postgres://navi@db/navi?sslmode=require&password=hunter2",
+                "postgres://navi@db/navi?sslmode=require&password=***",
+            ),
+            (
+                "postgres://navi:pw@db/navi?PASSWORD=x#frag",
+                "postgres://navi:***@db/navi?PASSWORD=***#frag",
+            ),
+            (
+                "redis+unix:///run/redis.sock?pass=secret&db=1",
+                "redis+unix:///run/redis.sock?pass=***&db=1",
+            ),
+            (
+                "postgres://db/navi?passwordless=1",
+                "postgres://db/navi?passwordless=1",
+            ),
+        ] {
+            assert_eq!(redact_url_password(url), masked, "{url}");
+        }
+    }
 
     #[test]
     fn postgres_schemes_select_postgres() {

@@ -62,6 +62,7 @@ pub mod testing;
 pub mod users;
 pub mod validate;
 
+pub use db::redact_url_password;
 pub use db::{
     build_pool, checkout, ping, Backend, ConnectionManager, ConnectionOptions, DatabaseUrl,
     DbConnection, DbPool, InvalidDatabaseUrl, PoolOptions, PooledConnection, DEFAULT_DATABASE_URL,

@@ -226,6 +226,19 @@ mod tests {
             '\u{E0000}',
             '\u{E0041}',
             '\u{E007F}',
+            '\u{034F}',
+            '\u{115F}',
+            '\u{1160}',
+            '\u{3164}',
+            '\u{FFA0}',
+            '\u{180E}',
+            '\u{206A}',
+            '\u{206F}',
+            '\u{FFF9}',
+            '\u{FFFB}',
+            '\u{2800}',
+            '\u{2028}',
+            '\u{2029}',
         ] {
             let name = format!("pay{deceptive}pal");
             let error = display_name("name", &name, 100).unwrap_err().to_string();
@@ -242,6 +255,8 @@ mod tests {
             "a\u{2065}b",
             "a\u{E0080}b",
             "x\u{2070}",
+            "\u{2764}\u{FE0F} team",
+            "\u{845B}\u{E0100}",
         ] {
             assert_eq!(display_name("name", kept, 100).unwrap(), kept);
         }
