@@ -170,6 +170,32 @@ async fn a_new_key_never_outlives_the_key_that_made_it(db: TestDatabase) {
         409,
         "conflict",
     );
+    // A superseded key cannot take its successor away; it may still revoke itself.
+    let revoke = |key: String, id: String| {
+        let api = &api;
+        async move {
+            api.call(
+                "DELETE",
+                &format!("/v1/api-keys/{id}"),
+                Some(&key),
+                Some(org),
+                None,
+            )
+            .await
+        }
+    };
+    assert_error(
+        &revoke(short.clone(), successor_id.to_owned()).await,
+        403,
+        "forbidden",
+    );
+    assert_eq!(revoke(short.clone(), short_id.clone()).await.status, 204);
+    assert_error(
+        &api.call("GET", "/v1/org", Some(&short), Some(org), None)
+            .await,
+        401,
+        "unauthenticated",
+    );
 }
 
 /// First uses of a fresh key race its revocation on one instance (auth cache TTL 5 s): every

@@ -486,10 +486,12 @@ fn find_visible_key(
         .ok_or(StoreError::NotFound)
 }
 
-/// Revokes a key at once: the key's own user, or admin+ of the org it is pinned to. Audited in the
-/// scope's org as `api_key.revoke`.
+/// Revokes a key at once: the key's own user, or admin+ of the org it is pinned to. A key in the
+/// grace period of its rotation may revoke itself but no other key (`Forbidden`): a leaked old
+/// key cannot take its successor away. Audited in the scope's org as `api_key.revoke`.
 pub fn revoke_api_key(
     scope: &TenantScope,
+    principal: &Principal,
     conn: &mut DbConnection,
     trail: &AuditTrail,
     key_id: &str,
@@ -502,6 +504,9 @@ pub fn revoke_api_key(
         return Err(StoreError::Forbidden);
     }
     audit::org_transaction(scope, conn, |conn| {
+        if principal.key_id() != Some(key.id.as_str()) {
+            calling_key_expiry(conn, principal)?;
+        }
         diesel::update(navi_api_keys::table.filter(navi_api_keys::id.eq(&key.id)))
             .set(navi_api_keys::revoked_at.eq(now()))
             .execute(conn)?;

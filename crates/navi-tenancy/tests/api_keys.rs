@@ -196,6 +196,7 @@ fn a_revoked_key_is_refused_at_once(db: TestDatabase) {
     assert!(w.auth(key.expose()).is_ok());
     revoke_api_key(
         &scope,
+        &ada,
         &mut w.conn,
         &navi_tenancy::testing::audit_trail(),
         &row.id,
@@ -240,6 +241,7 @@ fn admins_revoke_keys_pinned_to_their_org_and_members_do_not(db: TestDatabase) {
     assert!(matches!(
         revoke_api_key(
             &bob_scope,
+            &bob,
             &mut w.conn,
             &navi_tenancy::testing::audit_trail(),
             &adas_key.id
@@ -261,6 +263,7 @@ fn admins_revoke_keys_pinned_to_their_org_and_members_do_not(db: TestDatabase) {
     ));
     revoke_api_key(
         &scope,
+        &ada,
         &mut w.conn,
         &navi_tenancy::testing::audit_trail(),
         &bobs_key.id,

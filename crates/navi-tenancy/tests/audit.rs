@@ -157,7 +157,7 @@ fn every_change_appends_its_event_and_the_chain_verifies(db: TestDatabase) {
     let (key, _) = create_api_key(&owner, &ada, &mut conn, &trail, &w.pepper, &new_key).unwrap();
     let (rotated, _) =
         rotate_api_key(&owner, &ada, &mut conn, &trail, &w.pepper, &key.id, 0).unwrap();
-    revoke_api_key(&owner, &mut conn, &trail, &rotated.id).unwrap();
+    revoke_api_key(&owner, &ada, &mut conn, &trail, &rotated.id).unwrap();
 
     let secret = object(json!({ "token": "s3cr3t-value" }));
     let server = create_mcp_server(

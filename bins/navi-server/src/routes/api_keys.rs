@@ -150,14 +150,16 @@ async fn rotate(
 }
 
 async fn revoke(
-    Scoped { scope, .. }: Scoped,
+    Scoped {
+        principal, scope, ..
+    }: Scoped,
     Trail(trail): Trail,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     state
-        .db(move |conn| revoke_api_key(&scope, conn, &trail, &id))
+        .db(move |conn| revoke_api_key(&scope, &principal, conn, &trail, &id))
         .await?;
     // Revocation takes effect at once on this instance.
     state.auth_cache.forget_keys();
