@@ -519,16 +519,13 @@ async fn model_names_are_kept_trimmed(db: TestDatabase) {
         .await;
     assert_eq!(recorded.status, 201, "{recorded:?}");
     let dashboard = api
-        .call(
-            "GET",
+        .get_ok(
             "/v1/analytics/org?from=2026-11-20&to=2026-11-20&tz=UTC",
-            Some(&owner.key),
+            &owner.key,
             org,
-            None,
         )
         .await;
-    assert_eq!(dashboard.status, 200, "{dashboard:?}");
-    let models: Vec<(&str, i64)> = dashboard.body["by_model"]
+    let models: Vec<(&str, i64)> = dashboard["by_model"]
         .as_array()
         .unwrap()
         .iter()

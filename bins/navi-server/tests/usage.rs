@@ -82,16 +82,9 @@ async fn calls_are_recorded_once_and_dashboards_show_them(db: TestDatabase) {
     assert!(feedback.body["id"].as_str().unwrap().starts_with("fbk_"));
 
     let dashboard = api
-        .call(
-            "GET",
-            &format!("/v1/analytics/org?{RANGE}"),
-            Some(&owner.key),
-            org,
-            None,
-        )
+        .get_ok(&format!("/v1/analytics/org?{RANGE}"), &owner.key, org)
         .await;
-    assert_eq!(dashboard.status, 200, "{dashboard:?}");
-    let body = &dashboard.body;
+    let body = &dashboard;
     let keys: Vec<&str> = body
         .as_object()
         .unwrap()
@@ -592,16 +585,13 @@ async fn each_call_is_bounded_and_a_huge_one_breaks_nothing(db: TestDatabase) {
         "{reply:?}"
     );
     let dashboard = api
-        .call(
-            "GET",
+        .get_ok(
             "/v1/analytics/org?from=2026-11-20&to=2026-11-20&tz=UTC",
-            Some(&owner.key),
+            &owner.key,
             org,
-            None,
         )
         .await;
-    assert_eq!(dashboard.status, 200, "{dashboard:?}");
-    let totals = &dashboard.body["totals"];
+    let totals = &dashboard["totals"];
     assert_eq!(totals["requests"], 2);
     assert_eq!(totals["prompt_tokens"], 100_000_100);
     assert_eq!(totals["completion_tokens"], 100_000_020);
@@ -654,18 +644,11 @@ async fn call_ids_are_unique_per_member_not_per_org(db: TestDatabase) {
     assert_eq!(in_one_batch.body, json!({"accepted": 1, "duplicates": 1}));
 
     let dashboard = api
-        .call(
-            "GET",
-            &format!("/v1/analytics/org?{RANGE}"),
-            Some(&owner.key),
-            org,
-            None,
-        )
+        .get_ok(&format!("/v1/analytics/org?{RANGE}"), &owner.key, org)
         .await;
-    assert_eq!(dashboard.status, 200, "{dashboard:?}");
-    assert_eq!(dashboard.body["totals"]["requests"], 3);
-    assert_eq!(dashboard.body["totals"]["cost_micros"], 321_000);
-    let users = dashboard.body["by_user"].as_array().unwrap();
+    assert_eq!(dashboard["totals"]["requests"], 3);
+    assert_eq!(dashboard["totals"]["cost_micros"], 321_000);
+    let users = dashboard["by_user"].as_array().unwrap();
     assert_eq!(users.len(), 2, "{users:?}");
     assert_eq!(users[0]["user_id"], owner.user_id.as_str());
     assert_eq!(users[0]["requests"], 2);

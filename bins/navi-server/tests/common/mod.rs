@@ -284,6 +284,13 @@ impl Api {
         self.server.call(method, path, key, org, body).await
     }
 
+    /// `GET path` as `key` in `org`, which must answer 200: its body.
+    pub async fn get_ok(&self, path: &str, key: &str, org: Option<&str>) -> Value {
+        let reply = self.call("GET", path, Some(key), org, None).await;
+        assert_eq!(reply.status, 200, "GET {path}: {reply:?}");
+        reply.body
+    }
+
     pub async fn call_text(
         &self,
         method: &str,
