@@ -48,7 +48,7 @@ FROM summed
 CROSS JOIN buckets) AS p4
 UNION ALL
 SELECT *
-FROM (SELECT CAST(5 AS BIGINT) AS part, CAST(COUNT(*) AS BIGINT) AS number, CAST(group_concat(concat_ws(',', u.name, u.v0, u.v1, u.v2, u.v3, u.v4), ';') AS TEXT) AS name, CAST(0 AS BIGINT) AS v0, CAST(0 AS BIGINT) AS v1, CAST(0 AS BIGINT) AS v2, CAST(0 AS BIGINT) AS v3, CAST(0 AS BIGINT) AS v4
+FROM (SELECT CAST(5 AS BIGINT) AS part, CAST(0 AS BIGINT) AS number, CAST(u.name AS TEXT) AS name, u.v0, u.v1, u.v2, u.v3, u.v4
 FROM (SELECT u.name AS name, CAST(SUM(u.v0) AS BIGINT) AS v0, CAST(SUM(u.v1) AS BIGINT) AS v1, CAST(SUM(u.v2) AS BIGINT) AS v2, CAST(SUM(u.v3) AS BIGINT) AS v3, CAST(SUM(u.v4) AS BIGINT) AS v4
 FROM (SELECT *
 FROM (SELECT CAST(t.user_id AS TEXT) AS name, CAST((t.requests - COALESCE(b.requests, 0)) AS BIGINT) AS v0, CAST((t.prompt_tokens - COALESCE(b.prompt_tokens, 0)) AS BIGINT) AS v1, CAST((t.completion_tokens - COALESCE(b.completion_tokens, 0)) AS BIGINT) AS v2, CAST((t.cost_micros - COALESCE(b.cost_micros, 0)) AS BIGINT) AS v3, CAST((t.latency_sum_ms - COALESCE(b.latency_sum_ms, 0)) AS BIGINT) AS v4

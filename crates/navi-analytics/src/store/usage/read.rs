@@ -699,7 +699,7 @@ impl UserRead {
                 // Whole UTC days within one window (a month in UTC): one row per user, read as
                 // stored, is the answer.
                 let (term, _) = terms.remove(0);
-                return UserRead::packed(parts, term);
+                return UserRead::per_user(parts, term);
             }
         }
         let block_buckets = blocks
@@ -760,29 +760,17 @@ impl UserRead {
             &format!("SELECT u.name AS name, {} FROM (", sums.join(", ")),
             ") AS u GROUP BY u.name HAVING SUM(u.v0) <> 0",
         );
-        UserRead::packed(parts, per_user)
+        UserRead::per_user(parts, per_user)
     }
 
-    /// Adds the part that sends the rows of `per_user` (columns `name` and `v0`..`v4`) as one
-    /// row: their number as `number`, and as `name` each user's id and values joined by
-    /// [`USER_FIELD_SEPARATOR`], the users joined by [`USER_SEPARATOR`] (ids are letters,
-    /// digits and `_`). A row per user cost more than the sums: on the benchmark's org of 1000
-    /// users, PostgreSQL's formatting and sending of 1000 rows of eight columns and their
-    /// decoding here took about 1.7 ms, the text of the same sums about 1 ms.
-    fn packed(parts: &mut Parts, per_user: Prepared<PartSql>) -> Self {
-        let joined = dialect::joined_text(
-            parts.backend,
-            &["u.name", "u.v0", "u.v1", "u.v2", "u.v3", "u.v4"],
-            USER_FIELD_SEPARATOR,
-            USER_SEPARATOR,
-        );
+    /// Adds the part that reads the rows of `per_user` (columns `name` and `v0`..`v4`): a row per
+    /// user, the id as `name` and the sums as values.
+    fn per_user(parts: &mut Parts, per_user: Prepared<PartSql>) -> Self {
         let part = parts.selects.len();
         let statement = per_user.wrap(
             &format!(
-                "SELECT CAST({part} AS BIGINT) AS part, CAST(COUNT(*) AS BIGINT) AS number, \
-                 CAST({joined} AS TEXT) AS name, CAST(0 AS BIGINT) AS v0, \
-                 CAST(0 AS BIGINT) AS v1, CAST(0 AS BIGINT) AS v2, CAST(0 AS BIGINT) AS v3, \
-                 CAST(0 AS BIGINT) AS v4 FROM ("
+                "SELECT CAST({part} AS BIGINT) AS part, CAST(0 AS BIGINT) AS number, \
+                 CAST(u.name AS TEXT) AS name, u.v0, u.v1, u.v2, u.v3, u.v4 FROM ("
             ),
             ") AS u",
         );
@@ -791,66 +779,28 @@ impl UserRead {
         }
     }
 
+    /// The users' sums, which are sums of calls once their terms are added up: a negative one
+    /// means the rollups disagree ([`StoreError::Internal`]).
     fn finish(self, rows: &mut [Vec<PartRow>]) -> Result<Vec<UserSums>, StoreError> {
-        let Some(row) = self
-            .part
-            .and_then(|part| rows.get_mut(part))
-            .and_then(Vec::pop)
-        else {
+        let Some(rows) = self.part.and_then(|part| rows.get_mut(part)) else {
             return Ok(Vec::new());
         };
-        let packed = row.name.unwrap_or_default();
-        let users = if packed.is_empty() {
-            Vec::new()
-        } else {
-            packed
-                .split(USER_SEPARATOR)
-                .map(unpack_user)
-                .collect::<Result<Vec<_>, _>>()?
-        };
-        if i64::try_from(users.len()).ok() != Some(row.number) {
-            return Err(StoreError::Internal(format!(
-                "{} users' sums were sent for {}",
-                users.len(),
-                row.number
-            )));
-        }
-        Ok(users)
+        std::mem::take(rows)
+            .into_iter()
+            .map(|row| {
+                if row.values.iter().any(|value| *value < 0) {
+                    return Err(StoreError::Internal(format!(
+                        "the rollups disagree with each other: a user's sums are {:?}",
+                        row.values
+                    )));
+                }
+                Ok(UserSums {
+                    user_id: row.name()?.to_owned(),
+                    sums: row.sums(),
+                })
+            })
+            .collect()
     }
-}
-
-/// Separates the fields of one user in the packed per-user sums (see [`UserRead::packed`]).
-const USER_FIELD_SEPARATOR: char = ',';
-/// Separates the users in the packed per-user sums.
-const USER_SEPARATOR: char = ';';
-
-/// One user's sums from their packed text: `user_id,requests,prompt,completion,cost,latency`.
-fn unpack_user(text: &str) -> Result<UserSums, StoreError> {
-    let invalid = || StoreError::Internal(format!("malformed per-user sums {text:?}"));
-    let mut fields = text.split(USER_FIELD_SEPARATOR);
-    let user_id = fields
-        .next()
-        .filter(|id| !id.is_empty())
-        .ok_or_else(invalid)?;
-    let mut values = [0_i64; 5];
-    for value in &mut values {
-        *value = fields
-            .next()
-            .and_then(|field| field.parse().ok())
-            .ok_or_else(invalid)?;
-    }
-    if fields.next().is_some() {
-        return Err(invalid());
-    }
-    if values.iter().any(|value| *value < 0) {
-        return Err(StoreError::Internal(format!(
-            "the rollups disagree with each other: a user's sums are {values:?}"
-        )));
-    }
-    Ok(UserSums {
-        user_id: user_id.to_owned(),
-        sums: Sums::from_values(values),
-    })
 }
 
 /// `SELECT` of a term of the per-user sums: the user as `name`, and `values` as `v0`..`v4`,
@@ -1032,11 +982,18 @@ mod tests {
     }
 
     #[test]
-    fn a_packed_user_reads_back_as_its_sums() {
-        let user = unpack_user("usr_a1,3,40,5,6000000000,70").expect("well formed");
+    fn users_read_back_as_their_sums_and_a_negative_one_is_internal() {
+        let row = |values: [i64; 5]| PartRow {
+            part: 0,
+            number: 0,
+            name: Some("usr_a1".to_owned()),
+            values,
+        };
+        let mut rows = vec![vec![row([3, 40, 5, 6_000_000_000, 70])]];
+        let users = UserRead { part: Some(0) }.finish(&mut rows).unwrap();
         assert_eq!(
-            user,
-            UserSums {
+            users,
+            [UserSums {
                 user_id: "usr_a1".to_owned(),
                 sums: Sums {
                     requests: 3,
@@ -1045,8 +1002,13 @@ mod tests {
                     cost_micros: 6_000_000_000,
                     latency_sum_ms: 70,
                 },
-            }
+            }]
         );
+        let mut rows = vec![vec![row([1, -2, 3, 4, 5])]];
+        assert!(matches!(
+            UserRead { part: Some(0) }.finish(&mut rows),
+            Err(StoreError::Internal(_))
+        ));
     }
 
     #[test]
@@ -1077,23 +1039,5 @@ mod tests {
                 vec![(2, Sign::Add)],
             ]
         );
-    }
-
-    #[test]
-    fn malformed_or_negative_packed_sums_are_refused() {
-        for text in [
-            "",
-            ",1,2,3,4,5",
-            "usr_a1,1,2,3,4",
-            "usr_a1,1,2,3,4,5,6",
-            "usr_a1,1,2,x,4,5",
-            "usr_a1,1,2,3,4,99999999999999999999",
-            "usr_a1,1,-2,3,4,5",
-        ] {
-            assert!(
-                matches!(unpack_user(text), Err(StoreError::Internal(_))),
-                "{text:?} was accepted"
-            );
-        }
     }
 }
