@@ -592,8 +592,9 @@ impl LatencyRead {
             .enumerate()
             .map(|(i, h)| format!("WHEN {i} THEN {h}"))
             .collect();
+        // The bucket numbers as rows `i`, in SQL both backends read alike.
         let buckets: Vec<String> = (0..LATENCY_BUCKET_COUNT)
-            .map(|i| format!("({i})"))
+            .map(|i| format!("SELECT {i} AS i"))
             .collect();
         let mut added = Vec::new();
         // The pieces of an additive cover do not overlap: each is read once as it is. The
@@ -606,11 +607,15 @@ impl LatencyRead {
                 |parts, from| {
                     let count = format!("CASE buckets.i {} END", count.join(" "));
                     format!(
-                        ", summed AS (SELECT COALESCE(MAX(t.max_ms), 0) AS max_ms, {} FROM {from}), \
-                         buckets (i) AS (VALUES {}) {} FROM summed CROSS JOIN buckets",
+                        "{} FROM (SELECT COALESCE(MAX(t.max_ms), 0) AS max_ms, {} FROM {from}) \
+                         AS summed CROSS JOIN ({}) AS buckets",
+                        parts.select(
+                            "buckets.i",
+                            "NULL",
+                            &[&count, "summed.max_ms", "0", "0", "0"]
+                        ),
                         summed.join(", "),
-                        buckets.join(", "),
-                        parts.select("buckets.i", "NULL", &[&count, "summed.max_ms", "0", "0", "0"])
+                        buckets.join(" UNION ALL "),
                     )
                 },
             ));
