@@ -35,7 +35,7 @@ pub fn loose_modes(config: &Config) -> Vec<LooseMode> {
         file.push(suffix);
         paths.push((PathBuf::from(file), 0o600));
     }
-    for name in ["api_key_pepper", "encryption_keys"] {
+    for name in [crate::secrets::PEPPER_FILE, crate::secrets::KEYS_FILE] {
         paths.push((dir.join(name), 0o600));
     }
     if let Some(KeySource::File(file)) = &config.encryption_keys {

@@ -2,7 +2,6 @@
 //! generated once into a file next to the database (mode 0600) with a loud warning. On PostgreSQL
 //! configuration validation has already required it.
 
-use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -10,6 +9,11 @@ use anyhow::Context;
 use navi_tenancy::api_keys::Pepper;
 
 use crate::config::{Config, KeySource};
+
+/// The file next to the SQLite database that holds a generated API key pepper.
+pub(crate) const PEPPER_FILE: &str = "api_key_pepper";
+/// The file next to the SQLite database that holds generated encryption keys.
+pub(crate) const KEYS_FILE: &str = "encryption_keys";
 
 /// The API key pepper: configured, else read from (or generated into) the data directory.
 pub fn api_key_pepper(config: &Config) -> anyhow::Result<Pepper> {
@@ -20,7 +24,7 @@ fn api_key_pepper_base64(config: &Config) -> anyhow::Result<String> {
     match &config.api_key_pepper {
         Some(encoded) => Ok(encoded.clone()),
         None => {
-            let path = data_file(config, "api_key_pepper")?;
+            let path = data_file(config, PEPPER_FILE)?;
             load_or_generate(&path, "NAVI_API_KEY_PEPPER", Pepper::generate_base64)
         }
     }
@@ -70,7 +74,7 @@ pub fn encryption_keys(config: &Config) -> anyhow::Result<navi_crypto::Keyring> 
         Some(KeySource::File(path)) => navi_crypto::Keyring::from_file(path)
             .with_context(|| format!("cannot load encryption keys from {}", path.display())),
         None => {
-            let path = data_file(config, "encryption_keys")?;
+            let path = data_file(config, KEYS_FILE)?;
             let (keyring, origin) = navi_crypto::Keyring::load_or_generate(&path)
                 .with_context(|| format!("cannot load or create {}", path.display()))?;
             if origin == navi_crypto::KeyFileOrigin::Generated {
@@ -100,21 +104,10 @@ fn load_or_generate(
     variable: &str,
     generate: impl FnOnce() -> String,
 ) -> anyhow::Result<String> {
-    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder
-            .create(dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => {
+    let created = navi_tenancy::create_private_file(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    match created {
+        Some(mut file) => {
             let secret = generate();
             file.write_all(format!("{secret}\n").as_bytes())
                 .and_then(|()| file.sync_all())
@@ -127,12 +120,11 @@ fn load_or_generate(
             );
             Ok(secret)
         }
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+        None => {
             let secret = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
             Ok(secret.trim().to_owned())
         }
-        Err(error) => Err(error).with_context(|| format!("cannot create {}", path.display())),
     }
 }
 

@@ -174,7 +174,12 @@ impl DatabaseUrl {
                 Ok(DbConnection::Postgresql(conn))
             }
             DatabaseUrl::Sqlite(path) => {
-                create_private_sqlite_file(path)?;
+                create_private_file(path).map_err(|e| {
+                    StoreError::Unavailable(format!(
+                        "cannot create the SQLite database {}: {e}",
+                        path.display()
+                    ))
+                })?;
                 let path = path.to_str().ok_or_else(|| {
                     StoreError::Invalid("the SQLite path is not valid UTF-8".to_owned())
                 })?;
@@ -192,12 +197,13 @@ impl DatabaseUrl {
     }
 }
 
-/// Creates what is missing of a SQLite database: its directories with mode 0700 and the empty
-/// file with mode 0600 (an empty file is an empty database to SQLite), so neither the umask nor
-/// SQLite's own 0644 makes a new database readable by other users. SQLite gives `-wal`, `-shm`
-/// and `-journal` the mode of the database file. A directory or file that already exists is left
-/// as it is: the operator chose its mode.
-fn create_private_sqlite_file(path: &Path) -> Result<(), StoreError> {
+/// Creates `path` private unless it exists: its missing directories with mode 0700 and the file
+/// with mode 0600, so the umask cannot make it readable by other users. `Ok(Some(file))` when this
+/// call made it (empty, open for writing), `Ok(None)` when it was already there: a directory or
+/// file that exists is left as it is, since the operator chose its mode. For the SQLite database
+/// (an empty file is an empty database; SQLite gives `-wal`, `-shm` and `-journal` the mode of
+/// the database file) and the secrets generated next to it.
+pub fn create_private_file(path: &Path) -> std::io::Result<Option<std::fs::File>> {
     let mut dir_builder = std::fs::DirBuilder::new();
     dir_builder.recursive(true);
     let mut file_options = std::fs::OpenOptions::new();
@@ -209,20 +215,12 @@ fn create_private_sqlite_file(path: &Path) -> Result<(), StoreError> {
         file_options.mode(0o600);
     }
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-        dir_builder.create(dir).map_err(|e| {
-            StoreError::Unavailable(format!(
-                "cannot create the directory {} for the SQLite database: {e}",
-                dir.display()
-            ))
-        })?;
+        dir_builder.create(dir)?;
     }
     match file_options.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(StoreError::Unavailable(format!(
-            "cannot create the SQLite database {}: {e}",
-            path.display()
-        ))),
+        Ok(file) => Ok(Some(file)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

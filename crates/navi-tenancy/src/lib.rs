@@ -62,11 +62,11 @@ pub mod testing;
 pub mod users;
 pub mod validate;
 
-pub use db::redact_url_password;
 pub use db::{
     build_pool, checkout, ping, Backend, ConnectionManager, ConnectionOptions, DatabaseUrl,
     DbConnection, DbPool, InvalidDatabaseUrl, PoolOptions, PooledConnection, DEFAULT_DATABASE_URL,
 };
+pub use db::{create_private_file, redact_url_password};
 pub use dialect::{serialized_transaction, snapshot_transaction};
 pub use error::StoreError;
 pub use scope::{Principal, Privileged, TenantScope};
