@@ -180,22 +180,28 @@ fn calling_key_expiry(
     let Some(key_id) = principal.key_id() else {
         return Ok(None);
     };
-    let own_keys = navi_api_keys::table.filter(navi_api_keys::user_id.eq(principal.user_id()));
-    let expires_at: Option<NaiveDateTime> = own_keys
+    let expires_at: Option<NaiveDateTime> = navi_api_keys::table
+        .filter(navi_api_keys::user_id.eq(principal.user_id()))
         .filter(navi_api_keys::id.eq(key_id))
         .filter(navi_api_keys::revoked_at.is_null())
         .select(navi_api_keys::expires_at)
         .first(conn)
         .optional()?
         .ok_or(StoreError::Forbidden)?;
-    let successors: i64 = own_keys
-        .filter(navi_api_keys::rotated_from.eq(key_id))
-        .count()
-        .get_result(conn)?;
-    if successors > 0 {
+    if has_successor(conn, principal.user_id(), key_id)? {
         return Err(StoreError::Forbidden);
     }
     Ok(expires_at)
+}
+
+/// Whether `user_id`'s key `key_id` has been rotated (it has a successor).
+fn has_successor(conn: &mut DbConnection, user_id: &str, key_id: &str) -> Result<bool, StoreError> {
+    let successors: i64 = navi_api_keys::table
+        .filter(navi_api_keys::user_id.eq(user_id))
+        .filter(navi_api_keys::rotated_from.eq(key_id))
+        .count()
+        .get_result(conn)?;
+    Ok(successors > 0)
 }
 
 /// The earlier of two expiries, where `None` is never.
@@ -590,12 +596,7 @@ pub fn rotate_api_key(
         let grace_end = at + TimeDelta::seconds(i64::from(grace_seconds));
         let old_expiry = old.expires_at.map_or(grace_end, |e| e.min(grace_end));
         // Only a key that is still live can be rotated, and only once.
-        let rotated_before: i64 = navi_api_keys::table
-            .filter(navi_api_keys::user_id.eq(&old.user_id))
-            .filter(navi_api_keys::rotated_from.eq(&old.id))
-            .count()
-            .get_result(conn)?;
-        if rotated_before > 0 {
+        if has_successor(conn, &old.user_id, &old.id)? {
             return Err(StoreError::Conflict(
                 "the key has already been rotated".to_owned(),
             ));

@@ -143,15 +143,6 @@ impl TenantScope {
         }
     }
 
-    /// This scope as a key pinned to its org would have it, for tests.
-    #[cfg(any(test, feature = "test-support"))]
-    pub fn pinned_for_tests(self) -> Self {
-        TenantScope {
-            pinned: true,
-            ..self
-        }
-    }
-
     pub(crate) fn for_new_org(org_id: &str, user_id: &str) -> Self {
         TenantScope {
             org_id: org_id.to_owned(),
