@@ -108,11 +108,32 @@ pub(crate) struct WideSums {
 impl WideSums {
     /// Adds `sums`, which cannot overflow.
     pub(crate) fn add(&mut self, sums: &Sums) {
-        self.requests += i128::from(sums.requests);
-        self.prompt_tokens += i128::from(sums.prompt_tokens);
-        self.completion_tokens += i128::from(sums.completion_tokens);
-        self.cost_micros += i128::from(sums.cost_micros);
-        self.latency_sum_ms += i128::from(sums.latency_sum_ms);
+        self.add_times(sums, 1);
+    }
+
+    /// Adds `sums` `times` times (−1 subtracts them): the store adds and subtracts the pieces
+    /// of a cover, each at most a few times, so this cannot overflow either.
+    pub(crate) fn add_times(&mut self, sums: &Sums, times: i128) {
+        self.requests += times * i128::from(sums.requests);
+        self.prompt_tokens += times * i128::from(sums.prompt_tokens);
+        self.completion_tokens += times * i128::from(sums.completion_tokens);
+        self.cost_micros += times * i128::from(sums.cost_micros);
+        self.latency_sum_ms += times * i128::from(sums.latency_sum_ms);
+    }
+
+    /// Whether a sum is below zero, which the sums of a set of calls never are (the store's
+    /// check of the pieces it added and subtracted).
+    #[cfg(feature = "store")]
+    pub(crate) fn is_negative(&self) -> bool {
+        [
+            self.requests,
+            self.prompt_tokens,
+            self.completion_tokens,
+            self.cost_micros,
+            self.latency_sum_ms,
+        ]
+        .iter()
+        .any(|value| *value < 0)
     }
 
     /// The calls made, which a total of no calls cannot have.

@@ -38,6 +38,7 @@ use super::dialect::{self, BulkColumn, BulkRows};
 use super::prepared::Prepared;
 use crate::grains::{self, Grain, Sign};
 use crate::query::SECONDS_PER_DAY as DAY;
+use crate::sums::WideSums;
 use crate::{NewCall, Sums, LATENCY_BUCKET_COUNT, MAX_BATCH};
 
 /// The `ON CONFLICT` target of the calls' client ids, unique per org and user. The unique index
@@ -654,46 +655,17 @@ impl<K: Clone> BucketUses<K> {
     }
 }
 
-/// Sums kept wider than a column while pieces are added and subtracted.
-#[derive(Debug, Clone, Copy, Default)]
-struct SignedSums([i128; 5]);
-
-impl SignedSums {
-    fn apply(&mut self, sums: &Sums, sign: Sign) {
-        self.add_times(sums, i128::from(sign.times()));
+/// The sums of a cover's pieces, added and subtracted in [`WideSums`]: those of a set of calls,
+/// so a negative one is [`StoreError::Internal`] (the rollups disagree with each other), and one
+/// beyond 64 bits [`StoreError::TooLarge`].
+fn narrow_signed(wide: &WideSums) -> Result<Sums, StoreError> {
+    if wide.is_negative() {
+        return Err(StoreError::Internal(format!(
+            "the rollups disagree with each other: the sums of the range are {wide:?}"
+        )));
     }
-
-    fn add_times(&mut self, sums: &Sums, times: i128) {
-        for (total, value) in self.0.iter_mut().zip(sums.values()) {
-            *total += times * i128::from(value);
-        }
-    }
-
-    /// The sums, which are those of a set of calls and so never negative: a negative one is
-    /// [`StoreError::Internal`] (the rollups disagree with each other), one beyond 64 bits
-    /// [`StoreError::TooLarge`].
-    fn finish(&self) -> Result<Sums, StoreError> {
-        let column = |value: i128| {
-            if value < 0 {
-                return Err(StoreError::Internal(format!(
-                    "the rollups disagree with each other: a sum of the range is {value}"
-                )));
-            }
-            i64::try_from(value).map_err(|_| {
-                StoreError::TooLarge(format!(
-                    "a sum of the range, {value}, does not fit in 64 bits"
-                ))
-            })
-        };
-        let [requests, prompt_tokens, completion_tokens, cost_micros, latency_sum_ms] = self.0;
-        Ok(Sums {
-            requests: column(requests)?,
-            prompt_tokens: column(prompt_tokens)?,
-            completion_tokens: column(completion_tokens)?,
-            cost_micros: column(cost_micros)?,
-            latency_sum_ms: column(latency_sum_ms)?,
-        })
-    }
+    wide.narrow()
+        .map_err(|error| StoreError::TooLarge(format!("the sums of the range: {error}")))
 }
 
 #[cfg(test)]
@@ -709,13 +681,16 @@ mod tests {
             cost_micros: i64::MAX,
             latency_sum_ms: 1,
         };
-        let mut wide = SignedSums::default();
-        wide.apply(&big, Sign::Add);
-        assert_eq!(wide.finish().unwrap(), big);
-        wide.apply(&big, Sign::Add);
-        assert!(matches!(wide.finish(), Err(StoreError::TooLarge(_))));
-        let mut negative = SignedSums::default();
-        negative.apply(&big, Sign::Subtract);
-        assert!(matches!(negative.finish(), Err(StoreError::Internal(_))));
+        let mut wide = WideSums::default();
+        wide.add_times(&big, Sign::Add.times().into());
+        assert_eq!(narrow_signed(&wide).unwrap(), big);
+        wide.add_times(&big, Sign::Add.times().into());
+        assert!(matches!(narrow_signed(&wide), Err(StoreError::TooLarge(_))));
+        let mut negative = WideSums::default();
+        negative.add_times(&big, Sign::Subtract.times().into());
+        assert!(matches!(
+            narrow_signed(&negative),
+            Err(StoreError::Internal(_))
+        ));
     }
 }

@@ -17,14 +17,15 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use navi_tenancy::{Backend, DbConnection, StoreError, TenantScope};
 
 use super::{
-    histogram_column, require, BucketUses, DayModelSums, LatencyCounts, SignedSums, Sums, UserSums,
-    DAY, LATENCY_GRAINS, LATENCY_ROLLUPS, MODEL_GRAINS, MODEL_ROLLUPS, SUM_COLUMNS, USER_GRAIN,
+    histogram_column, require, BucketUses, DayModelSums, LatencyCounts, Sums, UserSums, DAY,
+    LATENCY_GRAINS, LATENCY_ROLLUPS, MODEL_GRAINS, MODEL_ROLLUPS, SUM_COLUMNS, USER_GRAIN,
     USER_GRAINS,
 };
-use super::{runs_of, Audience};
+use super::{narrow_signed, runs_of, Audience};
 use crate::grains::{self, Grain, Sign};
 use crate::store::dialect;
 use crate::store::prepared::{MultiBackend, Prepared};
+use crate::sums::WideSums;
 use crate::{OffsetSegment, LATENCY_BUCKET_COUNT};
 
 /// Everything a dashboard shows, summed over a set of segments.
@@ -452,14 +453,14 @@ impl ModelRead {
 
     fn finish<'r>(self, rows: &'r [Vec<PartRow>]) -> Result<Vec<DayModelSums>, StoreError> {
         // Keyed by the rows' own names: a model's name is copied once, not once per row.
-        let mut totals: BTreeMap<(i64, &str), SignedSums> = BTreeMap::new();
+        let mut totals: BTreeMap<(i64, &str), WideSums> = BTreeMap::new();
         match self {
             ModelRead::Raw(part) => {
                 for row in rows_of(rows, part) {
                     totals
                         .entry((row.number, row.name()?))
                         .or_default()
-                        .apply(&row.sums(), Sign::Add);
+                        .add_times(&row.sums(), Sign::Add.times().into());
                 }
             }
             ModelRead::Rollups { rollups, raw } => {
@@ -469,7 +470,7 @@ impl ModelRead {
                             totals
                                 .entry((*day, row.name()?))
                                 .or_default()
-                                .apply(&row.sums(), *sign);
+                                .add_times(&row.sums(), sign.times().into());
                         }
                         Ok(())
                     };
@@ -489,7 +490,7 @@ impl ModelRead {
         }
         let mut day_models = Vec::new();
         for ((day, model), signed) in totals {
-            let sums = signed.finish()?;
+            let sums = narrow_signed(&signed)?;
             if sums.requests > 0 {
                 day_models.push(DayModelSums {
                     day,
