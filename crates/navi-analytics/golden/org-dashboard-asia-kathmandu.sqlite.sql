@@ -1,210 +1,76 @@
--- The org dashboard's one statement, 30 days in Asia/Kathmandu, on Sqlite: the SQL that
+-- The org dashboard's four queries, 30 days in Asia/Kathmandu, on Sqlite: the SQL that
 -- runs, written by `NAVI_BLESS=1 cargo test -p navi-analytics golden` (`$n` marks a
 -- bound value).
-SELECT *
-FROM (WITH pieces (id, lo, hi) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
-FROM json_each($1))
-SELECT CAST(0 AS BIGINT) AS part, CAST(pieces.id AS BIGINT) AS number, CAST(t.model AS TEXT) AS name, CAST(SUM(t.requests) AS BIGINT) AS v0, CAST(SUM(t.prompt_tokens) AS BIGINT) AS v1, CAST(SUM(t.completion_tokens) AS BIGINT) AS v2, CAST(SUM(t.cost_micros) AS BIGINT) AS v3, CAST(SUM(t.latency_sum_ms) AS BIGINT) AS v4
-FROM pieces
-CROSS JOIN navi_usage_model_15m t
+
+-- day_models
+SELECT pieces.id, t.model, t.requests, t.prompt_tokens, t.completion_tokens, t.cost_micros, t.latency_sum_ms
+FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS lo, json_extract(value, '$[2]') AS hi
+FROM json_each($1) LIMIT -1 OFFSET 0) AS pieces
+CROSS JOIN navi_usage_model_15m AS t
 WHERE t.org_id = $2 AND t.bucket >= pieces.lo AND t.bucket < pieces.hi
-GROUP BY pieces.id, t.model) AS p0
 UNION ALL
-SELECT *
-FROM (WITH pieces (id, lo, hi) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
-FROM json_each($3))
-SELECT CAST(1 AS BIGINT) AS part, CAST(pieces.id AS BIGINT) AS number, CAST(t.model AS TEXT) AS name, CAST(SUM(t.requests) AS BIGINT) AS v0, CAST(SUM(t.prompt_tokens) AS BIGINT) AS v1, CAST(SUM(t.completion_tokens) AS BIGINT) AS v2, CAST(SUM(t.cost_micros) AS BIGINT) AS v3, CAST(SUM(t.latency_sum_ms) AS BIGINT) AS v4
-FROM pieces
-CROSS JOIN navi_usage_model_1h t
+SELECT pieces.id, t.model, t.requests, t.prompt_tokens, t.completion_tokens, t.cost_micros, t.latency_sum_ms
+FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS lo, json_extract(value, '$[2]') AS hi
+FROM json_each($3) LIMIT -1 OFFSET 0) AS pieces
+CROSS JOIN navi_usage_model_1h AS t
 WHERE t.org_id = $4 AND t.bucket >= pieces.lo AND t.bucket < pieces.hi
-GROUP BY pieces.id, t.model) AS p1
 UNION ALL
-SELECT *
-FROM (WITH pieces (id, lo, hi) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
-FROM json_each($5))
-SELECT CAST(2 AS BIGINT) AS part, CAST(t.bucket AS BIGINT) AS number, CAST(t.model AS TEXT) AS name, CAST(t.requests AS BIGINT) AS v0, CAST(t.prompt_tokens AS BIGINT) AS v1, CAST(t.completion_tokens AS BIGINT) AS v2, CAST(t.cost_micros AS BIGINT) AS v3, CAST(t.latency_sum_ms AS BIGINT) AS v4
-FROM pieces
-CROSS JOIN navi_usage_model_1d t
-WHERE t.org_id = $6 AND t.bucket >= pieces.lo AND t.bucket < pieces.hi) AS p2
-UNION ALL
-SELECT *
-FROM (WITH pieces (id, lo, hi) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
-FROM json_each($7))
-SELECT CAST(3 AS BIGINT) AS part, CAST(buckets.i AS BIGINT) AS number, CAST(NULL AS TEXT) AS name, CAST(CASE buckets.i WHEN 0 THEN h00 WHEN 1 THEN h01 WHEN 2 THEN h02 WHEN 3 THEN h03 WHEN 4 THEN h04 WHEN 5 THEN h05 WHEN 6 THEN h06 WHEN 7 THEN h07 WHEN 8 THEN h08 WHEN 9 THEN h09 WHEN 10 THEN h10 WHEN 11 THEN h11 WHEN 12 THEN h12 WHEN 13 THEN h13 WHEN 14 THEN h14 WHEN 15 THEN h15 WHEN 16 THEN h16 WHEN 17 THEN h17 WHEN 18 THEN h18 WHEN 19 THEN h19 WHEN 20 THEN h20 WHEN 21 THEN h21 WHEN 22 THEN h22 WHEN 23 THEN h23 WHEN 24 THEN h24 WHEN 25 THEN h25 WHEN 26 THEN h26 WHEN 27 THEN h27 WHEN 28 THEN h28 END AS BIGINT) AS v0, CAST(summed.max_ms AS BIGINT) AS v1, CAST(0 AS BIGINT) AS v2, CAST(0 AS BIGINT) AS v3, CAST(0 AS BIGINT) AS v4
-FROM (SELECT COALESCE(MAX(t.max_ms), 0) AS max_ms, COALESCE(SUM(t.h00), 0) AS h00, COALESCE(SUM(t.h01), 0) AS h01, COALESCE(SUM(t.h02), 0) AS h02, COALESCE(SUM(t.h03), 0) AS h03, COALESCE(SUM(t.h04), 0) AS h04, COALESCE(SUM(t.h05), 0) AS h05, COALESCE(SUM(t.h06), 0) AS h06, COALESCE(SUM(t.h07), 0) AS h07, COALESCE(SUM(t.h08), 0) AS h08, COALESCE(SUM(t.h09), 0) AS h09, COALESCE(SUM(t.h10), 0) AS h10, COALESCE(SUM(t.h11), 0) AS h11, COALESCE(SUM(t.h12), 0) AS h12, COALESCE(SUM(t.h13), 0) AS h13, COALESCE(SUM(t.h14), 0) AS h14, COALESCE(SUM(t.h15), 0) AS h15, COALESCE(SUM(t.h16), 0) AS h16, COALESCE(SUM(t.h17), 0) AS h17, COALESCE(SUM(t.h18), 0) AS h18, COALESCE(SUM(t.h19), 0) AS h19, COALESCE(SUM(t.h20), 0) AS h20, COALESCE(SUM(t.h21), 0) AS h21, COALESCE(SUM(t.h22), 0) AS h22, COALESCE(SUM(t.h23), 0) AS h23, COALESCE(SUM(t.h24), 0) AS h24, COALESCE(SUM(t.h25), 0) AS h25, COALESCE(SUM(t.h26), 0) AS h26, COALESCE(SUM(t.h27), 0) AS h27, COALESCE(SUM(t.h28), 0) AS h28
-FROM pieces
-CROSS JOIN navi_usage_model_15m t
-WHERE t.org_id = $8 AND t.bucket >= pieces.lo AND t.bucket < pieces.hi) AS summed
-CROSS JOIN (SELECT 0 AS i
-UNION ALL
-SELECT 1 AS i
-UNION ALL
-SELECT 2 AS i
-UNION ALL
-SELECT 3 AS i
-UNION ALL
-SELECT 4 AS i
-UNION ALL
-SELECT 5 AS i
-UNION ALL
-SELECT 6 AS i
-UNION ALL
-SELECT 7 AS i
-UNION ALL
-SELECT 8 AS i
-UNION ALL
-SELECT 9 AS i
-UNION ALL
-SELECT 10 AS i
-UNION ALL
-SELECT 11 AS i
-UNION ALL
-SELECT 12 AS i
-UNION ALL
-SELECT 13 AS i
-UNION ALL
-SELECT 14 AS i
-UNION ALL
-SELECT 15 AS i
-UNION ALL
-SELECT 16 AS i
-UNION ALL
-SELECT 17 AS i
-UNION ALL
-SELECT 18 AS i
-UNION ALL
-SELECT 19 AS i
-UNION ALL
-SELECT 20 AS i
-UNION ALL
-SELECT 21 AS i
-UNION ALL
-SELECT 22 AS i
-UNION ALL
-SELECT 23 AS i
-UNION ALL
-SELECT 24 AS i
-UNION ALL
-SELECT 25 AS i
-UNION ALL
-SELECT 26 AS i
-UNION ALL
-SELECT 27 AS i
-UNION ALL
-SELECT 28 AS i) AS buckets) AS p3
-UNION ALL
-SELECT *
-FROM (WITH pieces (id, lo, hi) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
-FROM json_each($9))
-SELECT CAST(4 AS BIGINT) AS part, CAST(buckets.i AS BIGINT) AS number, CAST(NULL AS TEXT) AS name, CAST(CASE buckets.i WHEN 0 THEN h00 WHEN 1 THEN h01 WHEN 2 THEN h02 WHEN 3 THEN h03 WHEN 4 THEN h04 WHEN 5 THEN h05 WHEN 6 THEN h06 WHEN 7 THEN h07 WHEN 8 THEN h08 WHEN 9 THEN h09 WHEN 10 THEN h10 WHEN 11 THEN h11 WHEN 12 THEN h12 WHEN 13 THEN h13 WHEN 14 THEN h14 WHEN 15 THEN h15 WHEN 16 THEN h16 WHEN 17 THEN h17 WHEN 18 THEN h18 WHEN 19 THEN h19 WHEN 20 THEN h20 WHEN 21 THEN h21 WHEN 22 THEN h22 WHEN 23 THEN h23 WHEN 24 THEN h24 WHEN 25 THEN h25 WHEN 26 THEN h26 WHEN 27 THEN h27 WHEN 28 THEN h28 END AS BIGINT) AS v0, CAST(summed.max_ms AS BIGINT) AS v1, CAST(0 AS BIGINT) AS v2, CAST(0 AS BIGINT) AS v3, CAST(0 AS BIGINT) AS v4
-FROM (SELECT COALESCE(MAX(t.max_ms), 0) AS max_ms, COALESCE(SUM(t.h00), 0) AS h00, COALESCE(SUM(t.h01), 0) AS h01, COALESCE(SUM(t.h02), 0) AS h02, COALESCE(SUM(t.h03), 0) AS h03, COALESCE(SUM(t.h04), 0) AS h04, COALESCE(SUM(t.h05), 0) AS h05, COALESCE(SUM(t.h06), 0) AS h06, COALESCE(SUM(t.h07), 0) AS h07, COALESCE(SUM(t.h08), 0) AS h08, COALESCE(SUM(t.h09), 0) AS h09, COALESCE(SUM(t.h10), 0) AS h10, COALESCE(SUM(t.h11), 0) AS h11, COALESCE(SUM(t.h12), 0) AS h12, COALESCE(SUM(t.h13), 0) AS h13, COALESCE(SUM(t.h14), 0) AS h14, COALESCE(SUM(t.h15), 0) AS h15, COALESCE(SUM(t.h16), 0) AS h16, COALESCE(SUM(t.h17), 0) AS h17, COALESCE(SUM(t.h18), 0) AS h18, COALESCE(SUM(t.h19), 0) AS h19, COALESCE(SUM(t.h20), 0) AS h20, COALESCE(SUM(t.h21), 0) AS h21, COALESCE(SUM(t.h22), 0) AS h22, COALESCE(SUM(t.h23), 0) AS h23, COALESCE(SUM(t.h24), 0) AS h24, COALESCE(SUM(t.h25), 0) AS h25, COALESCE(SUM(t.h26), 0) AS h26, COALESCE(SUM(t.h27), 0) AS h27, COALESCE(SUM(t.h28), 0) AS h28
-FROM pieces
-CROSS JOIN navi_usage_latency_1d t
-WHERE t.org_id = $10 AND t.bucket >= pieces.lo AND t.bucket < pieces.hi) AS summed
-CROSS JOIN (SELECT 0 AS i
-UNION ALL
-SELECT 1 AS i
-UNION ALL
-SELECT 2 AS i
-UNION ALL
-SELECT 3 AS i
-UNION ALL
-SELECT 4 AS i
-UNION ALL
-SELECT 5 AS i
-UNION ALL
-SELECT 6 AS i
-UNION ALL
-SELECT 7 AS i
-UNION ALL
-SELECT 8 AS i
-UNION ALL
-SELECT 9 AS i
-UNION ALL
-SELECT 10 AS i
-UNION ALL
-SELECT 11 AS i
-UNION ALL
-SELECT 12 AS i
-UNION ALL
-SELECT 13 AS i
-UNION ALL
-SELECT 14 AS i
-UNION ALL
-SELECT 15 AS i
-UNION ALL
-SELECT 16 AS i
-UNION ALL
-SELECT 17 AS i
-UNION ALL
-SELECT 18 AS i
-UNION ALL
-SELECT 19 AS i
-UNION ALL
-SELECT 20 AS i
-UNION ALL
-SELECT 21 AS i
-UNION ALL
-SELECT 22 AS i
-UNION ALL
-SELECT 23 AS i
-UNION ALL
-SELECT 24 AS i
-UNION ALL
-SELECT 25 AS i
-UNION ALL
-SELECT 26 AS i
-UNION ALL
-SELECT 27 AS i
-UNION ALL
-SELECT 28 AS i) AS buckets) AS p4
-UNION ALL
-SELECT *
-FROM (SELECT CAST(5 AS BIGINT) AS part, CAST(0 AS BIGINT) AS number, CAST(u.name AS TEXT) AS name, u.v0, u.v1, u.v2, u.v3, u.v4
-FROM (SELECT u.name AS name, CAST(SUM(u.v0) AS BIGINT) AS v0, CAST(SUM(u.v1) AS BIGINT) AS v1, CAST(SUM(u.v2) AS BIGINT) AS v2, CAST(SUM(u.v3) AS BIGINT) AS v3, CAST(SUM(u.v4) AS BIGINT) AS v4
-FROM (SELECT *
-FROM (SELECT CAST(t.user_id AS TEXT) AS name, CAST((t.requests - COALESCE(b.requests, 0)) AS BIGINT) AS v0, CAST((t.prompt_tokens - COALESCE(b.prompt_tokens, 0)) AS BIGINT) AS v1, CAST((t.completion_tokens - COALESCE(b.completion_tokens, 0)) AS BIGINT) AS v2, CAST((t.cost_micros - COALESCE(b.cost_micros, 0)) AS BIGINT) AS v3, CAST((t.latency_sum_ms - COALESCE(b.latency_sum_ms, 0)) AS BIGINT) AS v4
-FROM navi_usage_user_running_1d t
-LEFT JOIN navi_usage_user_running_1d b ON b.org_id = $11 AND b.window_start = $12 AND b.day = $13 AND b.user_id = t.user_id
-WHERE t.org_id = $14 AND t.window_start = $15 AND t.day = $16 AND t.requests > COALESCE(b.requests, 0)) AS p0
-UNION ALL
-SELECT *
-FROM (WITH pieces (id, lo, hi) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
-FROM json_each($17))
-SELECT CAST(t.user_id AS TEXT) AS name, CAST((t.requests) AS BIGINT) AS v0, CAST((t.prompt_tokens) AS BIGINT) AS v1, CAST((t.completion_tokens) AS BIGINT) AS v2, CAST((t.cost_micros) AS BIGINT) AS v3, CAST((t.latency_sum_ms) AS BIGINT) AS v4
-FROM pieces
-CROSS JOIN navi_usage_user_6h t
-WHERE t.org_id = $18 AND t.bucket >= pieces.lo AND t.bucket < pieces.hi) AS p1
-UNION ALL
-SELECT *
-FROM (WITH pieces (id, lo, hi) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
-FROM json_each($19))
-SELECT CAST(t.user_id AS TEXT) AS name, CAST(-(t.requests) AS BIGINT) AS v0, CAST(-(t.prompt_tokens) AS BIGINT) AS v1, CAST(-(t.completion_tokens) AS BIGINT) AS v2, CAST(-(t.cost_micros) AS BIGINT) AS v3, CAST(-(t.latency_sum_ms) AS BIGINT) AS v4
-FROM pieces
-CROSS JOIN navi_usage_user_6h t
-WHERE t.org_id = $20 AND t.bucket >= pieces.lo AND t.bucket < pieces.hi) AS p2
-UNION ALL
-SELECT *
-FROM (WITH pieces (id, lo, hi) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
-FROM json_each($21))
-SELECT CAST(t.user_id AS TEXT) AS name, CAST((1) AS BIGINT) AS v0, CAST((t.prompt_tokens) AS BIGINT) AS v1, CAST((t.completion_tokens) AS BIGINT) AS v2, CAST((t.cost_micros) AS BIGINT) AS v3, CAST((t.latency_ms) AS BIGINT) AS v4
-FROM pieces
-CROSS JOIN navi_llm_calls t
-WHERE t.org_id = $22 AND t.occurred_at >= pieces.lo AND t.occurred_at < pieces.hi) AS p3
-UNION ALL
-SELECT *
-FROM (WITH pieces (id, lo, hi) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
-FROM json_each($23))
-SELECT CAST(t.user_id AS TEXT) AS name, CAST(-(1) AS BIGINT) AS v0, CAST(-(t.prompt_tokens) AS BIGINT) AS v1, CAST(-(t.completion_tokens) AS BIGINT) AS v2, CAST(-(t.cost_micros) AS BIGINT) AS v3, CAST(-(t.latency_ms) AS BIGINT) AS v4
-FROM pieces
-CROSS JOIN navi_llm_calls t
-WHERE t.org_id = $24 AND t.occurred_at >= pieces.lo AND t.occurred_at < pieces.hi) AS p4) AS u
-GROUP BY u.name HAVING SUM(u.v0) <> 0) AS u) AS p5
-UNION ALL
-SELECT *
-FROM (WITH pieces (id, lo, hi) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
-FROM json_each($25))
-SELECT CAST(6 AS BIGINT) AS part, CAST(0 AS BIGINT) AS number, CAST(NULL AS TEXT) AS name, CAST(COALESCE(SUM(CASE WHEN t.rating > 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS v0, CAST(COALESCE(SUM(CASE WHEN t.rating < 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS v1, CAST(0 AS BIGINT) AS v2, CAST(0 AS BIGINT) AS v3, CAST(0 AS BIGINT) AS v4
-FROM pieces
-CROSS JOIN navi_feedback t
-WHERE t.org_id = $26 AND t.created_at >= pieces.lo AND t.created_at < pieces.hi) AS p6
+SELECT pieces.id, t.model, t.requests, t.prompt_tokens, t.completion_tokens, t.cost_micros, t.latency_sum_ms
+FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS lo, json_extract(value, '$[2]') AS hi
+FROM json_each($5) LIMIT -1 OFFSET 0) AS pieces
+CROSS JOIN navi_usage_model_1d AS t
+WHERE t.org_id = $6 AND t.bucket >= pieces.lo AND t.bucket < pieces.hi
+UNION ALL
+SELECT pieces.id, t.model, COUNT(*), CAST(SUM(t.prompt_tokens) AS BIGINT), CAST(SUM(t.completion_tokens) AS BIGINT), CAST(SUM(t.cost_micros) AS BIGINT), CAST(SUM(t.latency_ms) AS BIGINT)
+FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS lo, json_extract(value, '$[2]') AS hi
+FROM json_each($7) LIMIT -1 OFFSET 0) AS pieces
+CROSS JOIN navi_llm_calls AS t
+WHERE t.org_id = $8 AND t.occurred_at >= pieces.lo AND t.occurred_at < pieces.hi
+GROUP BY pieces.id, t.model;
+
+-- latency
+SELECT CAST(COALESCE(MAX(s.max_ms), 0) AS BIGINT) AS max_ms, CAST(COALESCE(SUM(s.h00), 0) AS BIGINT) AS h00, CAST(COALESCE(SUM(s.h01), 0) AS BIGINT) AS h01, CAST(COALESCE(SUM(s.h02), 0) AS BIGINT) AS h02, CAST(COALESCE(SUM(s.h03), 0) AS BIGINT) AS h03, CAST(COALESCE(SUM(s.h04), 0) AS BIGINT) AS h04, CAST(COALESCE(SUM(s.h05), 0) AS BIGINT) AS h05, CAST(COALESCE(SUM(s.h06), 0) AS BIGINT) AS h06, CAST(COALESCE(SUM(s.h07), 0) AS BIGINT) AS h07, CAST(COALESCE(SUM(s.h08), 0) AS BIGINT) AS h08, CAST(COALESCE(SUM(s.h09), 0) AS BIGINT) AS h09, CAST(COALESCE(SUM(s.h10), 0) AS BIGINT) AS h10, CAST(COALESCE(SUM(s.h11), 0) AS BIGINT) AS h11, CAST(COALESCE(SUM(s.h12), 0) AS BIGINT) AS h12, CAST(COALESCE(SUM(s.h13), 0) AS BIGINT) AS h13, CAST(COALESCE(SUM(s.h14), 0) AS BIGINT) AS h14, CAST(COALESCE(SUM(s.h15), 0) AS BIGINT) AS h15, CAST(COALESCE(SUM(s.h16), 0) AS BIGINT) AS h16, CAST(COALESCE(SUM(s.h17), 0) AS BIGINT) AS h17, CAST(COALESCE(SUM(s.h18), 0) AS BIGINT) AS h18, CAST(COALESCE(SUM(s.h19), 0) AS BIGINT) AS h19, CAST(COALESCE(SUM(s.h20), 0) AS BIGINT) AS h20, CAST(COALESCE(SUM(s.h21), 0) AS BIGINT) AS h21, CAST(COALESCE(SUM(s.h22), 0) AS BIGINT) AS h22, CAST(COALESCE(SUM(s.h23), 0) AS BIGINT) AS h23, CAST(COALESCE(SUM(s.h24), 0) AS BIGINT) AS h24, CAST(COALESCE(SUM(s.h25), 0) AS BIGINT) AS h25, CAST(COALESCE(SUM(s.h26), 0) AS BIGINT) AS h26, CAST(COALESCE(SUM(s.h27), 0) AS BIGINT) AS h27, CAST(COALESCE(SUM(s.h28), 0) AS BIGINT) AS h28
+FROM (SELECT t.max_ms AS max_ms, t.h00 AS h00, t.h01 AS h01, t.h02 AS h02, t.h03 AS h03, t.h04 AS h04, t.h05 AS h05, t.h06 AS h06, t.h07 AS h07, t.h08 AS h08, t.h09 AS h09, t.h10 AS h10, t.h11 AS h11, t.h12 AS h12, t.h13 AS h13, t.h14 AS h14, t.h15 AS h15, t.h16 AS h16, t.h17 AS h17, t.h18 AS h18, t.h19 AS h19, t.h20 AS h20, t.h21 AS h21, t.h22 AS h22, t.h23 AS h23, t.h24 AS h24, t.h25 AS h25, t.h26 AS h26, t.h27 AS h27, t.h28 AS h28
+FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS lo, json_extract(value, '$[2]') AS hi
+FROM json_each($1) LIMIT -1 OFFSET 0) AS pieces
+CROSS JOIN navi_usage_model_15m AS t
+WHERE t.org_id = $2 AND t.bucket >= pieces.lo AND t.bucket < pieces.hi
+UNION ALL
+SELECT t.max_ms AS max_ms, t.h00 AS h00, t.h01 AS h01, t.h02 AS h02, t.h03 AS h03, t.h04 AS h04, t.h05 AS h05, t.h06 AS h06, t.h07 AS h07, t.h08 AS h08, t.h09 AS h09, t.h10 AS h10, t.h11 AS h11, t.h12 AS h12, t.h13 AS h13, t.h14 AS h14, t.h15 AS h15, t.h16 AS h16, t.h17 AS h17, t.h18 AS h18, t.h19 AS h19, t.h20 AS h20, t.h21 AS h21, t.h22 AS h22, t.h23 AS h23, t.h24 AS h24, t.h25 AS h25, t.h26 AS h26, t.h27 AS h27, t.h28 AS h28
+FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS lo, json_extract(value, '$[2]') AS hi
+FROM json_each($3) LIMIT -1 OFFSET 0) AS pieces
+CROSS JOIN navi_usage_latency_1d AS t
+WHERE t.org_id = $4 AND t.bucket >= pieces.lo AND t.bucket < pieces.hi
+UNION ALL
+SELECT t.latency_ms AS max_ms, CASE WHEN t.latency_bucket = 0 THEN 1 ELSE 0 END AS h00, CASE WHEN t.latency_bucket = 1 THEN 1 ELSE 0 END AS h01, CASE WHEN t.latency_bucket = 2 THEN 1 ELSE 0 END AS h02, CASE WHEN t.latency_bucket = 3 THEN 1 ELSE 0 END AS h03, CASE WHEN t.latency_bucket = 4 THEN 1 ELSE 0 END AS h04, CASE WHEN t.latency_bucket = 5 THEN 1 ELSE 0 END AS h05, CASE WHEN t.latency_bucket = 6 THEN 1 ELSE 0 END AS h06, CASE WHEN t.latency_bucket = 7 THEN 1 ELSE 0 END AS h07, CASE WHEN t.latency_bucket = 8 THEN 1 ELSE 0 END AS h08, CASE WHEN t.latency_bucket = 9 THEN 1 ELSE 0 END AS h09, CASE WHEN t.latency_bucket = 10 THEN 1 ELSE 0 END AS h10, CASE WHEN t.latency_bucket = 11 THEN 1 ELSE 0 END AS h11, CASE WHEN t.latency_bucket = 12 THEN 1 ELSE 0 END AS h12, CASE WHEN t.latency_bucket = 13 THEN 1 ELSE 0 END AS h13, CASE WHEN t.latency_bucket = 14 THEN 1 ELSE 0 END AS h14, CASE WHEN t.latency_bucket = 15 THEN 1 ELSE 0 END AS h15, CASE WHEN t.latency_bucket = 16 THEN 1 ELSE 0 END AS h16, CASE WHEN t.latency_bucket = 17 THEN 1 ELSE 0 END AS h17, CASE WHEN t.latency_bucket = 18 THEN 1 ELSE 0 END AS h18, CASE WHEN t.latency_bucket = 19 THEN 1 ELSE 0 END AS h19, CASE WHEN t.latency_bucket = 20 THEN 1 ELSE 0 END AS h20, CASE WHEN t.latency_bucket = 21 THEN 1 ELSE 0 END AS h21, CASE WHEN t.latency_bucket = 22 THEN 1 ELSE 0 END AS h22, CASE WHEN t.latency_bucket = 23 THEN 1 ELSE 0 END AS h23, CASE WHEN t.latency_bucket = 24 THEN 1 ELSE 0 END AS h24, CASE WHEN t.latency_bucket = 25 THEN 1 ELSE 0 END AS h25, CASE WHEN t.latency_bucket = 26 THEN 1 ELSE 0 END AS h26, CASE WHEN t.latency_bucket = 27 THEN 1 ELSE 0 END AS h27, CASE WHEN t.latency_bucket = 28 THEN 1 ELSE 0 END AS h28
+FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS lo, json_extract(value, '$[2]') AS hi
+FROM json_each($5) LIMIT -1 OFFSET 0) AS pieces
+CROSS JOIN navi_llm_calls AS t
+WHERE t.org_id = $6 AND t.occurred_at >= pieces.lo AND t.occurred_at < pieces.hi) AS s;
+
+-- users
+SELECT pieces.id, t.user_id, t.requests, t.prompt_tokens, t.completion_tokens, t.cost_micros, t.latency_sum_ms
+FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS window_start, json_extract(value, '$[2]') AS day
+FROM json_each($1) LIMIT -1 OFFSET 0) AS pieces
+CROSS JOIN navi_usage_user_running_1d AS t
+WHERE t.org_id = $2 AND t.window_start = pieces.window_start AND t.day = pieces.day
+UNION ALL
+SELECT pieces.id, t.user_id, t.requests, t.prompt_tokens, t.completion_tokens, t.cost_micros, t.latency_sum_ms
+FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS lo, json_extract(value, '$[2]') AS hi
+FROM json_each($3) LIMIT -1 OFFSET 0) AS pieces
+CROSS JOIN navi_usage_user_6h AS t
+WHERE t.org_id = $4 AND t.bucket >= pieces.lo AND t.bucket < pieces.hi
+UNION ALL
+SELECT pieces.id, t.user_id, COUNT(*), CAST(SUM(t.prompt_tokens) AS BIGINT), CAST(SUM(t.completion_tokens) AS BIGINT), CAST(SUM(t.cost_micros) AS BIGINT), CAST(SUM(t.latency_ms) AS BIGINT)
+FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS lo, json_extract(value, '$[2]') AS hi
+FROM json_each($5) LIMIT -1 OFFSET 0) AS pieces
+CROSS JOIN navi_llm_calls AS t
+WHERE t.org_id = $6 AND t.occurred_at >= pieces.lo AND t.occurred_at < pieces.hi
+GROUP BY pieces.id, t.user_id;
+
+-- feedback
+SELECT CAST(COALESCE(SUM(CASE WHEN t.rating > 0 THEN 1 ELSE 0 END), 0) AS BIGINT), CAST(COALESCE(SUM(CASE WHEN t.rating < 0 THEN 1 ELSE 0 END), 0) AS BIGINT)
+FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS lo, json_extract(value, '$[2]') AS hi
+FROM json_each($1) LIMIT -1 OFFSET 0) AS pieces
+CROSS JOIN navi_feedback AS t
+WHERE t.org_id = $2 AND t.created_at >= pieces.lo AND t.created_at < pieces.hi;

@@ -1,6 +1,6 @@
 //! The usage store over PostgreSQL and SQLite: recording calls and feedback with their rollups in
 //! one transaction ([`record_calls`], [`record_feedback`]), the sums a dashboard shows read in one
-//! statement ([`usage_sums`]), and [`Store`], which assembles those sums with the same
+//! snapshot ([`usage_sums`]), and [`Store`], which assembles those sums with the same
 //! [`DashboardBuilder`] rules the tests check against the [`Reference`](crate::Reference).
 //!
 //! Every function takes the caller's [`TenantScope`] first and reaches only that scope's org
@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use navi_tenancy::{DbConnection, StoreError, TenantScope};
 
 mod dialect;
-mod prepared;
+mod sql;
 mod usage;
 
 pub use usage::{
@@ -102,10 +102,7 @@ impl<'a> Store<'a> {
             (!whole_org).then(|| scope.user_id().to_owned()),
             whole_org,
         );
-        // One read-only snapshot: a batch recorded meanwhile is in every sum or in none.
-        let read = navi_tenancy::snapshot_transaction(self.conn, |conn| {
-            usage_sums(scope, conn, audience, segments)
-        })?;
+        let read = usage_sums(scope, self.conn, audience, segments)?;
         for row in &read.day_models {
             let date = epoch_day_to_date(row.day).ok_or_else(|| {
                 StoreError::Internal(format!("the sums of day {} have no date", row.day))

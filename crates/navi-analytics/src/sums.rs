@@ -113,7 +113,8 @@ impl WideSums {
 
     /// Adds `sums` `times` times (−1 subtracts them): the store adds and subtracts the pieces
     /// of a cover, each at most a few times, so this cannot overflow either.
-    pub(crate) fn add_times(&mut self, sums: &Sums, times: i128) {
+    pub(crate) fn add_times(&mut self, sums: &Sums, times: i64) {
+        let times = i128::from(times);
         self.requests += times * i128::from(sums.requests);
         self.prompt_tokens += times * i128::from(sums.prompt_tokens);
         self.completion_tokens += times * i128::from(sums.completion_tokens);

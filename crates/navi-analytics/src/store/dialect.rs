@@ -7,7 +7,7 @@ use diesel::query_builder::SqlQuery;
 use diesel::sql_types::{Text, Untyped};
 use navi_tenancy::{Backend, DbConnection, StoreError};
 
-use super::prepared::Prepared;
+use super::sql::Sql;
 
 /// SQL for the larger of two integer expressions: `GREATEST` on PostgreSQL, the two-argument
 /// scalar `MAX` on SQLite.
@@ -18,48 +18,65 @@ pub(crate) fn greatest(conn: &DbConnection, a: &str, b: &str) -> String {
     }
 }
 
-/// `WITH pieces (id, lo, hi) AS (...)`: the rows of a JSON array of `[id, lo, hi]` integer
-/// triples, placeholder `$1`. One text parameter for any number of ranges keeps the statement's
-/// text the same, and the parameters few, however many ranges it reads.
-pub(crate) fn pieces_cte(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Postgres => {
-            "WITH pieces (id, lo, hi) AS (SELECT CAST(e ->> 0 AS BIGINT), \
-             CAST(e ->> 1 AS BIGINT), CAST(e ->> 2 AS BIGINT) \
-             FROM jsonb_array_elements(CAST($1 AS JSONB)) AS e)"
-        }
-        Backend::Sqlite => {
-            "WITH pieces (id, lo, hi) AS (SELECT json_extract(value, '$[0]'), \
-             json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each($1))"
-        }
-    }
+/// `(SELECT ...) AS pieces`: a table of integer `columns`, one row per entry of `rows`, bound as
+/// one JSON value. One value for any number of rows keeps the statement's text the same, and its
+/// parameters few, however many ranges a read covers.
+///
+/// The `OFFSET` keeps both databases from flattening the subquery into the join that reads it,
+/// where each use of a column would take the value out of the JSON again, for every row joined
+/// (a third of a dashboard's time); kept apart, each column is read once per piece.
+pub(crate) fn pieces<const N: usize>(
+    backend: Backend,
+    columns: [&str; N],
+    rows: &[[i64; N]],
+) -> Sql {
+    let json: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            let values: Vec<String> = row.iter().map(i64::to_string).collect();
+            format!("[{}]", values.join(","))
+        })
+        .collect();
+    let json = format!("[{}]", json.join(","));
+    let (select, from): (Vec<String>, _) = match backend {
+        Backend::Postgres => (
+            (0..N)
+                .map(|i| format!("CAST(e ->> {i} AS BIGINT) AS {}", columns[i]))
+                .collect(),
+            ("jsonb_array_elements(CAST(", " AS JSONB)) AS e OFFSET 0"),
+        ),
+        Backend::Sqlite => (
+            (0..N)
+                .map(|i| format!("json_extract(value, '$[{i}]') AS {}", columns[i]))
+                .collect(),
+            ("json_each(", ") LIMIT -1 OFFSET 0"),
+        ),
+    };
+    Sql::new(&format!("(SELECT {} FROM {}", select.join(", "), from.0))
+        .bind::<Text, _>(json)
+        .push(&format!("{}) AS pieces", from.1))
 }
 
-/// The `FROM` clause (with its `WHERE`) that reads, for each row of a [`pieces_cte`], the org's
-/// rows of `table` whose `time_column` lies in `[lo, hi)` and that pass `filter` (`""` or
-/// `" AND ..."`, its placeholders from `$3`), as `t` with `columns`; the org is placeholder `$2`.
+/// `FROM pieces` and, for each row of `pieces` (a [`pieces`] table), the rows `t` of `table` that
+/// meet `condition` (written with `t.` and `pieces.`).
 ///
 /// Each piece must be one range scan of the table's key. PostgreSQL cannot estimate a join on
 /// ranges and planned one over the calls as a sequential scan; a `LATERAL` subquery behind
 /// `OFFSET 0` (which keeps the planner from flattening it back into that join) makes each piece
 /// a scan of its own. SQLite has no `LATERAL`, and keeps the left side of a `CROSS JOIN` as the
 /// outer loop, which is the same plan.
-pub(crate) fn each_range(
-    backend: Backend,
-    columns: &str,
-    table: &str,
-    time_column: &str,
-    filter: &str,
-) -> String {
+pub(crate) fn for_each_piece(backend: Backend, pieces: Sql, table: &str, condition: Sql) -> Sql {
+    let from = Sql::new("FROM ").append(pieces);
     match backend {
-        Backend::Postgres => format!(
-            "pieces CROSS JOIN LATERAL (SELECT {columns} FROM {table} WHERE org_id = $2 \
-             AND {time_column} >= pieces.lo AND {time_column} < pieces.hi{filter} OFFSET 0) t"
-        ),
-        Backend::Sqlite => format!(
-            "pieces CROSS JOIN {table} t WHERE t.org_id = $2 \
-             AND t.{time_column} >= pieces.lo AND t.{time_column} < pieces.hi{filter}"
-        ),
+        Backend::Postgres => from
+            .push(&format!(
+                " CROSS JOIN LATERAL (SELECT * FROM {table} AS t WHERE "
+            ))
+            .append(condition)
+            .push(" OFFSET 0) AS t"),
+        Backend::Sqlite => from
+            .push(&format!(" CROSS JOIN {table} AS t WHERE "))
+            .append(condition),
     }
 }
 
@@ -113,58 +130,49 @@ impl BulkRows<'_> {
     /// on its own: that was half of an ingest batch's time.) Its text depends only on the table
     /// and columns, never on the rows, so the connection keeps it prepared: parsing and planning
     /// it again cost up to half a millisecond per statement, seven statements a batch.
-    fn postgres(self) -> Prepared<Untyped, diesel::pg::Pg> {
+    fn postgres(self) -> Sql<Untyped, diesel::pg::Pg> {
         use diesel::sql_types::{Array, BigInt, Nullable, SmallInt};
-        // Placeholders in the order of the text: the values every row shares (in the select
-        // list) first, then the arrays (in `unnest`).
-        let shared = self
-            .columns
-            .iter()
-            .filter(|(_, column)| matches!(column, BulkColumn::Same(_)))
-            .count();
-        let (mut select, mut arrays, mut unnested) = (Vec::new(), Vec::new(), Vec::new());
-        for (name, column) in &self.columns {
-            let array_type = match column {
-                BulkColumn::Same(_) => {
-                    // The shared values so far, this one among them.
-                    let n = select.len() - arrays.len() + 1;
-                    select.push(format!("${n}::text"));
+        let mut insert = Sql::new(&format!(
+            "INSERT INTO {} ({}) SELECT ",
+            self.table,
+            self.names()
+        ));
+        let mut unnest = Sql::new("");
+        let mut unnested = Vec::new();
+        for (index, (name, column)) in self.columns.into_iter().enumerate() {
+            if index > 0 {
+                insert = insert.push(", ");
+            }
+            if !unnested.is_empty() && !matches!(column, BulkColumn::Same(_)) {
+                unnest = unnest.push(", ");
+            }
+            let array = |unnest: Sql<Untyped, diesel::pg::Pg>, array_type: &str| {
+                unnest.push(&format!("::{array_type}[]"))
+            };
+            unnest = match column {
+                BulkColumn::Same(value) => {
+                    insert = insert.bind::<Text, _>(value).push("::text");
                     continue;
                 }
-                BulkColumn::Text(_) | BulkColumn::NullableText(_) => "text",
-                BulkColumn::BigInt(_) => "bigint",
-                BulkColumn::SmallInt(_) => "smallint",
+                BulkColumn::Text(values) => array(unnest.bind::<Array<Text>, _>(values), "text"),
+                BulkColumn::NullableText(values) => {
+                    array(unnest.bind::<Array<Nullable<Text>>, _>(values), "text")
+                }
+                BulkColumn::BigInt(values) => {
+                    array(unnest.bind::<Array<BigInt>, _>(values), "bigint")
+                }
+                BulkColumn::SmallInt(values) => {
+                    array(unnest.bind::<Array<SmallInt>, _>(values), "smallint")
+                }
             };
-            let n = shared + arrays.len() + 1;
-            select.push(format!("x.{name}"));
-            arrays.push(format!("${n}::{array_type}[]"));
-            unnested.push(*name);
+            insert = insert.push(&format!("x.{name}"));
+            unnested.push(name);
         }
-        let sql = format!(
-            "INSERT INTO {} ({}) SELECT {} FROM unnest({}) AS x ({}) {}",
-            self.table,
-            self.names(),
-            select.join(", "),
-            arrays.join(", "),
+        insert.push(" FROM unnest(").append(unnest).push(&format!(
+            ") AS x ({}) {}",
             unnested.join(", "),
             self.tail
-        );
-        let mut query = Prepared::new(&sql);
-        let (same, arrays): (Vec<_>, Vec<_>) = self
-            .columns
-            .into_iter()
-            .map(|(_, column)| column)
-            .partition(|column| matches!(column, BulkColumn::Same(_)));
-        for column in same.into_iter().chain(arrays) {
-            query = match column {
-                BulkColumn::Same(value) => query.bind::<Text, _>(value),
-                BulkColumn::Text(values) => query.bind::<Array<Text>, _>(values),
-                BulkColumn::NullableText(values) => query.bind::<Array<Nullable<Text>>, _>(values),
-                BulkColumn::BigInt(values) => query.bind::<Array<BigInt>, _>(values),
-                BulkColumn::SmallInt(values) => query.bind::<Array<SmallInt>, _>(values),
-            };
-        }
-        query
+        ))
     }
 
     /// SQLite: `VALUES` lists, as many rows to a statement as its parameter limit allows.

@@ -20,13 +20,13 @@
 //! answer exactly, subtracting where that is shorter, and read the raw rows only for what lies
 //! off the 15-minute grain (off the six-hour blocks, for `by_user`). The usage of one user is read
 //! from the raw rows (a user's calls are few, and the index `(org_id, user_id, occurred_at)` holds
-//! them). [`usage_sums`] reads all of a dashboard's sums in one statement.
+//! them). [`usage_sums`] reads all of a dashboard's sums in one read-only snapshot.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::LazyLock;
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, SmallInt, Text};
+use diesel::sql_types::{Nullable, Text};
 use navi_tenancy::ids::{new_id, IdKind};
 use navi_tenancy::{DbConnection, Role, StoreError, TenantScope};
 
@@ -35,10 +35,8 @@ mod read;
 pub use read::{usage_sums, UsageSums};
 
 use super::dialect::{self, BulkColumn, BulkRows};
-use super::prepared::Prepared;
-use crate::grains::{self, Grain, Sign};
+use crate::grains::{self, Grain};
 use crate::query::SECONDS_PER_DAY as DAY;
-use crate::sums::WideSums;
 use crate::{NewCall, Sums, LATENCY_BUCKET_COUNT, MAX_BATCH};
 
 /// The `ON CONFLICT` target of the calls' client ids, unique per org and user. The unique index
@@ -105,16 +103,6 @@ pub struct LatencyCounts {
     pub counts: Vec<i64>,
     /// The largest latency, ms.
     pub max_ms: Option<i64>,
-}
-
-/// A placeholder list `$first, $first+1, ...`. Statements are written with `$n` placeholders used
-/// once each, in increasing order; diesel writes each backend's own in their place (see
-/// [`Prepared`]).
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Records calls for the scope's user in the scope's org, all or nothing, with their rollups in
@@ -578,19 +566,25 @@ pub fn record_feedback(
         ));
     }
     let id = new_id(IdKind::Feedback);
-    Prepared::<diesel::sql_types::Untyped>::new(&format!(
-        "INSERT INTO navi_feedback (id, org_id, user_id, target_id, rating, comment, created_at) \
-         VALUES ({})",
-        placeholders(1, 7)
-    ))
-    .bind::<Text, _>(id.clone())
-    .bind::<Text, _>(scope.org_id().to_owned())
-    .bind::<Text, _>(scope.user_id().to_owned())
-    .bind::<Text, _>(target_id.to_owned())
-    .bind::<SmallInt, _>(rating)
-    .bind::<Nullable<Text>, _>(comment.map(str::to_owned))
-    .bind::<BigInt, _>(at)
-    .execute(conn)?;
+    dialect::bulk_execute(
+        conn,
+        BulkRows {
+            table: "navi_feedback",
+            columns: vec![
+                ("id", BulkColumn::Text(vec![id.clone()])),
+                ("org_id", BulkColumn::Same(scope.org_id().to_owned())),
+                ("user_id", BulkColumn::Same(scope.user_id().to_owned())),
+                ("target_id", BulkColumn::Text(vec![target_id.to_owned()])),
+                ("rating", BulkColumn::SmallInt(vec![rating])),
+                (
+                    "comment",
+                    BulkColumn::NullableText(vec![comment.map(str::to_owned)]),
+                ),
+                ("created_at", BulkColumn::BigInt(vec![at])),
+            ],
+            tail: String::new(),
+        },
+    )?;
     Ok(id)
 }
 
@@ -598,99 +592,5 @@ fn require(scope: &TenantScope, audience: Audience) -> Result<(), StoreError> {
     match audience {
         Audience::OwnUsage => Ok(()),
         Audience::WholeOrg => scope.require(Role::Admin),
-    }
-}
-
-/// Sorted, distinct buckets of `size` seconds as the fewest contiguous ranges `[lo, hi)`.
-fn runs_of(buckets: &[i64], size: i64) -> Vec<(i64, i64)> {
-    let mut runs: Vec<(i64, i64)> = Vec::new();
-    for bucket in buckets {
-        match runs.last_mut() {
-            Some(last) if last.1 == *bucket => last.1 += size,
-            _ => runs.push((*bucket, bucket + size)),
-        }
-    }
-    runs
-}
-
-/// The buckets of a grain that `[start, end)` (aligned to it) holds.
-fn buckets_of(grain: Grain, start: i64, end: i64) -> impl Iterator<Item = i64> {
-    let size = grain.seconds();
-    (0..(end - start) / size).map(move |i| start + i * size)
-}
-
-/// Which totals each bucket of one grain counts for, and with which sign: built from pieces,
-/// so a bucket that several pieces hold is read once.
-struct BucketUses<K> {
-    grain: Grain,
-    uses: BTreeMap<i64, Vec<(K, Sign)>>,
-}
-
-impl<K: Clone> BucketUses<K> {
-    fn new(grain: Grain) -> Self {
-        BucketUses {
-            grain,
-            uses: BTreeMap::new(),
-        }
-    }
-
-    fn add(&mut self, piece: &grains::Piece, key: &K) {
-        for bucket in buckets_of(self.grain, piece.start, piece.end) {
-            self.uses
-                .entry(bucket)
-                .or_default()
-                .push((key.clone(), piece.sign));
-        }
-    }
-
-    fn buckets(&self) -> Vec<i64> {
-        self.uses.keys().copied().collect()
-    }
-
-    fn of(&self, bucket: i64) -> Result<&[(K, Sign)], StoreError> {
-        self.uses
-            .get(&bucket)
-            .map(Vec::as_slice)
-            .ok_or_else(|| StoreError::Internal(format!("bucket {bucket} was not asked for")))
-    }
-}
-
-/// The sums of a cover's pieces, added and subtracted in [`WideSums`]: those of a set of calls,
-/// so a negative one is [`StoreError::Internal`] (the rollups disagree with each other), and one
-/// beyond 64 bits [`StoreError::TooLarge`].
-fn narrow_signed(wide: &WideSums) -> Result<Sums, StoreError> {
-    if wide.is_negative() {
-        return Err(StoreError::Internal(format!(
-            "the rollups disagree with each other: the sums of the range are {wide:?}"
-        )));
-    }
-    wide.narrow()
-        .map_err(|error| StoreError::TooLarge(format!("the sums of the range: {error}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sums_beyond_64_bits_are_too_large_and_negative_ones_internal() {
-        let big = Sums {
-            requests: 1,
-            prompt_tokens: 1,
-            completion_tokens: 1,
-            cost_micros: i64::MAX,
-            latency_sum_ms: 1,
-        };
-        let mut wide = WideSums::default();
-        wide.add_times(&big, Sign::Add.times().into());
-        assert_eq!(narrow_signed(&wide).unwrap(), big);
-        wide.add_times(&big, Sign::Add.times().into());
-        assert!(matches!(narrow_signed(&wide), Err(StoreError::TooLarge(_))));
-        let mut negative = WideSums::default();
-        negative.add_times(&big, Sign::Subtract.times().into());
-        assert!(matches!(
-            narrow_signed(&negative),
-            Err(StoreError::Internal(_))
-        ));
     }
 }
