@@ -156,19 +156,8 @@ impl DatabaseUrl {
                 let mut conn = PgConnection::establish(url)
                     .map_err(|e| StoreError::Unavailable(e.to_string()))?;
                 // Naive timestamps are UTC: make `now()` and friends agree on every connection.
-                // No JIT: it compiles a statement again at every run, and a dashboard's read (one
-                // statement of many small index scans, whose set-returning functions the planner
-                // counts as 100 rows each) took 100 ms of compiling for 3 ms of reading.
-                // Generic plans for prepared statements: with custom plans PostgreSQL plans a
-                // statement again at every bind whenever it guesses that pays, and it planned an
-                // Asia/Kathmandu dashboard (a `UNION ALL` of a dozen parts) for 5 ms at every run
-                // of a 13 ms read. This touches only the statements diesel keeps prepared (its
-                // query builder's and navi-analytics's `Prepared`'s): index range scans whose plan
-                // does not depend on the values bound. An unnamed one (`sql_query`) is still planned
-                // with them.
                 conn.batch_execute(&format!(
-                    "SET TIME ZONE 'UTC'; SET jit = off; SET plan_cache_mode = force_generic_plan; \
-                     SET statement_timeout = {}",
+                    "SET TIME ZONE 'UTC'; SET statement_timeout = {}",
                     options.statement_timeout.as_millis()
                 ))?;
                 Ok(DbConnection::Postgresql(conn))

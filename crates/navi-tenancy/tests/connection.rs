@@ -65,24 +65,6 @@ fn postgres_connections_use_utc_and_a_statement_timeout() {
 }
 
 #[test]
-fn postgres_connections_plan_prepared_statements_once_without_jit() {
-    let db = TestDatabase::postgres();
-    let pool = db.pool();
-    let mut conn = checkout(&pool).unwrap();
-    assert_eq!(
-        setting(&mut conn, "SELECT current_setting('jit') AS value"),
-        "off"
-    );
-    assert_eq!(
-        setting(
-            &mut conn,
-            "SELECT current_setting('plan_cache_mode') AS value"
-        ),
-        "force_generic_plan"
-    );
-}
-
-#[test]
 fn an_unreachable_postgres_is_unavailable_not_a_panic() {
     let url = navi_tenancy::DatabaseUrl::parse("postgres://postgres@127.0.0.1:1/none").unwrap();
     let pool = navi_tenancy::build_pool(

@@ -141,6 +141,7 @@ pub fn record_calls(
     let (anonymous, identified) =
         unique.split_at(unique.partition_point(|(_, call)| call.client_call_id.is_none()));
     conn.transaction(|conn| {
+        dialect::plan_once(conn)?;
         #[derive(QueryableByName)]
         struct Inserted {
             #[diesel(sql_type = Nullable<Text>)]

@@ -67,6 +67,7 @@ pub fn usage_sums(
     require(scope, audience)?;
     let reader = Reader::new(conn.backend(), scope, audience);
     navi_tenancy::snapshot_transaction(conn, |conn| {
+        dialect::plan_once(conn)?;
         let (statement, pieces) = reader.day_models(segments);
         let rows: Vec<PieceRow> = statement.load(conn)?;
         let day_models = pieces
