@@ -20,7 +20,7 @@
 //!
 //! `golden/` holds the SQL of an org dashboard, as this module writes it, on both backends.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use diesel::deserialize::{self, Queryable, QueryableByName};
 use diesel::prelude::*;
@@ -42,7 +42,7 @@ use crate::{OffsetSegment, Sums};
 /// Everything a dashboard shows, summed over a set of segments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageSums {
-    /// Sums per local day and model (only those with calls), by day, then model.
+    /// Sums per local day and model (only those with calls).
     pub day_models: Vec<DayModelSums>,
     /// Calls per latency bucket.
     pub latency: LatencyCounts,
@@ -70,12 +70,11 @@ pub fn usage_sums(
         dialect::plan_once(conn)?;
         let (statement, pieces) = reader.day_models(segments);
         let rows: Vec<PieceRow> = statement.load(conn)?;
-        let mut day_models: Vec<DayModelSums> = pieces
+        let day_models = pieces
             .add_up(rows)?
             .into_iter()
             .map(|((day, model), sums)| DayModelSums { day, model, sums })
             .collect();
-        day_models.sort_unstable_by(|a, b| (a.day, &a.model).cmp(&(b.day, &b.model)));
         let latency = reader.latency(segments).get_result(conn)?;
         let users = match audience {
             Audience::WholeOrg => {
@@ -161,10 +160,6 @@ fn union_all(branches: Vec<Sql>) -> Sql {
     union
 }
 
-/// Sums of a `(day, key)`: a local day (0 where the read does not group by day) and a model or a
-/// user.
-type DayKeySums = ((i64, String), Sums);
-
 /// The pieces one query reads: ranges `[lo, hi)` of its tables (a table by its index among the
 /// query's branches), each read once, and what each counts for: `(day, times)`, a local day (0
 /// where the read does not group by day) and how many times (negative to subtract).
@@ -202,11 +197,11 @@ impl Pieces {
             .collect()
     }
 
-    /// The sums per `(day, key)` of `rows` of these pieces, in no particular order, each row
-    /// counted as its piece's uses say. A negative sum means the rollups disagree ([`StoreError::Internal`]); one beyond 64
+    /// The sums per `(day, key)` of `rows` of these pieces, each row counted as its piece's uses
+    /// say. A negative sum means the rollups disagree ([`StoreError::Internal`]); one beyond 64
     /// bits is [`StoreError::TooLarge`]; `(day, key)`s without calls are left out.
-    fn add_up(&self, rows: Vec<PieceRow>) -> Result<Vec<DayKeySums>, StoreError> {
-        let mut totals: HashMap<(i64, String), WideSums> = HashMap::with_capacity(rows.len());
+    fn add_up(&self, rows: Vec<PieceRow>) -> Result<BTreeMap<(i64, String), Sums>, StoreError> {
+        let mut totals: BTreeMap<(i64, String), WideSums> = BTreeMap::new();
         for row in rows {
             let uses = usize::try_from(row.piece)
                 .ok()
@@ -226,7 +221,7 @@ impl Pieces {
                     .add_times(&row.sums, *times);
             }
         }
-        let mut sums = Vec::with_capacity(totals.len());
+        let mut sums = BTreeMap::new();
         for (key, wide) in totals {
             if wide.is_negative() {
                 return Err(StoreError::Internal(format!(
@@ -237,7 +232,7 @@ impl Pieces {
                 let narrow = wide.narrow().map_err(|error| {
                     StoreError::TooLarge(format!("the sums of the range: {error}"))
                 })?;
-                sums.push((key, narrow));
+                sums.insert(key, narrow);
             }
         }
         Ok(sums)
@@ -582,11 +577,10 @@ mod tests {
                 row(2, "m", 1, 10),
             ])
             .unwrap();
-        let mut sums: Vec<((i64, String), i64)> = sums
+        let sums: Vec<((i64, String), i64)> = sums
             .into_iter()
             .map(|(key, sums)| (key, sums.cost_micros))
             .collect();
-        sums.sort();
         assert_eq!(sums, [((1, "m".to_owned()), 20), ((2, "m".to_owned()), 50)]);
     }
 
