@@ -40,10 +40,10 @@ pub(crate) struct Sql<ST = Untyped, DB: Backend = MultiBackend> {
     columns: PhantomData<ST>,
 }
 
-/// Text, or a value bound where it stands.
+/// Text, or a value bound where it stands (with how it prints, for golden files).
 enum Piece<DB: Backend> {
     Text(String),
-    Value(Box<dyn QueryFragment<DB> + Send>),
+    Value(Box<dyn QueryFragment<DB> + Send>, #[cfg(test)] String),
 }
 
 impl<ST, DB: Backend> Sql<ST, DB> {
@@ -69,13 +69,19 @@ impl<ST, DB: Backend> Sql<ST, DB> {
     pub(crate) fn bind<T, V>(mut self, value: V) -> Self
     where
         DB: HasSqlType<T>,
-        V: ToSql<T, DB> + Send + 'static,
+        V: ToSql<T, DB> + std::fmt::Debug + Send + 'static,
         T: Send + 'static,
     {
-        self.pieces.push(Piece::Value(Box::new(Bound {
-            value,
-            sql_type: PhantomData::<T>,
-        })));
+        #[cfg(test)]
+        let shown = format!("{value:?}");
+        self.pieces.push(Piece::Value(
+            Box::new(Bound {
+                value,
+                sql_type: PhantomData::<T>,
+            }),
+            #[cfg(test)]
+            shown,
+        ));
         self
     }
 
@@ -84,8 +90,8 @@ impl<ST, DB: Backend> Sql<ST, DB> {
         for piece in other.pieces {
             self = match piece {
                 Piece::Text(text) => self.push(&text),
-                Piece::Value(value) => {
-                    self.pieces.push(Piece::Value(value));
+                value @ Piece::Value(..) => {
+                    self.pieces.push(value);
                     self
                 }
             };
@@ -109,13 +115,25 @@ impl<ST, DB: Backend> Sql<ST, DB> {
         for piece in &self.pieces {
             match piece {
                 Piece::Text(piece) => text.push_str(piece),
-                Piece::Value(_) => {
+                Piece::Value(..) => {
                     values += 1;
                     text.push_str(&format!("${values}"));
                 }
             }
         }
         text
+    }
+
+    /// The values bound, in order, as they print (for golden files).
+    #[cfg(test)]
+    pub(crate) fn values(&self) -> Vec<&str> {
+        self.pieces
+            .iter()
+            .filter_map(|piece| match piece {
+                Piece::Text(_) => None,
+                Piece::Value(_, shown) => Some(shown.as_str()),
+            })
+            .collect()
     }
 }
 
@@ -140,7 +158,7 @@ impl<ST, DB: Backend> QueryFragment<DB> for Sql<ST, DB> {
         for piece in &self.pieces {
             match piece {
                 Piece::Text(text) => pass.push_sql(text),
-                Piece::Value(value) => value.walk_ast(pass.reborrow())?,
+                Piece::Value(value, ..) => value.walk_ast(pass.reborrow())?,
             }
         }
         Ok(())
@@ -232,6 +250,7 @@ mod tests {
                 .push(" AS BIGINT) * 2")
                 .append(second);
             assert_eq!(statement.text(), "SELECT CAST($1 AS BIGINT) * 2, $2");
+            assert_eq!(statement.values(), ["21", "\"two\""]);
             let rows: Vec<(i64, String)> = statement.load(&mut conn).expect("select");
             assert_eq!(rows, vec![(42, "two".to_owned())], "{backend:?}");
         }

@@ -486,15 +486,23 @@ mod tests {
         let reader = Reader::new(backend, &scope, Audience::WholeOrg);
         let mut laid_out = format!(
             "-- The org dashboard's four queries, 30 days in {zone}, on {backend:?}: the SQL that\n\
-             -- runs, written by `NAVI_BLESS=1 cargo test -p navi-analytics golden` (`$n` marks a\n\
-             -- bound value).\n"
+             -- runs, written by `NAVI_BLESS=1 cargo test -p navi-analytics golden`. `$n` marks a\n\
+             -- bound value, listed after its query: the pieces each table is read in.\n"
         );
-        for (name, sql) in [
-            ("day_models", reader.day_models(segments).0.text()),
-            ("latency", reader.latency(segments).text()),
-            ("users", reader.users(segments).0.text()),
-            ("feedback", reader.feedback(segments).text()),
-        ] {
+        let statements = [
+            (
+                "day_models",
+                reader
+                    .day_models(segments)
+                    .0
+                    .rows::<diesel::sql_types::Untyped>(),
+            ),
+            ("latency", reader.latency(segments)),
+            ("users", reader.users(segments).0.rows()),
+            ("feedback", reader.feedback(segments).rows()),
+        ];
+        for (name, statement) in &statements {
+            let sql = statement.text();
             laid_out.push_str(&format!("\n-- {name}\n"));
             let mut previous = "";
             for word in sql.split(' ').filter(|word| !word.is_empty()) {
@@ -512,6 +520,9 @@ mod tests {
                 laid_out.push_str(word);
             }
             laid_out.push_str(";\n");
+            for (index, value) in statement.values().iter().enumerate() {
+                laid_out.push_str(&format!("-- ${} = {value}\n", index + 1));
+            }
         }
         laid_out
     }
