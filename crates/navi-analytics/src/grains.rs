@@ -89,18 +89,6 @@ pub struct Piece {
     pub sign: Sign,
 }
 
-impl Piece {
-    /// The raw rows of `[start, end)`, added.
-    pub fn raw(start: i64, end: i64) -> Self {
-        Piece {
-            grain: Grain::Raw,
-            start,
-            end,
-            sign: Sign::Add,
-        }
-    }
-}
-
 /// Cuts `[start, end)` (Unix seconds) into aligned pieces of `grains` and raw remainders, so
 /// that the pieces' sums, added or subtracted as their [`Sign`] says, are exactly the sums of
 /// `[start, end)`.

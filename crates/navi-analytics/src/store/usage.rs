@@ -505,7 +505,7 @@ fn histogram_update(
 }
 
 /// The count column of latency bucket `bucket` in a histogram rollup: `h00`, `h01`, ...
-pub(super) fn histogram_column(bucket: usize) -> String {
+fn histogram_column(bucket: usize) -> String {
     format!("h{bucket:02}")
 }
 

@@ -207,16 +207,9 @@ impl Pieces {
                 .ok()
                 .and_then(|piece| self.uses.get(piece))
                 .ok_or_else(|| StoreError::Internal(format!("no piece {}", row.piece)))?;
-            let mut key = Some(row.key);
-            for (index, (day, times)) in uses.iter().enumerate() {
-                // The key is moved into the last use, cloned for the others.
-                let key = if index + 1 == uses.len() {
-                    key.take().unwrap_or_default()
-                } else {
-                    key.clone().unwrap_or_default()
-                };
+            for (day, times) in uses {
                 totals
-                    .entry((*day, key))
+                    .entry((*day, row.key.clone()))
                     .or_default()
                     .add_times(&row.sums, *times);
             }
