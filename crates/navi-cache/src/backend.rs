@@ -35,6 +35,11 @@ pub trait CacheBackend: Send + Sync + fmt::Debug {
     /// the value.
     async fn get_del(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
 
+    /// Adds one to the counter at `key` and returns the new count. A counter starts at 1 and
+    /// lasts `window` from that first count (a fixed window: later counts do not extend it). A
+    /// window that [`validate_ttl`] refuses is an [`CacheError::Invalid`].
+    async fn count(&self, key: &str, window: Duration) -> Result<u64, CacheError>;
+
     /// Check the backend can serve requests now (for a readiness probe).
     async fn ping(&self) -> Result<(), CacheError>;
 

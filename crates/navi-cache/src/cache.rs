@@ -264,6 +264,16 @@ impl Cache {
         result
     }
 
+    /// Counts one event at `key` and returns how many were counted in its window: the window
+    /// starts with the first count and lasts `window` (fixed, not sliding). Every instance sharing
+    /// the Redis counts into the same window. For caps such as "5 mails per hour"; an error means
+    /// nothing can be said about the count, so a caller that must hold a cap treats it as over.
+    pub async fn count(&self, key: &str, window: Duration) -> Result<u64, CacheError> {
+        let result = self.inner.backend.count(&self.full_key(key), window).await;
+        self.record(Op::Count, &result, |_| Outcome::Ok);
+        result
+    }
+
     /// Readiness: `Ok` when the backend answers now (Redis `PING`; always for memory).
     pub async fn ping(&self) -> Result<(), CacheError> {
         self.inner.backend.ping().await

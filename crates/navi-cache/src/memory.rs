@@ -120,6 +120,14 @@ impl MemoryBackend {
     }
 }
 
+/// A counter's value, stored as decimal text as Redis stores it.
+fn counted(value: &[u8]) -> Result<u64, CacheError> {
+    std::str::from_utf8(value)
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .ok_or_else(|| CacheError::invalid("the value at this key is not a counter"))
+}
+
 /// The data under a shard's lock stays consistent even if a holder panicked (every critical
 /// section is a single map operation), so a poisoned lock is used as is.
 fn lock(shard: &PaddedShard) -> MutexGuard<'_, Shard> {
@@ -196,6 +204,35 @@ impl CacheBackend for MemoryBackend {
 
     async fn get_del(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
         Ok(self.get_del_now(key))
+    }
+
+    async fn count(&self, key: &str, window: Duration) -> Result<u64, CacheError> {
+        validate_ttl(window)?;
+        let now = Instant::now();
+        let mut shard = self.shard(key);
+        let current = match shard.entries.get(key) {
+            Some(entry) if entry.expires_at > now => {
+                Some((counted(&entry.value)?, entry.expires_at))
+            }
+            _ => None,
+        };
+        let (count, expires_at) = match current {
+            Some((count, expires_at)) => (count.saturating_add(1), expires_at),
+            None => {
+                let expires_at = now.checked_add(window).ok_or_else(|| {
+                    CacheError::invalid(format!("window {window:?} overflows the clock"))
+                })?;
+                if !shard.entries.contains_key(key) && shard.entries.len() >= self.shard_capacity {
+                    shard.make_room(now);
+                }
+                (1, expires_at)
+            }
+        };
+        let value = count.to_string().into_bytes();
+        shard
+            .entries
+            .insert(key.to_owned(), Entry { value, expires_at });
+        Ok(count)
     }
 
     async fn ping(&self) -> Result<(), CacheError> {

@@ -12,6 +12,7 @@ pub(crate) enum Op {
     Set,
     Delete,
     GetDel,
+    Count,
 }
 
 /// The outcome of an operation, the `result` label of `navi_cache_requests_total`.
@@ -30,6 +31,7 @@ impl Op {
             Self::Set => "set",
             Self::Delete => "delete",
             Self::GetDel => "getdel",
+            Self::Count => "count",
         }
     }
 
@@ -39,7 +41,7 @@ impl Op {
             Self::Get | Self::Delete | Self::GetDel => {
                 &[Outcome::Hit, Outcome::Miss, Outcome::Error]
             }
-            Self::Set => &[Outcome::Ok, Outcome::Error],
+            Self::Set | Self::Count => &[Outcome::Ok, Outcome::Error],
         }
     }
 }
@@ -55,12 +57,12 @@ impl Outcome {
     }
 }
 
-const OPS: [Op; 4] = [Op::Get, Op::Set, Op::Delete, Op::GetDel];
+const OPS: [Op; 5] = [Op::Get, Op::Set, Op::Delete, Op::GetDel, Op::Count];
 
 /// Counters indexed by operation and outcome.
 #[derive(Debug, Default)]
 pub(crate) struct RequestCounters {
-    counts: [[AtomicU64; 4]; 4],
+    counts: [[AtomicU64; 4]; OPS.len()],
 }
 
 impl RequestCounters {
@@ -92,8 +94,8 @@ impl RequestCounters {
 pub struct CacheMetricsSnapshot {
     /// The backend serving the cache.
     pub backend: BackendKind,
-    /// `(op, result, count)`: op is `get|set|delete|getdel`, result is `hit|miss|error` (`ok|error`
-    /// for `set`). Every possible pair is listed, zeros included.
+    /// `(op, result, count)`: op is `get|set|delete|getdel|count`, result is `hit|miss|error`
+    /// (`ok|error` for `set` and `count`). Every possible pair is listed, zeros included.
     pub requests: Vec<(&'static str, &'static str, u64)>,
     /// `(path, count)` for `getdel|lua|memory`, zeros included.
     pub getdel_by_path: Vec<(&'static str, u64)>,

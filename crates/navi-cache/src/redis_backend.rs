@@ -25,6 +25,15 @@ end
 return value
 ";
 
+/// A fixed-window counter: `INCR`, and the window's expiry set by the count that created the
+/// key, in one step, so no counter is ever left without an expiry.
+const COUNT_SCRIPT: &str = r"local count = redis.call('INCR', KEYS[1])
+if count == 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return count
+";
+
 /// Which command `getdel` sends to Redis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum GetDelMode {
@@ -203,6 +212,7 @@ pub struct RedisBackend {
     getdel_calls: AtomicU64,
     lua_calls: AtomicU64,
     script: redis::Script,
+    count_script: redis::Script,
     consume_wait: Option<ConsumeWait>,
     redacted_url: String,
 }
@@ -270,6 +280,7 @@ impl RedisBackend {
             getdel_calls: AtomicU64::new(0),
             lua_calls: AtomicU64::new(0),
             script: redis::Script::new(GETDEL_SCRIPT),
+            count_script: redis::Script::new(COUNT_SCRIPT),
             consume_wait: config.consume_wait,
             redacted_url: redact_url(&config.url),
         })
@@ -435,6 +446,18 @@ impl CacheBackend for RedisBackend {
     async fn delete(&self, key: &str) -> Result<bool, CacheError> {
         let removed: u64 = self.query(redis::cmd("DEL").arg(key)).await?;
         Ok(removed > 0)
+    }
+
+    async fn count(&self, key: &str, window: Duration) -> Result<u64, CacheError> {
+        validate_ttl(window)?;
+        let mut connection = self.connection().await?;
+        let counted = self
+            .count_script
+            .key(key)
+            .arg(ttl_millis(window))
+            .invoke_async(&mut *connection)
+            .await;
+        counted.map_err(|err| self.fail(connection, err))
     }
 
     async fn get_del(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {

@@ -470,6 +470,41 @@ pub mod suite {
         }
     }
 
+    pub async fn count_counts_each_key_in_a_fixed_window(cache: Cache) {
+        let window = Duration::from_secs(1);
+        for expected in 1..=3 {
+            assert_eq!(cache.count("mails", window).await.unwrap(), expected);
+        }
+        assert_eq!(cache.count("other", window).await.unwrap(), 1);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(
+            cache.count("mails", window).await.unwrap(),
+            1,
+            "a new window starts from one"
+        );
+        let err = cache.count("mails", Duration::ZERO).await.unwrap_err();
+        assert!(matches!(err, CacheError::Invalid(_)), "got {err:?}");
+        cache
+            .set_json("not-a-counter", &"text", Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert!(cache
+            .count("not-a-counter", Duration::from_secs(60))
+            .await
+            .is_err());
+        assert_eq!(cache.metrics().await.requests_for("count", "ok"), 5);
+    }
+
+    pub async fn concurrent_counts_are_each_counted_once(cache: Cache) {
+        let counts = futures_util::future::join_all(
+            (0..64).map(|_| cache.count("shared", Duration::from_secs(60))),
+        )
+        .await;
+        let mut counts: Vec<u64> = counts.into_iter().map(Result::unwrap).collect();
+        counts.sort_unstable();
+        assert_eq!(counts, (1..=64).collect::<Vec<u64>>());
+    }
+
     pub async fn requests_are_counted_by_op_and_result(cache: Cache) {
         cache
             .set_json("a", &1u32, Duration::from_secs(60))
@@ -518,6 +553,8 @@ macro_rules! conformance_suite {
             invalid_json_is_a_decode_error_and_still_deleted,
             token_is_consumed_once_and_only_for_its_purpose,
             tokens_are_distinct,
+            count_counts_each_key_in_a_fixed_window,
+            concurrent_counts_are_each_counted_once,
             requests_are_counted_by_op_and_result,
         );
 
