@@ -21,7 +21,7 @@ pub struct Service {
 #[derive(Debug)]
 enum Cleanup {
     Postgres { data_dir: PathBuf, pg_ctl: PathBuf },
-    Redis { child: Child, dir: PathBuf },
+    Process { child: Child, dir: PathBuf },
 }
 
 impl Drop for Service {
@@ -35,7 +35,7 @@ impl Drop for Service {
                     .status();
                 let _ = std::fs::remove_dir_all(&data_dir);
             }
-            Some(Cleanup::Redis { mut child, dir }) => {
+            Some(Cleanup::Process { mut child, dir }) => {
                 let _ = child.kill();
                 let _ = child.wait();
                 let _ = std::fs::remove_dir_all(&dir);
@@ -262,7 +262,7 @@ fn start_redis(scratch: &Path) -> anyhow::Result<Service> {
     let service = Service {
         url: format!("redis://127.0.0.1:{port}"),
         origin: "throwaway server",
-        cleanup: Some(Cleanup::Redis { child, dir }),
+        cleanup: Some(Cleanup::Process { child, dir }),
     };
     let deadline = Instant::now() + Duration::from_secs(10);
     while let Err(error) = redis_answers(&service.url) {
@@ -272,4 +272,91 @@ fn start_redis(scratch: &Path) -> anyhow::Result<Service> {
         std::thread::sleep(Duration::from_millis(50));
     }
     Ok(service)
+}
+
+/// A throwaway SMTP server (aiosmtpd, installed pinned into a virtualenv under `scratch`) that
+/// delivers every message into a Maildir: the sign-in tests read the links Navi mails from it.
+/// Returns the service (`smtp://127.0.0.1:PORT`) and the Maildir.
+pub fn smtp(scratch: &Path) -> anyhow::Result<(Service, PathBuf)> {
+    let python = python_with_peers(scratch)?;
+    let port = free_port()?;
+    let dir = scratch.join(format!("smtp-{port}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    // aiosmtpd's Mailbox makes the Maildir (with its tmp/, new/ and cur/) when it is missing.
+    let maildir = dir.join("maildir");
+    std::fs::create_dir_all(&dir)?;
+    let child = Command::new(python)
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+        .args(["-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(&maildir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start aiosmtpd")?;
+    let service = Service {
+        url: format!("smtp://127.0.0.1:{port}"),
+        origin: "throwaway server",
+        cleanup: Some(Cleanup::Process { child, dir }),
+    };
+    wait_for_port(port, "aiosmtpd")?;
+    Ok((service, maildir))
+}
+
+/// The virtualenv's python with `xtask/peers/requirements.txt` installed (once; pip checks every
+/// file against its pinned hash).
+fn python_with_peers(scratch: &Path) -> anyhow::Result<PathBuf> {
+    let venv = scratch.join("venv");
+    let python = venv.join("bin").join("python");
+    let requirements = crate::workspace_root()
+        .join("xtask")
+        .join("peers")
+        .join("requirements.txt");
+    let stamp = venv.join("requirements.txt");
+    let wanted = std::fs::read(&requirements)?;
+    if python.is_file() && std::fs::read(&stamp).ok().as_deref() == Some(&wanted[..]) {
+        return Ok(python);
+    }
+    eprintln!(
+        "xtask: installing the pinned SMTP test server into {}",
+        venv.display()
+    );
+    let status = Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(&venv)
+        .status()
+        .context(
+            "python3 is needed for the SMTP test server (Debian: apt-get install python3-venv)",
+        )?;
+    if !status.success() {
+        bail!("python3 -m venv failed (Debian: apt-get install python3-venv)");
+    }
+    let status = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--require-hashes",
+            "--no-deps",
+            "-r",
+        ])
+        .arg(&requirements)
+        .status()?;
+    if !status.success() {
+        bail!("pip could not install {}", requirements.display());
+    }
+    std::fs::write(&stamp, wanted)?;
+    Ok(python)
+}
+
+fn wait_for_port(port: u16, what: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        if Instant::now() > deadline {
+            bail!("{what} did not listen on 127.0.0.1:{port}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
 }

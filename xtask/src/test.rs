@@ -17,12 +17,15 @@ pub fn run(cargo_args: &[String]) -> anyhow::Result<ExitCode> {
     // Dropped at the end of this function: throwaway servers stop.
     let postgres = services::postgres(&scratch)?;
     let redis = services::redis(&scratch)?;
+    let (smtp, maildir) = services::smtp(&scratch)?;
     eprintln!(
-        "xtask: PostgreSQL {} ({}), Redis {} ({}), SQLite in temporary files",
+        "xtask: PostgreSQL {} ({}), Redis {} ({}), SMTP {} ({}), SQLite in temporary files",
         redact(&postgres.url),
         postgres.origin,
         redact(&redis.url),
-        redis.origin
+        redis.origin,
+        smtp.url,
+        smtp.origin
     );
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -32,6 +35,8 @@ pub fn run(cargo_args: &[String]) -> anyhow::Result<ExitCode> {
         .args(cargo_args)
         .env("NAVI_TEST_DATABASE_URL", &postgres.url)
         .env("NAVI_TEST_REDIS_URL", &redis.url)
+        .env("NAVI_TEST_SMTP_URL", &smtp.url)
+        .env("NAVI_TEST_MAILDIR", &maildir)
         .status()
         .context("cannot run cargo test")?;
     Ok(if status.success() {

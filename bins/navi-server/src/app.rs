@@ -35,6 +35,8 @@ pub struct AppState {
     pub http_metrics: HttpMetrics,
     /// Recently verified key records and org contexts of this instance.
     pub auth_cache: crate::auth_cache::AuthCache,
+    /// Where mail goes.
+    pub mailer: crate::mail::Mailer,
 }
 
 impl AppState {
@@ -54,8 +56,19 @@ impl AppState {
             cache,
             http_metrics: HttpMetrics::new(),
             auth_cache: crate::auth_cache::AuthCache::new(config.auth_cache_ttl),
+            mailer: crate::mail::Mailer::from_config(&config)?,
             config,
         })
+    }
+
+    /// `NAVI_PUBLIC_URL` as browsers send it in `Origin`: `https://host[:port]`.
+    pub fn public_origin(&self) -> String {
+        self.config.public_url.origin().ascii_serialization()
+    }
+
+    /// `path` (starting with `/`) under `NAVI_PUBLIC_URL`.
+    pub fn public_link(&self, path: &str) -> String {
+        format!("{}{path}", self.public_origin())
     }
 
     /// Runs synchronous database work on the blocking pool with a checked-out connection, and
@@ -112,6 +125,7 @@ pub fn build_app(
                 crate::metrics::configure(cfg)
             }
         })
+        .configure(routes::auth::configure)
         .configure(routes::orgs::configure)
         .configure(routes::invites::configure)
         .configure(routes::api_keys::configure)

@@ -30,18 +30,23 @@ impl FromRequest for Trail {
             tracing::error!("AppState is not registered");
             return ready(Err(ApiError::internal().into()));
         };
-        let forwarded: Vec<&str> = req
-            .headers()
-            .get_all("x-forwarded-for")
-            .filter_map(|value| value.to_str().ok())
-            .collect();
-        let ip = client_ip(
-            req.peer_addr().map(|peer| peer.ip()),
-            &forwarded,
-            &state.config.trusted_proxies,
-        );
+        let ip = request_client_ip(req, &state.config.trusted_proxies);
         ready(Ok(Trail(AuditTrail::new(state.audit_keys.clone(), ip))))
     }
+}
+
+/// The client's address of `req` (see [`client_ip`]).
+pub fn request_client_ip(req: &HttpRequest, trusted_proxies: &[IpNet]) -> Option<IpAddr> {
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|value| value.to_str().ok())
+        .collect();
+    client_ip(
+        req.peer_addr().map(|peer| peer.ip()),
+        &forwarded,
+        trusted_proxies,
+    )
 }
 
 /// The client's address: `peer`, or, when `peer` is a trusted proxy, the rightmost address of

@@ -1,22 +1,30 @@
-//! Authentication: `Authorization: Bearer <api key>` → [`Principal`], and the org context
-//! (`X-Navi-Org`, else the key's pin) → [`TenantScope`]. Handlers take these extractors first, so
-//! an unauthenticated request is refused before its body is parsed. Key records and contexts come
-//! from the per-instance [`AuthCache`](crate::auth_cache::AuthCache) when it has them.
+//! Authentication: `Authorization: Bearer <api key>`, else the session cookie → [`Principal`],
+//! and the org context (`X-Navi-Org`, else the key's pin) → [`TenantScope`]. Handlers take these
+//! extractors first, so an unauthenticated request is refused before its body is parsed. Key
+//! records and key contexts come from the per-instance
+//! [`AuthCache`](crate::auth_cache::AuthCache) when it has them; a session is checked in the
+//! shared cache and the database on every request, so a logout or a removal holds at once.
+//!
+//! Under a session cookie, an unsafe method (anything but GET, HEAD, OPTIONS) needs an `Origin`
+//! equal to `NAVI_PUBLIC_URL` and the session's CSRF token in `X-Navi-CSRF`, else 403: a page on
+//! another site cannot act with the browser's cookie. A bearer key is never sent by a browser on
+//! its own, so it needs neither.
 
 use std::sync::Arc;
 
 use actix_web::dev::Payload;
-use actix_web::http::header::AUTHORIZATION;
+use actix_web::http::header::{AUTHORIZATION, ORIGIN};
+use actix_web::http::Method;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use navi_tenancy::api_keys::{find_key_for_authentication, parse_key, record_key_use};
-use navi_tenancy::invites::InviteCaller;
 use navi_tenancy::orgs::OrgRow;
-use navi_tenancy::{now, Principal, Privileged, StoreError, TenantScope};
+use navi_tenancy::{now, Credential, Principal, Privileged, StoreError, TenantScope};
 
 use crate::app::AppState;
 use crate::auth_cache::OrgContext;
 use crate::error::ApiError;
+use crate::sessions::{self, Session, CSRF_HEADER, SESSION_COOKIE};
 
 /// The header naming the org a request acts in.
 pub const ORG_HEADER: &str = "X-Navi-Org";
@@ -36,29 +44,116 @@ pub struct Scoped {
     pub org: OrgRow,
 }
 
-/// Whoever calls `POST /v1/invites/accept`: credentials are optional there.
+/// A caller signed in through a browser session (the session routes need its record and token).
 #[derive(Debug)]
-pub struct MaybeAuthenticated(pub InviteCaller);
+pub struct SignedIn {
+    /// Who is calling.
+    pub principal: Principal,
+    /// The session, as the cache holds it.
+    pub session: Session,
+    /// The session's token (from the cookie), to end it.
+    pub token: String,
+}
 
-enum Bearer {
+enum Credentials {
     Missing,
     Malformed,
     Key(String),
+    Session(String),
 }
 
-fn bearer(req: &HttpRequest) -> Bearer {
+/// The bearer key when there is an `Authorization` header (even alongside a cookie), else the
+/// session cookie.
+fn credentials(req: &HttpRequest) -> Credentials {
     let Some(value) = req.headers().get(AUTHORIZATION) else {
-        return Bearer::Missing;
+        return match req.cookie(SESSION_COOKIE) {
+            Some(cookie) if !cookie.value().is_empty() => {
+                Credentials::Session(cookie.value().to_owned())
+            }
+            _ => Credentials::Missing,
+        };
     };
     let Ok(value) = value.to_str() else {
-        return Bearer::Malformed;
+        return Credentials::Malformed;
     };
     match value.split_once(' ') {
         Some((scheme, key)) if scheme.eq_ignore_ascii_case("bearer") && !key.trim().is_empty() => {
-            Bearer::Key(key.trim().to_owned())
+            Credentials::Key(key.trim().to_owned())
         }
-        _ => Bearer::Malformed,
+        _ => Credentials::Malformed,
     }
+}
+
+/// What the CSRF rule needs of a request, taken before the extractor's future runs.
+struct Unsafe {
+    origin: Option<String>,
+    csrf: Option<String>,
+}
+
+fn unsafe_request(req: &HttpRequest) -> Option<Unsafe> {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return None;
+    }
+    let header = |name| {
+        req.headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    };
+    Some(Unsafe {
+        origin: header(ORIGIN.as_str()),
+        csrf: header(CSRF_HEADER),
+    })
+}
+
+/// `Ok` unless `origin` is missing, `null` or another origin than `NAVI_PUBLIC_URL`'s: 403.
+pub fn check_origin(state: &AppState, origin: Option<&str>) -> Result<(), ApiError> {
+    match origin {
+        Some(origin) if origin == state.public_origin() => Ok(()),
+        _ => Err(ApiError::forbidden(format!(
+            "A request that changes something under a session cookie must come from {} \
+             (the Origin header).",
+            state.public_origin()
+        ))),
+    }
+}
+
+/// The session of `token` and its principal: the cache says it is live, the CSRF rule holds for
+/// an unsafe request, and the database says its user may still use it.
+async fn session_principal(
+    state: &AppState,
+    token: &str,
+    unsafe_request: Option<Unsafe>,
+) -> Result<(Principal, Session), ApiError> {
+    let session = sessions::find(&state.cache, token)
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "the session store is unavailable");
+            ApiError::unavailable("The session store is unavailable.")
+        })?
+        .ok_or(StoreError::Unauthenticated)?;
+    if let Some(request) = unsafe_request {
+        check_origin(state, request.origin.as_deref())?;
+        // Digests are compared, not the tokens: how long a comparison takes then says nothing
+        // an attacker can steer toward the token.
+        let csrf_matches = request.csrf.is_some_and(|csrf| {
+            sessions::digest_of(&[&csrf]) == sessions::digest_of(&[&session.csrf])
+        });
+        if !csrf_matches {
+            return Err(ApiError::forbidden(format!(
+                "A request that changes something under a session cookie needs the session's \
+                 CSRF token in {CSRF_HEADER} (GET /v1/auth/session gives it)."
+            )));
+        }
+    }
+    let facts = session.facts();
+    let principal = state
+        .db(move |conn| {
+            let privileged = Privileged::acquire("resolve a browser session");
+            navi_tenancy::users::session_principal(&privileged, conn, &facts)
+        })
+        .await?;
+    Ok((principal, session))
 }
 
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
@@ -134,6 +229,15 @@ async fn context(
     principal: &Principal,
     requested_org: Option<String>,
 ) -> Result<OrgContext, ApiError> {
+    if let Credential::Session { .. } = principal.credential() {
+        // Read at every request: a removed member's session loses the org at once.
+        let owned = principal.clone();
+        return Ok(Arc::new(
+            state
+                .db(move |conn| owned.scope_with_org(conn, requested_org.as_deref()))
+                .await?,
+        ));
+    }
     let org_id = principal.org_context(requested_org.as_deref())?;
     let pinned = principal.pinned_org_id().is_some();
     if let Some(context) = state
@@ -160,13 +264,45 @@ impl FromRequest for Authenticated {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let (state, bearer) = (state(req), bearer(req));
+        let (state, credentials, unsafe_request) =
+            (state(req), credentials(req), unsafe_request(req));
         Box::pin(async move {
             let state = state?;
-            let Bearer::Key(key) = bearer else {
-                return Err(ApiError::from(StoreError::Unauthenticated).into());
+            let principal = match credentials {
+                Credentials::Key(key) => principal(&state, &key).await?,
+                Credentials::Session(token) => {
+                    session_principal(&state, &token, unsafe_request).await?.0
+                }
+                Credentials::Missing | Credentials::Malformed => {
+                    return Err(ApiError::from(StoreError::Unauthenticated).into())
+                }
             };
-            Ok(Authenticated(principal(&state, &key).await?))
+            Ok(Authenticated(principal))
+        })
+    }
+}
+
+impl FromRequest for SignedIn {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    /// Only the session cookie counts here, even beside a bearer key.
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = state(req);
+        let token = req
+            .cookie(SESSION_COOKIE)
+            .map(|cookie| cookie.value().to_owned())
+            .filter(|token| !token.is_empty());
+        let unsafe_request = unsafe_request(req);
+        Box::pin(async move {
+            let state = state?;
+            let token = token.ok_or(ApiError::from(StoreError::Unauthenticated))?;
+            let (principal, session) = session_principal(&state, &token, unsafe_request).await?;
+            Ok(SignedIn {
+                principal,
+                session,
+                token,
+            })
         })
     }
 }
@@ -189,28 +325,6 @@ impl FromRequest for Scoped {
                 scope,
                 org,
             })
-        })
-    }
-}
-
-impl FromRequest for MaybeAuthenticated {
-    type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let (state, bearer) = (state(req), bearer(req));
-        Box::pin(async move {
-            let state = state?;
-            let caller = match bearer {
-                Bearer::Missing => InviteCaller::Anonymous,
-                Bearer::Malformed => InviteCaller::BadCredentials,
-                Bearer::Key(key) => match principal(&state, &key).await {
-                    Ok(principal) => InviteCaller::Authenticated(principal),
-                    Err(error) if error.code() == "unauthenticated" => InviteCaller::BadCredentials,
-                    Err(error) => return Err(error.into()),
-                },
-            };
-            Ok(MaybeAuthenticated(caller))
         })
     }
 }

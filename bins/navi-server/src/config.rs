@@ -37,6 +37,9 @@ pub struct Config {
     /// Required on PostgreSQL; on SQLite, when neither is set, a key file is generated once next to
     /// the database.
     pub encryption_keys: Option<KeySource>,
+    /// `NAVI_CACHE_KEY_PREFIX`: prepended to every cache key (default `navi:`), so deployments
+    /// (or tests) can share one Redis without sharing sessions, tokens or counters.
+    pub cache_key_prefix: String,
     /// `NAVI_CACHE_FALLBACK`: `memory` lets a single instance degrade to the in-process cache when
     /// Redis is configured but unreachable at start; `none` (the default) fails closed.
     pub cache_fallback: CacheFallback,
@@ -64,6 +67,16 @@ pub struct Config {
     /// audit chain. Optional: a key derived from the API key pepper (id `pepper-` and its
     /// fingerprint) is always in the ring, and signs when none is configured.
     pub audit_chain_keys: Option<String>,
+    /// `NAVI_PUBLIC_URL`: the origin browsers reach Navi at (links in mail, the `Origin` that
+    /// unsafe requests under a session cookie must carry, the SSO redirect URI). https unless the
+    /// host is loopback; default `http://localhost:` and `NAVI_BIND`'s port.
+    pub public_url: url::Url,
+    /// `NAVI_SMTP_URL` (`smtp://`, `smtp://…?tls=required` for STARTTLS, `smtps://`, with
+    /// optional `user:password@`): where mail goes. Without it, the embedded default writes mail
+    /// to `outbox/` next to the database, and PostgreSQL sends none.
+    pub smtp_url: Option<String>,
+    /// `NAVI_MAIL_FROM`: the sender of Navi's mail; default `navi@` and the public host.
+    pub mail_from: lettre::message::Mailbox,
 }
 
 /// Where the encryption keys come from. `Debug` hides inline keys.
@@ -111,6 +124,7 @@ impl fmt::Debug for Config {
             statement_timeout,
             api_key_pepper,
             encryption_keys,
+            cache_key_prefix,
             cache_fallback,
             cache_getdel_mode,
             cache_consume_wait,
@@ -119,6 +133,9 @@ impl fmt::Debug for Config {
             metrics_bind,
             trusted_proxies,
             audit_chain_keys,
+            public_url,
+            smtp_url,
+            mail_from,
         } = self;
         let secret = |value: &Option<String>| value.as_ref().map(|_| Redacted);
         f.debug_struct("Config")
@@ -134,6 +151,7 @@ impl fmt::Debug for Config {
             .field("statement_timeout", statement_timeout)
             .field("api_key_pepper", &secret(api_key_pepper))
             .field("encryption_keys", encryption_keys)
+            .field("cache_key_prefix", cache_key_prefix)
             .field("cache_fallback", cache_fallback)
             .field("cache_getdel_mode", cache_getdel_mode)
             .field("cache_consume_wait", cache_consume_wait)
@@ -142,6 +160,12 @@ impl fmt::Debug for Config {
             .field("metrics_bind", metrics_bind)
             .field("trusted_proxies", trusted_proxies)
             .field("audit_chain_keys", &secret(audit_chain_keys))
+            .field("public_url", &public_url.as_str())
+            .field(
+                "smtp_url",
+                &smtp_url.as_deref().map(navi_tenancy::redact_url_password),
+            )
+            .field("mail_from", &mail_from.to_string())
             .finish()
     }
 }
@@ -274,6 +298,15 @@ impl Config {
             }
         };
 
+        let cache_key_prefix = get("NAVI_CACHE_KEY_PREFIX").unwrap_or_else(|| "navi:".into());
+        if cache_key_prefix.len() > 64
+            || cache_key_prefix.chars().any(|c| c.is_control() || c == ' ')
+        {
+            problems.push(
+                "NAVI_CACHE_KEY_PREFIX: at most 64 characters, without spaces or control characters"
+                    .into(),
+            );
+        }
         let cache_fallback = get("NAVI_CACHE_FALLBACK")
             .map(|value| value.parse::<CacheFallback>())
             .transpose()
@@ -365,26 +398,58 @@ impl Config {
             }
         }
 
-        match (database_url, bind) {
-            (Some(database_url), Some(bind)) if problems.is_empty() => Ok(Config {
-                database_url,
-                redis_url,
-                bind,
-                log,
-                log_format,
-                db_pool_size,
-                statement_timeout: Duration::from_millis(statement_timeout_ms.into()),
-                api_key_pepper,
-                encryption_keys,
-                cache_fallback,
-                cache_getdel_mode,
-                cache_consume_wait,
-                auth_cache_ttl: Duration::from_millis(auth_cache_ttl_ms.into()),
-                metrics_token,
-                metrics_bind,
-                trusted_proxies,
-                audit_chain_keys,
-            }),
+        let public_url = parse_public_url(get("NAVI_PUBLIC_URL"), bind)
+            .map_err(|problem| problems.push(format!("NAVI_PUBLIC_URL: {problem}")))
+            .ok();
+        let smtp_url = get("NAVI_SMTP_URL");
+        if let Some(url) = &smtp_url {
+            if let Err(e) = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url) {
+                problems.push(format!(
+                    "NAVI_SMTP_URL: {e} (expected smtp://HOST:PORT, smtp://HOST?tls=required for \
+                     STARTTLS, or smtps://HOST, with optional USER:PASSWORD@)"
+                ));
+            }
+        }
+        let mail_from = match (get("NAVI_MAIL_FROM"), &public_url) {
+            (Some(from), _) => from
+                .parse::<lettre::message::Mailbox>()
+                .map_err(|e| problems.push(format!("NAVI_MAIL_FROM: `{from}` is not an address ({e})")))
+                .ok(),
+            (None, Some(public_url)) => format!("navi@{}", public_url.host_str().unwrap_or("localhost"))
+                .parse::<lettre::message::Mailbox>()
+                .map_err(|e| problems.push(format!("NAVI_MAIL_FROM: required, since navi@ and the public host is not an address ({e})")))
+                .ok(),
+            (None, None) => None,
+        };
+
+        match (database_url, bind, public_url, mail_from) {
+            (Some(database_url), Some(bind), Some(public_url), Some(mail_from))
+                if problems.is_empty() =>
+            {
+                Ok(Config {
+                    database_url,
+                    redis_url,
+                    bind,
+                    log,
+                    log_format,
+                    db_pool_size,
+                    statement_timeout: Duration::from_millis(statement_timeout_ms.into()),
+                    api_key_pepper,
+                    encryption_keys,
+                    cache_key_prefix,
+                    cache_fallback,
+                    cache_getdel_mode,
+                    cache_consume_wait,
+                    auth_cache_ttl: Duration::from_millis(auth_cache_ttl_ms.into()),
+                    metrics_token,
+                    metrics_bind,
+                    trusted_proxies,
+                    audit_chain_keys,
+                    public_url,
+                    smtp_url,
+                    mail_from,
+                })
+            }
             _ => Err(ConfigErrors(problems)),
         }
     }
@@ -397,6 +462,42 @@ impl Config {
 
 /// The id prefix of the audit chain key derived from the API key pepper.
 pub const PEPPER_CHAIN_KEY_PREFIX: &str = "pepper-";
+
+/// The public origin: `https://HOST[:PORT]` (`http://` only for a loopback host), without path,
+/// query or credentials, since it is compared with the `Origin` browsers send.
+fn parse_public_url(value: Option<String>, bind: Option<SocketAddr>) -> Result<url::Url, String> {
+    let text = value
+        .unwrap_or_else(|| format!("http://localhost:{}", bind.map_or(8080, |bind| bind.port())));
+    let url = url::Url::parse(&text).map_err(|e| format!("`{text}` is not a URL ({e})"))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(format!(
+                "`{text}` must be https (http only on a loopback host)"
+            ))
+        }
+        _ => return Err(format!("`{text}` must be an https:// URL")),
+    }
+    if url.host().is_none()
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.path() != "/"
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(format!(
+            "`{text}` must be an origin only, such as https://navi.example.com"
+        ));
+    }
+    Ok(url)
+}
 
 /// `10.0.0.0/8, 192.168.1.7, ::1`: CIDR blocks, or single addresses (a /32 or /128).
 fn parse_trusted_proxies(list: &str) -> Result<Vec<ipnet::IpNet>, String> {

@@ -78,6 +78,17 @@ impl ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }
 
+    /// 429 `rate_limited`.
+    pub fn rate_limited(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+    }
+
+    /// 400 with `code` (a sign-in step that failed: `invalid_token`, `invalid_state`,
+    /// `sso_failed`).
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
     /// 500 `internal`: a bug. The cause must already be logged.
     pub fn internal() -> Self {
         ApiError::new(
@@ -135,7 +146,7 @@ impl From<StoreError> for ApiError {
             StoreError::Unauthenticated => ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
-                "A valid API key is required (Authorization: Bearer navi_…).",
+                "Sign in, or send a valid API key (Authorization: Bearer navi_…).",
             ),
             StoreError::OrgContextRequired => ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -146,6 +157,11 @@ impl From<StoreError> for ApiError {
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 "You may not do this in this organization.",
+            ),
+            StoreError::RecentSignInRequired => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "recent_sign_in_required",
+                "Sign in again: a session makes keys only within 15 minutes of signing in.",
             ),
             StoreError::Invalid(message) => ApiError::invalid_request(message),
             StoreError::TooLarge(cause) => {

@@ -63,6 +63,7 @@ pub async fn connect_cache(config: &Config) -> anyhow::Result<navi_cache::Cache>
     let cache = navi_cache::Cache::connect(navi_cache::CacheConfig {
         redis,
         fallback: config.cache_fallback,
+        key_prefix: config.cache_key_prefix.clone(),
         ..Default::default()
     })
     .await

@@ -293,7 +293,7 @@ async fn invites_are_created_listed_revoked_and_accepted_once(db: TestDatabase) 
     assert_eq!(invites[0]["id"], invite_id.as_str());
     assert!(invites[0].get("token").is_none(), "no tokens in lists");
 
-    // Anonymous acceptance by a new user: a user, a membership, a pinned key.
+    // Nobody accepts anonymously: the token alone does not prove the mailbox.
     let reply = api
         .call(
             "POST",
@@ -303,18 +303,30 @@ async fn invites_are_created_listed_revoked_and_accepted_once(db: TestDatabase) 
             Some(json!({"token": token})),
         )
         .await;
+    assert_error(&reply, 401, "unauthenticated");
+    // The invitee, verified, with their own key: a membership.
+    let (new_key, _) = api.user("new@example.com");
+    let reply = api
+        .call(
+            "POST",
+            "/v1/invites/accept",
+            Some(&new_key),
+            None,
+            Some(json!({"token": token})),
+        )
+        .await;
     assert_eq!(reply.status, 201, "{reply:?}");
     assert_eq!(reply.body["org_id"], owner.org_id.as_str());
     assert_eq!(reply.body["role"], "member");
-    let new_key = reply.body["api_key"].as_str().unwrap().to_owned();
-    let reply = api.call("GET", "/v1/org", Some(&new_key), None, None).await;
+    assert!(reply.body.get("api_key").is_none(), "{reply:?}");
+    let reply = api.call("GET", "/v1/org", Some(&new_key), org, None).await;
     assert_eq!(
         (reply.status, reply.body["id"].as_str()),
         (200, Some(owner.org_id.as_str()))
     );
 
-    // Used: the same answer whoever asks, bad credentials included.
-    for key in [None, Some(new_key.as_str()), Some("navi_bad")] {
+    // Used, or unknown: the same answer whoever asks.
+    for key in [Some(new_key.as_str()), Some(owner.key.as_str())] {
         let reply = api
             .call(
                 "POST",
@@ -330,40 +342,33 @@ async fn invites_are_created_listed_revoked_and_accepted_once(db: TestDatabase) 
         .call(
             "POST",
             "/v1/invites/accept",
-            None,
+            Some(&new_key),
             None,
             Some(json!({"token": "unknown"})),
         )
         .await;
     assert_error(&reply, 400, "invalid_invite");
 
-    // An existing user must authenticate, as themselves.
+    // Another user, even the inviting admin, holding the token: refused.
     let (eve_key, _) = api.user("eve@example.com");
     api.user("dan@example.com");
     let token = api.invite(&owner, "dan@example.com", "admin").await;
-    let reply = api
-        .call(
-            "POST",
-            "/v1/invites/accept",
-            None,
-            None,
-            Some(json!({"token": token})),
-        )
-        .await;
-    assert_error(&reply, 401, "unauthenticated");
-    let reply = api
-        .call(
-            "POST",
-            "/v1/invites/accept",
-            Some(&eve_key),
-            None,
-            Some(json!({"token": token})),
-        )
-        .await;
-    assert_error(&reply, 403, "forbidden");
+    for key in [&eve_key, &owner.key] {
+        let reply = api
+            .call(
+                "POST",
+                "/v1/invites/accept",
+                Some(key),
+                None,
+                Some(json!({"token": token})),
+            )
+            .await;
+        assert_error(&reply, 403, "forbidden");
+    }
 
     // Revoked invites are gone.
     let token = api.invite(&owner, "gone@example.com", "member").await;
+    let (gone_key, _) = api.user("gone@example.com");
     let listed = api
         .call("GET", "/v1/org/invites", Some(&owner.key), org, None)
         .await;
@@ -402,7 +407,7 @@ async fn invites_are_created_listed_revoked_and_accepted_once(db: TestDatabase) 
         .call(
             "POST",
             "/v1/invites/accept",
-            None,
+            Some(&gone_key),
             None,
             Some(json!({"token": token})),
         )
@@ -865,11 +870,12 @@ async fn thirty_two_concurrent_accepts_give_one_201(db: TestDatabase) {
     let api = Api::start(db).await;
     let owner = api.owner("ada@example.com", "Acme").await;
     let token = api.invite(&owner, "racer@example.com", "member").await;
+    let (racer_key, _) = api.user("racer@example.com");
     let attempts = (0..32).map(|_| {
         api.call(
             "POST",
             "/v1/invites/accept",
-            None,
+            Some(&racer_key),
             None,
             Some(json!({"token": token})),
         )

@@ -650,9 +650,9 @@ async fn accepting_and_revoking_one_invite_at_once_never_fails(db: TestDatabase)
     let owner = api.owner("ada@example.com", "Acme").await;
     let org = Some(owner.org_id.as_str());
     for round in 0..10 {
-        let token = api
-            .invite(&owner, &format!("racer{round}@example.com"), "member")
-            .await;
+        let email = format!("racer{round}@example.com");
+        let token = api.invite(&owner, &email, "member").await;
+        let (racer_key, _) = api.user(&email);
         let pending = api
             .call("GET", "/v1/org/invites", Some(&owner.key), org, None)
             .await;
@@ -664,7 +664,7 @@ async fn accepting_and_revoking_one_invite_at_once_never_fails(db: TestDatabase)
         let accept = api.call(
             "POST",
             "/v1/invites/accept",
-            None,
+            Some(&racer_key),
             None,
             Some(json!({"token": token})),
         );

@@ -274,11 +274,13 @@ async fn audit_actions(api: &Api, owner: &Owner) -> Vec<(String, Value)> {
         .collect()
 }
 
-async fn accept(api: &Api, token: &str) -> Reply {
+/// `email`'s user (verified, with a new key) accepts the invite `token`.
+async fn accept(api: &Api, email: &str, token: &str) -> Reply {
+    let (key, _) = api.user(email);
     api.call(
         "POST",
         "/v1/invites/accept",
-        None,
+        Some(&key),
         None,
         Some(json!({ "token": token })),
     )
@@ -332,9 +334,22 @@ async fn a_removed_or_demoted_admin_leaves_no_invite_behind(db: TestDatabase) {
         .await;
     assert_eq!(demoted.status, 200, "{demoted:?}");
 
-    assert_error(&accept(&api, &from_removed).await, 400, "invalid_invite");
-    assert_error(&accept(&api, &from_demoted).await, 400, "invalid_invite");
-    assert_eq!(accept(&api, &from_owner).await.status, 201);
+    assert_error(
+        &accept(&api, "accomplice@example.com", &from_removed).await,
+        400,
+        "invalid_invite",
+    );
+    assert_error(
+        &accept(&api, "friend@example.com", &from_demoted).await,
+        400,
+        "invalid_invite",
+    );
+    assert_eq!(
+        accept(&api, "welcome@example.com", &from_owner)
+            .await
+            .status,
+        201
+    );
 
     let events = audit_actions(&api, &owner).await;
     let revocations: Vec<&Value> = events

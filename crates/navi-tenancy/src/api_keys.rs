@@ -12,7 +12,7 @@ use crate::audit::{self, rfc3339, AuditAction, AuditEvent, AuditTrail};
 use crate::dialect::serialized_transaction;
 use crate::ids::{new_id, random_base32, IdKind};
 use crate::schema::navi_api_keys;
-use crate::scope::Principal;
+use crate::scope::{Credential, Principal};
 use crate::{now, DbConnection, Privileged, Role, StoreError, TenantScope};
 
 const PREFIX_LEN: usize = 8;
@@ -165,9 +165,19 @@ pub fn create_api_key(
     })
 }
 
-/// When the calling key expires (`None`: never), for keys it makes, which must not outlive it. A
-/// key that has been rotated (it is in its grace period), or is no longer live, hands on nothing:
-/// `Forbidden`. A user acting without a key (bootstrap) is bounded by none.
+/// How long a key made under a browser session may live, at most.
+pub const SESSION_KEY_LIFETIME: TimeDelta = TimeDelta::days(90);
+
+/// How recent a session's sign-in must be for it to make a key.
+pub const RECENT_SIGN_IN: TimeDelta = TimeDelta::minutes(15);
+
+/// The latest expiry the caller may give a key it makes (`None`: never), which must not outlive
+/// what the caller was given:
+/// - a key hands on at most its own expiry; a key that has been rotated (it is in its grace
+///   period), or is no longer live, hands on nothing: `Forbidden`;
+/// - a session hands on [`SESSION_KEY_LIFETIME`], and only within [`RECENT_SIGN_IN`] of its
+///   sign-in (else `RecentSignInRequired`);
+/// - a user acting without a credential (bootstrap) is bounded by none.
 ///
 /// Takes the lock of the user's keys first (inside the caller's transaction): a user key works in
 /// every org of its user, so two requests through it in two orgs hold two different org locks,
@@ -177,18 +187,35 @@ fn calling_key_expiry(
     principal: &Principal,
 ) -> Result<Option<NaiveDateTime>, StoreError> {
     crate::dialect::lock_for_transaction(conn, &format!("user-keys:{}", principal.user_id()))?;
-    let Some(key_id) = principal.key_id() else {
-        return Ok(None);
-    };
+    match principal.credential() {
+        Credential::Operator => Ok(None),
+        Credential::Session { signed_in_at, .. } => {
+            let at = now();
+            if at - *signed_in_at > RECENT_SIGN_IN {
+                return Err(StoreError::RecentSignInRequired);
+            }
+            Ok(Some(at + SESSION_KEY_LIFETIME))
+        }
+        Credential::Key(key_id) => live_key_expiry(conn, principal.user_id(), key_id),
+    }
+}
+
+/// The expiry of `user_id`'s key `key_id` (`None`: never) when it is live and not rotated, else
+/// `Forbidden`.
+fn live_key_expiry(
+    conn: &mut DbConnection,
+    user_id: &str,
+    key_id: &str,
+) -> Result<Option<NaiveDateTime>, StoreError> {
     let expires_at: Option<NaiveDateTime> = navi_api_keys::table
-        .filter(navi_api_keys::user_id.eq(principal.user_id()))
+        .filter(navi_api_keys::user_id.eq(user_id))
         .filter(navi_api_keys::id.eq(key_id))
         .filter(navi_api_keys::revoked_at.is_null())
         .select(navi_api_keys::expires_at)
         .first(conn)
         .optional()?
         .ok_or(StoreError::Forbidden)?;
-    if has_successor(conn, principal.user_id(), key_id)? {
+    if has_successor(conn, user_id, key_id)? {
         return Err(StoreError::Forbidden);
     }
     Ok(expires_at)
@@ -213,7 +240,7 @@ fn earliest(a: Option<NaiveDateTime>, b: Option<NaiveDateTime>) -> Option<NaiveD
 }
 
 /// What an audit event says of a key: never its secret or hash.
-fn key_payload(row: &ApiKeyRow) -> serde_json::Value {
+pub(crate) fn key_payload(row: &ApiKeyRow) -> serde_json::Value {
     serde_json::json!({
         "user_id": row.user_id,
         "name": row.name,
@@ -278,7 +305,7 @@ fn insert_key(
     Ok((row, key))
 }
 
-/// Creates a key outside any request (bootstrap, anonymous invite acceptance), audited as
+/// Creates a key outside any request (bootstrap, tests), audited as
 /// `api_key.create` by its user in `audit_org_id`: the org the key was made for. `None` is a key
 /// made outside every org (a user key before the user joins one): there is no chain to record
 /// it in.
@@ -358,7 +385,7 @@ impl KeyRecord {
         }
         Ok(Principal::authenticated(
             self.user_id.clone(),
-            self.key_id.clone(),
+            Credential::Key(self.key_id.clone()),
             self.pinned_org_id.clone(),
         ))
     }
@@ -510,8 +537,10 @@ pub fn revoke_api_key(
         return Err(StoreError::Forbidden);
     }
     audit::org_transaction(scope, conn, |conn| {
-        if principal.key_id() != Some(key.id.as_str()) {
-            calling_key_expiry(conn, principal)?;
+        // A key revoking another key must be live and not rotated (see `calling_key_expiry`);
+        // revoking itself is always allowed, and so is revoking from a session.
+        if let Some(calling_key) = principal.key_id().filter(|&calling| calling != key.id) {
+            live_key_expiry(conn, principal.user_id(), calling_key)?;
         }
         diesel::update(navi_api_keys::table.filter(navi_api_keys::id.eq(&key.id)))
             .set(navi_api_keys::revoked_at.eq(now()))

@@ -21,6 +21,10 @@ pub enum StoreError {
     /// The caller may not do this.
     #[error("forbidden")]
     Forbidden,
+    /// A browser session may do this only within
+    /// [`crate::api_keys::RECENT_SIGN_IN`] of signing in (making a key): sign in again.
+    #[error("recent sign-in required")]
+    RecentSignInRequired,
     /// The caller's input is not acceptable; the message names the field and is written for
     /// the caller. Only for the caller's input: a broken invariant is [`StoreError::Internal`].
     #[error("invalid: {0}")]

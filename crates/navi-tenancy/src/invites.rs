@@ -8,12 +8,10 @@ use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 use ring::digest;
 
-use crate::api_keys::{create_api_key_privileged, ApiKeySecret, Pepper};
 use crate::audit::{self, rfc3339, AuditAction, AuditEvent, AuditTrail};
 use crate::dialect::serialized_transaction;
 use crate::ids::{fill_random, new_id, IdKind};
 use crate::schema::{navi_org_invites, navi_org_members, navi_users};
-use crate::users::{find_or_create_user, find_user_by_email};
 use crate::{now, DbConnection, Email, Principal, Privileged, Role, StoreError, TenantScope};
 
 /// How long an invite can be accepted.
@@ -215,17 +213,6 @@ pub(crate) fn revoke_invites_made_by(
     Ok(())
 }
 
-/// Who is accepting an invite.
-#[derive(Debug, Clone)]
-pub enum InviteCaller {
-    /// No credentials: the invitee must be a new user.
-    Anonymous,
-    /// A valid key: it must belong to the invited user.
-    Authenticated(Principal),
-    /// Credentials that did not authenticate. Still, the token is judged first.
-    BadCredentials,
-}
-
 /// What accepting an invite produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AcceptedInvite {
@@ -235,26 +222,24 @@ pub struct AcceptedInvite {
     pub user_id: String,
     /// The role given.
     pub role: Role,
-    /// A new key pinned to the org, when the invitee was created by this acceptance.
-    pub api_key: Option<ApiKeySecret>,
 }
 
-/// Accepts an invite, once, ever.
+/// Accepts an invite, once, ever, as the user it was made for: whoever controls the invited
+/// mailbox. The inviting admin also holds the token, so the token alone proves nothing.
 ///
-/// The token is checked first: unknown, expired, revoked or used → [`StoreError::InvalidInvite`],
-/// whoever asks (bad credentials included, which are `Unauthenticated` only for a valid token).
-/// Then an authenticated caller must be the invited user (else `Forbidden`); an anonymous one the invited email must not have a user yet (else `Unauthenticated`), and a user
-/// and a key pinned to the org are created. The first write of the transaction is one
-/// conditional update that only the first of concurrent callers wins; a later failure rolls it
-/// back, leaving the invite usable. Audited in the invite's org as `invite.accept` (and
-/// `api_key.create` for a new key), by the accepting user.
+/// The token is checked first: unknown, expired, revoked or used → [`StoreError::InvalidInvite`].
+/// Then the caller must be the invited email's user, and that email verified (a link to the
+/// mailbox or a trusted identity provider), through a session or a key that is not pinned to an
+/// org (a pinned key stays inside its org): else `Forbidden`, whether or not the email has an
+/// account anywhere. The first write of the transaction is one conditional update that only the
+/// first of concurrent callers wins; a later failure rolls it back, leaving the invite usable.
+/// Audited in the invite's org as `invite.accept`, by the accepting user.
 pub fn accept_invite(
-    privileged: &Privileged,
+    _: &Privileged,
     conn: &mut DbConnection,
     trail: &AuditTrail,
-    pepper: &Pepper,
     token: &str,
-    caller: &InviteCaller,
+    caller: &Principal,
 ) -> Result<AcceptedInvite, StoreError> {
     let hash = token_hash(token);
     serialized_transaction(conn, &format!("invite:{hash}"), |conn| {
@@ -275,27 +260,17 @@ pub fn accept_invite(
         // of deadlocking against the row lock.
         crate::dialect::lock_for_transaction(conn, &audit::org_lock_key(&invite.org_id))?;
         let role: Role = invite.role.parse()?;
-        let email = Email::parse(&invite.email)?;
 
-        let existing_user = match caller {
-            InviteCaller::BadCredentials => return Err(StoreError::Unauthenticated),
-            InviteCaller::Authenticated(principal) => {
-                let caller_email: String = navi_users::table
-                    .find(principal.user_id())
-                    .select(navi_users::email)
-                    .first(conn)?;
-                if caller_email != invite.email {
-                    return Err(StoreError::Forbidden);
-                }
-                Some(principal.user_id().to_owned())
-            }
-            InviteCaller::Anonymous => {
-                if find_user_by_email(privileged, conn, &email)?.is_some() {
-                    return Err(StoreError::Unauthenticated);
-                }
-                None
-            }
-        };
+        let (caller_email, verified): (String, Option<NaiveDateTime>) = navi_users::table
+            .find(caller.user_id())
+            .select((navi_users::email, navi_users::email_verified_at))
+            .first(conn)
+            .optional()?
+            .ok_or(StoreError::Unauthenticated)?;
+        if caller.pinned_org_id().is_some() || caller_email != invite.email || verified.is_none() {
+            return Err(StoreError::Forbidden);
+        }
+        let user_id = caller.user_id().to_owned();
 
         let won = diesel::update(
             navi_org_invites::table
@@ -310,23 +285,6 @@ pub fn accept_invite(
             return Err(StoreError::InvalidInvite);
         }
 
-        let (user_id, api_key) = match existing_user {
-            Some(user_id) => (user_id, None),
-            None => {
-                let user = find_or_create_user(privileged, conn, &email)?;
-                let (_, key) = create_api_key_privileged(
-                    privileged,
-                    conn,
-                    trail,
-                    Some(&invite.org_id),
-                    pepper,
-                    &user.id,
-                    Some(&invite.org_id),
-                    "invite",
-                )?;
-                (user.id, Some(key))
-            }
-        };
         diesel::insert_into(navi_org_members::table)
             .values((
                 navi_org_members::org_id.eq(&invite.org_id),
@@ -354,7 +312,6 @@ pub fn accept_invite(
                     "user_id": user_id,
                     "email": invite.email,
                     "role": role.as_str(),
-                    "new_user": api_key.is_some(),
                 }),
             ),
         )?;
@@ -362,7 +319,6 @@ pub fn accept_invite(
             org_id: invite.org_id,
             user_id,
             role,
-            api_key,
         })
     })
 }

@@ -69,7 +69,7 @@ pub use db::{
 pub use db::{create_private_file, redact_url_password};
 pub use dialect::{serialized_transaction, snapshot_transaction};
 pub use error::StoreError;
-pub use scope::{Principal, Privileged, TenantScope};
+pub use scope::{Credential, Principal, Privileged, TenantScope};
 pub use validate::{Email, OrgName, Role, Slug};
 
 /// Now, as naive UTC truncated to whole microseconds: the precision both backends store, so a

@@ -6,6 +6,8 @@ diesel::table! {
         id -> Text,
         email -> Text,
         created_at -> Timestamp,
+        email_verified_at -> Nullable<Timestamp>,
+        sessions_not_before -> Nullable<Timestamp>,
     }
 }
 

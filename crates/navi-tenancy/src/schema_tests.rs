@@ -53,8 +53,19 @@ fn every_table_round_trips_through_the_diesel_schema(db: TestDatabase) {
         .execute(&mut conn)
         .unwrap();
 
-    let user: (String, String, NaiveDateTime) = navi_users::table.first(&mut conn).unwrap();
+    let user: (String, String, NaiveDateTime) = navi_users::table
+        .select((navi_users::id, navi_users::email, navi_users::created_at))
+        .first(&mut conn)
+        .unwrap();
     assert_eq!(user, ("usr_1".into(), "ada@example.com".into(), created));
+    let unverified: (Option<NaiveDateTime>, Option<NaiveDateTime>) = navi_users::table
+        .select((
+            navi_users::email_verified_at,
+            navi_users::sessions_not_before,
+        ))
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(unverified, (None, None));
     let org: (String, String, String, String, NaiveDateTime) =
         navi_orgs::table.first(&mut conn).unwrap();
     assert_eq!(

@@ -11,35 +11,58 @@
 //! ```
 //!
 //! ```compile_fail
-//! let principal = navi_tenancy::Principal { user_id: "usr_a".into(), key_id: None, pinned_org_id: None };
+//! let principal = navi_tenancy::Principal {
+//!     user_id: "usr_a".into(), credential: navi_tenancy::Credential::Operator, pinned_org_id: None,
+//! };
 //! ```
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::orgs::OrgRow;
 use crate::schema::{navi_org_members, navi_orgs};
 use crate::{DbConnection, Role, StoreError};
 
-/// An authenticated caller: a user, through one of their API keys (or, for bootstrap only, a user
-/// acting without one). Made only by authentication, [`Privileged::act_as`] (and the
-/// `test-support` feature). It gives no access to tenant rows by itself: those need a
-/// [`TenantScope`] from [`Principal::scope`].
+/// An authenticated caller: a user, through one of their API keys, a browser session (or, for
+/// bootstrap only, a user acting without either). Made only by authentication
+/// ([`crate::api_keys::authenticate`], [`crate::users::session_principal`]),
+/// [`Privileged::act_as`] (and the `test-support` feature). It gives no access to tenant rows by
+/// itself: those need a [`TenantScope`] from [`Principal::scope`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     user_id: String,
-    key_id: Option<String>,
+    credential: Credential,
     pinned_org_id: Option<String>,
+}
+
+/// How a [`Principal`] proved who it is. What it may hand on depends on it: a key's keys never
+/// outlive the key; a session's keys need a recent sign-in and expire within
+/// [`crate::api_keys::SESSION_KEY_LIFETIME`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// An API key, by id.
+    Key(String),
+    /// A browser session.
+    Session {
+        /// When its user last signed in (the session was made then).
+        signed_in_at: NaiveDateTime,
+        /// The SSO connection it was made through; `None` for email links and the platform
+        /// connection.
+        sso_connection: Option<String>,
+    },
+    /// The operator acting as the user, without a credential (bootstrap).
+    Operator,
 }
 
 impl Principal {
     pub(crate) fn authenticated(
         user_id: String,
-        key_id: String,
+        credential: Credential,
         pinned_org_id: Option<String>,
     ) -> Self {
         Principal {
             user_id,
-            key_id: Some(key_id),
+            credential,
             pinned_org_id,
         }
     }
@@ -49,7 +72,7 @@ impl Principal {
     pub fn for_tests(user_id: &str, key_id: &str, pinned_org_id: Option<&str>) -> Self {
         Principal {
             user_id: user_id.to_owned(),
-            key_id: Some(key_id.to_owned()),
+            credential: Credential::Key(key_id.to_owned()),
             pinned_org_id: pinned_org_id.map(str::to_owned),
         }
     }
@@ -59,9 +82,17 @@ impl Principal {
         &self.user_id
     }
 
-    /// The API key used; `None` for a user acting without one (bootstrap).
+    /// How the caller authenticated.
+    pub fn credential(&self) -> &Credential {
+        &self.credential
+    }
+
+    /// The API key used; `None` for a session or a user acting without one (bootstrap).
     pub fn key_id(&self) -> Option<&str> {
-        self.key_id.as_deref()
+        match &self.credential {
+            Credential::Key(key_id) => Some(key_id),
+            Credential::Session { .. } | Credential::Operator => None,
+        }
     }
 
     /// The org the key is pinned to, if any.
@@ -185,7 +216,8 @@ impl TenantScope {
 }
 
 /// The capability for work that must cross tenants: finding an API key by its prefix during
-/// authentication, bootstrap, anonymous invite acceptance, re-encrypting every row. Only code
+/// authentication, finding a session's user, bootstrap, verifying an email, accepting an invite,
+/// re-encrypting every row. Only code
 /// built with the `privileged` feature can make one; only `navi-server` and `xtask` enable it
 /// (a tidy test checks), so every such place is easy to find and review.
 #[derive(Debug)]
@@ -204,7 +236,7 @@ impl Privileged {
     pub fn act_as(&self, user_id: &str) -> Principal {
         Principal {
             user_id: user_id.to_owned(),
-            key_id: None,
+            credential: Credential::Operator,
             pinned_org_id: None,
         }
     }

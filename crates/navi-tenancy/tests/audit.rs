@@ -11,7 +11,7 @@ use navi_tenancy::audit::{
     list_audit_events, verify_chain, AuditFilter, AuditKeys, AuditRecord, AuditTrail, BrokenReason,
 };
 use navi_tenancy::encrypted_columns::{rotate_column, ENCRYPTED_COLUMNS};
-use navi_tenancy::invites::{accept_invite, create_invite, revoke_invite, InviteCaller};
+use navi_tenancy::invites::{accept_invite, create_invite, revoke_invite};
 use navi_tenancy::mcp_servers::{
     create_mcp_server, delete_mcp_server, read_mcp_server_secret, update_mcp_server, McpServerSpec,
     SecretChange,
@@ -19,7 +19,7 @@ use navi_tenancy::mcp_servers::{
 use navi_tenancy::members::{change_member_role, remove_member};
 use navi_tenancy::orgs::create_org;
 use navi_tenancy::testing::{audit_keys, audit_trail, fixtures, TestDatabase};
-use navi_tenancy::users::find_or_create_user;
+use navi_tenancy::users::{find_or_create_user, verify_email};
 use navi_tenancy::{
     backend_tests, checkout, DbConnection, DbPool, Email, OrgName, Principal, Privileged, Role,
     StoreError, TenantScope,
@@ -137,15 +137,22 @@ fn every_change_appends_its_event_and_the_chain_verifies(db: TestDatabase) {
         Role::Member,
     )
     .unwrap();
-    let joined = accept_invite(
+    let bob = verify_email(
         &w.privileged,
         &mut conn,
         &trail,
-        &w.pepper,
-        token.expose(),
-        &InviteCaller::Anonymous,
+        &Email::parse("bob@example.com").unwrap(),
     )
     .unwrap();
+    let bob = w.privileged.act_as(&bob.id);
+    let joined = accept_invite(&w.privileged, &mut conn, &trail, token.expose(), &bob).unwrap();
+    let bob_scope = bob.scope(&mut conn, Some(owner.org_id())).unwrap();
+    let bobs_key = NewApiKey {
+        name: "laptop",
+        pinned: true,
+        expires_in_days: None,
+    };
+    create_api_key(&bob_scope, &bob, &mut conn, &trail, &w.pepper, &bobs_key).unwrap();
     change_member_role(&owner, &mut conn, &trail, &joined.user_id, Role::Admin).unwrap();
     remove_member(&owner, &mut conn, &trail, &joined.user_id).unwrap();
 
@@ -190,8 +197,8 @@ fn every_change_appends_its_event_and_the_chain_verifies(db: TestDatabase) {
             "invite.create",
             "invite.revoke",
             "invite.create",
-            "api_key.create",
             "invite.accept",
+            "api_key.create",
             "member.role_change",
             "member.remove",
             "api_key.revoke",
@@ -212,7 +219,7 @@ fn every_change_appends_its_event_and_the_chain_verifies(db: TestDatabase) {
     assert_eq!(events[0].target_id.as_deref(), Some(owner.org_id()));
     assert_eq!(events[0].ip.as_deref(), Some("127.0.0.1"));
     assert_eq!(
-        events[5].actor_user_id.as_deref(),
+        events[4].actor_user_id.as_deref(),
         Some(joined.user_id.as_str())
     );
     assert_eq!(events[6].target_type, "member");
@@ -220,8 +227,8 @@ fn every_change_appends_its_event_and_the_chain_verifies(db: TestDatabase) {
         events[6].open_payload(&keyring).unwrap(),
         object(json!({ "from": "member", "to": "admin" }))
     );
-    // The removed member's key pinned to the org (made by accepting the invite) goes with them.
-    assert_eq!(events[8].target_id, events[4].target_id);
+    // The removed member's key pinned to the org (made after joining) goes with them.
+    assert_eq!(events[8].target_id, events[5].target_id);
     assert_eq!(
         events[8].open_payload(&keyring).unwrap()["reason"],
         "member removed"

@@ -1,18 +1,16 @@
 //! Invites on both backends: creation, listing, revocation, expiry, and single-use acceptance
-//! under concurrency.
+//! (by the invited email's verified user only) under concurrency.
 
 use navi_tenancy::api_keys::{authenticate, create_api_key_privileged, Pepper};
-use navi_tenancy::invites::{
-    accept_invite, create_invite, list_pending_invites, revoke_invite, InviteCaller,
-};
+use navi_tenancy::invites::{accept_invite, create_invite, list_pending_invites, revoke_invite};
 use navi_tenancy::members::list_members;
 use navi_tenancy::orgs::create_org;
 use navi_tenancy::testing::fixtures;
 use navi_tenancy::testing::TestDatabase;
-use navi_tenancy::users::find_or_create_user;
+use navi_tenancy::users::{find_or_create_user, session_principal, verify_email, SessionFacts};
 use navi_tenancy::{
-    backend_tests, checkout, DbPool, Email, OrgName, Principal, Privileged, Role, StoreError,
-    TenantScope,
+    backend_tests, checkout, Credential, DbPool, Email, OrgName, Principal, Privileged, Role,
+    StoreError, TenantScope,
 };
 
 struct World {
@@ -32,22 +30,62 @@ impl World {
         }
     }
 
+    /// A user whose email Navi verified, calling through a new user key (not pinned).
     fn user(&self, email: &str) -> Principal {
+        let mut conn = checkout(&self.pool).unwrap();
+        let user = verify_email(
+            &self.privileged,
+            &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            &Email::parse(email).unwrap(),
+        )
+        .unwrap();
+        assert!(user.email_verified_at.is_some());
+        self.key(&user.id, None)
+    }
+
+    /// A user whose email was never verified (made by bootstrap, or before sign-in existed),
+    /// calling through a user key.
+    fn unverified_user(&self, email: &str) -> Principal {
         let mut conn = checkout(&self.pool).unwrap();
         let user = find_or_create_user(&self.privileged, &mut conn, &Email::parse(email).unwrap())
             .unwrap();
+        assert_eq!(user.email_verified_at, None);
+        self.key(&user.id, None)
+    }
+
+    /// The principal of a new key of `user_id`, pinned to `pinned_org_id` if given.
+    fn key(&self, user_id: &str, pinned_org_id: Option<&str>) -> Principal {
+        let mut conn = checkout(&self.pool).unwrap();
         let (_, key) = create_api_key_privileged(
             &self.privileged,
             &mut conn,
             &navi_tenancy::testing::audit_trail(),
-            None,
+            pinned_org_id,
             &self.pepper,
-            &user.id,
-            None,
+            user_id,
+            pinned_org_id,
             "k",
         )
         .unwrap();
         authenticate(&self.privileged, &mut conn, &self.pepper, key.expose()).unwrap()
+    }
+
+    /// A browser session of `user_id` made just now.
+    fn session(&self, user_id: &str) -> Principal {
+        let mut conn = checkout(&self.pool).unwrap();
+        let principal = session_principal(
+            &self.privileged,
+            &mut conn,
+            &SessionFacts {
+                user_id: user_id.to_owned(),
+                created_at: navi_tenancy::now(),
+                sso_connection: None,
+            },
+        )
+        .unwrap();
+        assert!(matches!(principal.credential(), Credential::Session { .. }));
+        principal
     }
 
     fn org(&self, owner: &Principal) -> TenantScope {
@@ -80,25 +118,20 @@ impl World {
     fn accept(
         &self,
         token: &str,
-        principal: Option<&Principal>,
+        caller: &Principal,
     ) -> Result<navi_tenancy::invites::AcceptedInvite, StoreError> {
         let mut conn = checkout(&self.pool).unwrap();
-        let caller = match principal {
-            Some(principal) => InviteCaller::Authenticated(principal.clone()),
-            None => InviteCaller::Anonymous,
-        };
         accept_invite(
             &self.privileged,
             &mut conn,
             &navi_tenancy::testing::audit_trail(),
-            &self.pepper,
             token,
-            &caller,
+            caller,
         )
     }
 }
 
-fn an_invited_user_with_a_key_joins_once(db: TestDatabase) {
+fn an_invited_verified_user_joins_once(db: TestDatabase) {
     let w = World::new(db);
     let ada = w.user("ada@example.com");
     let scope = w.org(&ada);
@@ -108,15 +141,15 @@ fn an_invited_user_with_a_key_joins_once(db: TestDatabase) {
 
     let eve = w.user("eve@example.com");
     assert!(
-        matches!(w.accept(&token, Some(&eve)), Err(StoreError::Forbidden)),
-        "another user's key"
+        matches!(w.accept(&token, &eve), Err(StoreError::Forbidden)),
+        "a verified user with another email"
     );
     assert!(
-        matches!(w.accept(&token, None), Err(StoreError::Unauthenticated)),
-        "the user exists"
+        matches!(w.accept(&token, &ada), Err(StoreError::Forbidden)),
+        "the inviting admin holds the token too"
     );
 
-    let accepted = w.accept(&token, Some(&bob)).unwrap();
+    let accepted = w.accept(&token, &bob).unwrap();
     assert_eq!(
         (
             accepted.org_id.as_str(),
@@ -125,8 +158,7 @@ fn an_invited_user_with_a_key_joins_once(db: TestDatabase) {
         ),
         (scope.org_id(), bob.user_id(), Role::Admin)
     );
-    assert!(accepted.api_key.is_none());
-    for caller in [Some(&bob), Some(&eve), None] {
+    for caller in [&bob, &eve, &w.session(bob.user_id())] {
         assert!(
             matches!(w.accept(&token, caller), Err(StoreError::InvalidInvite)),
             "used, whoever asks"
@@ -137,75 +169,120 @@ fn an_invited_user_with_a_key_joins_once(db: TestDatabase) {
         bob.scope(&mut conn, Some(scope.org_id())).unwrap().role(),
         Role::Admin
     );
+    assert!(eve.scope(&mut conn, Some(scope.org_id())).is_err());
     assert!(list_pending_invites(&scope, &mut conn).unwrap().is_empty());
 }
 
-fn an_anonymous_invitee_gets_a_user_and_a_pinned_key(db: TestDatabase) {
+/// An email Navi never verified may have been typed by anyone (bootstrap, or a user made before
+/// sign-in existed): its user cannot take the invite until the mailbox proves it, and the refused
+/// attempt leaves the invite usable.
+fn an_unverified_invitee_is_forbidden_until_the_email_is_verified(db: TestDatabase) {
     let w = World::new(db);
     let ada = w.user("ada@example.com");
     let scope = w.org(&ada);
-    let token = w.invite(&scope, "new@example.com", Role::Member);
-    let accepted = w.accept(&token, None).unwrap();
-    let key = accepted.api_key.expect("a new key");
-    let mut conn = checkout(&w.pool).unwrap();
-    let principal = authenticate(&w.privileged, &mut conn, &w.pepper, key.expose()).unwrap();
-    assert_eq!(principal.user_id(), accepted.user_id);
-    assert_eq!(principal.pinned_org_id(), Some(scope.org_id()));
-    assert_eq!(
-        principal.scope(&mut conn, None).unwrap().role(),
-        Role::Member
-    );
-    assert_eq!(list_members(&scope, &mut conn).unwrap().len(), 2);
-}
+    let carl = w.unverified_user("carl@example.com");
+    let token = w.invite(&scope, "carl@example.com", Role::Member);
 
-fn unknown_revoked_and_expired_invites_are_invalid(db: TestDatabase) {
-    let w = World::new(db);
-    let ada = w.user("ada@example.com");
-    let scope = w.org(&ada);
     assert!(matches!(
-        w.accept("no-such-token", None),
-        Err(StoreError::InvalidInvite)
+        w.accept(&token, &carl),
+        Err(StoreError::Forbidden)
     ));
     let mut conn = checkout(&w.pool).unwrap();
-    let bad = InviteCaller::BadCredentials;
-    let result = accept_invite(
-        &w.privileged,
-        &mut conn,
-        &navi_tenancy::testing::audit_trail(),
-        &w.pepper,
-        "no-such-token",
-        &bad,
-    );
-    assert!(
-        matches!(result, Err(StoreError::InvalidInvite)),
-        "the token is judged first"
-    );
-    let live = w.invite(&scope, "live@example.com", Role::Member);
-    let result = accept_invite(
-        &w.privileged,
-        &mut conn,
-        &navi_tenancy::testing::audit_trail(),
-        &w.pepper,
-        &live,
-        &bad,
-    );
-    assert!(
-        matches!(result, Err(StoreError::Unauthenticated)),
-        "{result:?}"
-    );
+    let pending: Vec<String> = list_pending_invites(&scope, &mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|invite| invite.email)
+        .collect();
+    assert_eq!(pending, ["carl@example.com"], "still pending");
+    assert_eq!(list_members(&scope, &mut conn).unwrap().len(), 1);
     drop(conn);
 
-    let revoked = w.invite(&scope, "r@example.com", Role::Member);
-    let expired = w.invite(&scope, "x@example.com", Role::Member);
     let mut conn = checkout(&w.pool).unwrap();
-    let pending = list_pending_invites(&scope, &mut conn).unwrap();
-    assert_eq!(pending.len(), 3);
-    let revoked_id = pending
-        .iter()
-        .find(|i| i.email == "r@example.com")
+    verify_email(
+        &w.privileged,
+        &mut conn,
+        &navi_tenancy::testing::audit_trail(),
+        &Email::parse("carl@example.com").unwrap(),
+    )
+    .unwrap();
+    drop(conn);
+    let carl_signed_in = w.session(carl.user_id());
+    let accepted = w.accept(&token, &carl_signed_in).unwrap();
+    assert_eq!(
+        (accepted.user_id.as_str(), accepted.role),
+        (carl.user_id(), Role::Member)
+    );
+    let mut conn = checkout(&w.pool).unwrap();
+    let members: Vec<(String, Role)> = list_members(&scope, &mut conn)
         .unwrap()
-        .id
-        .clone();
+        .into_iter()
+        .map(|member| (member.email, member.role))
+        .collect();
+    assert!(
+        members.contains(&("carl@example.com".to_owned(), Role::Member)),
+        "{members:?}"
+    );
+    assert!(list_pending_invites(&scope, &mut conn).unwrap().is_empty());
+}
+
+/// A key pinned to an org acts inside that org only: it cannot take its user into another.
+fn a_pinned_key_cannot_accept_an_invite(db: TestDatabase) {
+    let w = World::new(db);
+    let ada = w.user("ada@example.com");
+    let scope = w.org(&ada);
+    let bob = w.user("bob@example.com");
+    let bobs_org = w.org(&bob);
+    let pinned = w.key(bob.user_id(), Some(bobs_org.org_id()));
+    assert_eq!(pinned.pinned_org_id(), Some(bobs_org.org_id()));
+    let token = w.invite(&scope, "bob@example.com", Role::Member);
+
+    assert!(matches!(
+        w.accept(&token, &pinned),
+        Err(StoreError::Forbidden)
+    ));
+    let accepted = w.accept(&token, &bob).unwrap();
+    assert_eq!(accepted.org_id, scope.org_id());
+    let mut conn = checkout(&w.pool).unwrap();
+    assert_eq!(
+        bob.scope(&mut conn, Some(scope.org_id())).unwrap().role(),
+        Role::Member
+    );
+}
+
+fn unknown_revoked_expired_and_used_invites_are_invalid_whoever_asks(db: TestDatabase) {
+    let w = World::new(db);
+    let ada = w.user("ada@example.com");
+    let scope = w.org(&ada);
+    // Each token is judged before its caller: the invited user themselves, through a key or a
+    // session, is told `InvalidInvite` just as an unverified user, another user, or a pinned key.
+    let rex = w.user("rex@example.com");
+    let rexs_org = w.org(&rex);
+    let callers = [
+        rex.clone(),
+        w.session(rex.user_id()),
+        w.key(rex.user_id(), Some(rexs_org.org_id())),
+        w.unverified_user("rex.unverified@example.com"),
+        w.user("eve@example.com"),
+    ];
+    for caller in &callers {
+        assert!(
+            matches!(
+                w.accept("no-such-token", caller),
+                Err(StoreError::InvalidInvite)
+            ),
+            "{caller:?}"
+        );
+    }
+
+    let live = w.invite(&scope, "live@example.com", Role::Member);
+    let revoked = w.invite(&scope, "rex@example.com", Role::Member);
+    let mut conn = checkout(&w.pool).unwrap();
+    let revoked_id = list_pending_invites(&scope, &mut conn)
+        .unwrap()
+        .into_iter()
+        .find(|invite| invite.email == "rex@example.com")
+        .unwrap()
+        .id;
     revoke_invite(
         &scope,
         &mut conn,
@@ -222,21 +299,37 @@ fn unknown_revoked_and_expired_invites_are_invalid(db: TestDatabase) {
         ),
         Err(StoreError::NotFound)
     ));
-    fixtures::set_invite_expiry(&mut conn, "x@example.com", navi_tenancy::now());
+    drop(conn);
+    let expired = w.invite(&scope, "rex@example.com", Role::Member);
+    let mut conn = checkout(&w.pool).unwrap();
+    fixtures::set_invite_expiry(&mut conn, "rex@example.com", navi_tenancy::now());
     let still_pending: Vec<String> = list_pending_invites(&scope, &mut conn)
         .unwrap()
         .into_iter()
         .map(|invite| invite.email)
         .collect();
     assert_eq!(still_pending, ["live@example.com"]);
-    assert!(matches!(
-        w.accept(&revoked, None),
-        Err(StoreError::InvalidInvite)
-    ));
-    assert!(matches!(
-        w.accept(&expired, None),
-        Err(StoreError::InvalidInvite)
-    ));
+    drop(conn);
+
+    let used = w.invite(&scope, "eve@example.com", Role::Member);
+    w.accept(&used, &callers[4]).unwrap();
+    for token in [&revoked, &expired, &used] {
+        for caller in &callers {
+            assert!(
+                matches!(w.accept(token, caller), Err(StoreError::InvalidInvite)),
+                "{caller:?}"
+            );
+        }
+    }
+    // A live token with the wrong caller is refused for the caller, and stays usable.
+    assert!(matches!(w.accept(&live, &rex), Err(StoreError::Forbidden)));
+    let mut conn = checkout(&w.pool).unwrap();
+    assert_eq!(list_pending_invites(&scope, &mut conn).unwrap().len(), 1);
+    assert_eq!(
+        list_members(&scope, &mut conn).unwrap().len(),
+        2,
+        "ada and eve"
+    );
 }
 
 fn members_cannot_invite_and_other_orgs_cannot_revoke(db: TestDatabase) {
@@ -296,15 +389,20 @@ fn thirty_two_concurrent_accepts_of_one_token_succeed_once(db: TestDatabase) {
     let ada = w.user("ada@example.com");
     let scope = w.org(&ada);
     for round in 0..3 {
-        let token = w.invite(&scope, &format!("new{round}@example.com"), Role::Member);
+        let email = format!("new{round}@example.com");
+        let invitee = w.user(&email);
+        let signed_in = w.session(invitee.user_id());
+        let token = w.invite(&scope, &email, Role::Member);
         let barrier = std::sync::Barrier::new(32);
         let results: Vec<_> = std::thread::scope(|threads| {
             let handles: Vec<_> = (0..32)
-                .map(|_| {
+                .map(|i| {
                     let (w, token, barrier) = (&w, &token, &barrier);
+                    // Half through the invitee's key, half through their session.
+                    let caller = if i % 2 == 0 { &invitee } else { &signed_in };
                     threads.spawn(move || {
                         barrier.wait();
-                        w.accept(token, None)
+                        w.accept(token, caller)
                     })
                 })
                 .collect();
@@ -331,7 +429,7 @@ fn a_stale_admin_scope_creates_no_invite(db: TestDatabase) {
     let dee = w.user("dee@example.com");
     for (who, email) in [(&rex, "rex@example.com"), (&dee, "dee@example.com")] {
         let token = w.invite(&owner, email, Role::Admin);
-        w.accept(&token, Some(who)).unwrap();
+        w.accept(&token, who).unwrap();
     }
     let mut conn = checkout(&w.pool).unwrap();
     let rex_scope = rex.scope(&mut conn, Some(owner.org_id())).unwrap();
@@ -361,9 +459,10 @@ fn a_stale_admin_scope_creates_no_invite(db: TestDatabase) {
 
 backend_tests!(
     a_stale_admin_scope_creates_no_invite,
-    an_invited_user_with_a_key_joins_once,
-    an_anonymous_invitee_gets_a_user_and_a_pinned_key,
-    unknown_revoked_and_expired_invites_are_invalid,
+    an_invited_verified_user_joins_once,
+    an_unverified_invitee_is_forbidden_until_the_email_is_verified,
+    a_pinned_key_cannot_accept_an_invite,
+    unknown_revoked_expired_and_used_invites_are_invalid_whoever_asks,
     members_cannot_invite_and_other_orgs_cannot_revoke,
     thirty_two_concurrent_accepts_of_one_token_succeed_once,
 );

@@ -1,4 +1,8 @@
 //! Invites of the current org, and `POST /v1/invites/accept`.
+//!
+//! The token goes to the admin (for their own mailer) and, when mail is configured, in a mail to
+//! the invitee; neither lets anyone but the mailbox's owner join: accepting needs a principal
+//! whose verified email is the invite's.
 
 use actix_web::{web, HttpResponse};
 use navi_tenancy::invites::{
@@ -10,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::timestamp;
 use crate::app::{resource, AppState};
 use crate::audit_trail::Trail;
-use crate::auth::{MaybeAuthenticated, Scoped};
+use crate::auth::{Authenticated, Scoped};
 use crate::error::ApiError;
 use crate::json::Json;
 
@@ -18,7 +22,7 @@ use crate::json::Json;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/v1/org/invites").post(create).get(list))
         .service(resource("/v1/org/invites/{id}").delete(revoke))
-        .service(resource("/v1/invites/accept").post(accept));
+        .service(resource("/v1/invites/accept").get(accept_page).post(accept));
 }
 
 #[derive(Debug, Deserialize)]
@@ -71,12 +75,10 @@ struct AcceptedResponse {
     org_id: String,
     user_id: String,
     role: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    api_key: Option<String>,
 }
 
 async fn create(
-    Scoped { scope, .. }: Scoped,
+    Scoped { scope, org, .. }: Scoped,
     Trail(trail): Trail,
     state: web::Data<AppState>,
     body: Json<CreateInviteRequest>,
@@ -87,9 +89,11 @@ async fn create(
         "member" => Role::Member,
         _ => return Err(ApiError::invalid_request("role: one of admin, member")),
     };
+    let org_name = org.name.clone();
     let (invite, token) = state
         .db(move |conn| create_invite(&scope, conn, &trail, &email, role))
         .await?;
+    mail_invite(&state, &invite, &org_name, token.expose()).await;
     Ok(HttpResponse::Created().json(CreatedInviteResponse {
         id: invite.id,
         email: invite.email,
@@ -97,6 +101,25 @@ async fn create(
         token: token.expose().to_owned(),
         expires_at: timestamp(invite.expires_at),
     }))
+}
+
+/// Mails the invite when mail is configured. A mail that cannot go is logged, not an error: the
+/// invite exists and the admin holds its token.
+async fn mail_invite(state: &AppState, invite: &InviteRow, org_name: &str, token: &str) {
+    if !state.mailer.is_configured() {
+        return;
+    }
+    let link = state.public_link(&format!("/v1/invites/accept#token={token}"));
+    let text = format!(
+        "You are invited to join {org_name} on Navi as {role}.\n\n\
+         Open this link within 7 days, sign in as {email} there, and accept:\n\n{link}\n",
+        role = invite.role,
+        email = invite.email,
+    );
+    let subject = format!("Join {org_name} on Navi");
+    if let Err(error) = state.mailer.send(&invite.email, &subject, text).await {
+        tracing::warn!(%error, invite_id = %invite.id, "invite mail not sent");
+    }
 }
 
 async fn list(
@@ -123,24 +146,67 @@ async fn revoke(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The page an invite mail links to: signed in, it accepts with the session (its CSRF token, from
+/// `GET /v1/auth/session`); else it asks for the address and sends a sign-in link, after which
+/// the invite link is opened again.
+async fn accept_page() -> HttpResponse {
+    super::page("Join an organization on Navi", ACCEPT_SCRIPT)
+}
+
+const ACCEPT_SCRIPT: &str = r#"
+const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
+const post = (path, body, csrf) => fetch(path, {
+  method: "POST",
+  credentials: "same-origin",
+  headers: Object.assign({"Content-Type": "application/json"}, csrf ? {"X-Navi-CSRF": csrf} : {}),
+  body: JSON.stringify(body),
+}).then(async (response) => ({ok: response.ok, body: await response.json()}));
+const button = (label, onclick) => {
+  const element = document.createElement("button");
+  element.textContent = label;
+  element.onclick = onclick;
+  document.getElementById("form").replaceChildren(element);
+  return element;
+};
+fetch("/v1/auth/session", {credentials: "same-origin"}).then(async (response) => {
+  if (response.ok) {
+    const session = await response.json();
+    say("Signed in as " + session.user.email + ".");
+    button("Accept the invite", async () => {
+      const reply = await post("/v1/invites/accept", {token}, session.csrf_token);
+      say(reply.ok ? "You joined the organization as " + reply.body.role + "." : reply.body.error.message);
+    });
+  } else {
+    say("Sign in with the invited address first: Navi mails you a link.");
+    const email = document.createElement("input");
+    email.type = "email";
+    email.placeholder = "you@example.com";
+    const form = document.getElementById("form");
+    button("Email me a sign-in link", async () => {
+      const reply = await post("/v1/auth/email/start", {email: email.value});
+      say(reply.ok ? "Check your mail, open the link in this browser, then open the invite link again." : reply.body.error.message);
+    });
+    form.prepend(email);
+  }
+}, () => say("Navi cannot be reached; try again."));
+"#;
+
 async fn accept(
-    MaybeAuthenticated(caller): MaybeAuthenticated,
+    Authenticated(caller): Authenticated,
     Trail(trail): Trail,
     state: web::Data<AppState>,
     body: Json<AcceptRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let token = body.into_inner().token;
-    let pepper = state.pepper.clone();
     let accepted = state
         .db(move |conn| {
             let privileged = Privileged::acquire("accept an invite");
-            accept_invite(&privileged, conn, &trail, &pepper, &token, &caller)
+            accept_invite(&privileged, conn, &trail, &token, &caller)
         })
         .await?;
     Ok(HttpResponse::Created().json(AcceptedResponse {
         org_id: accepted.org_id,
         user_id: accepted.user_id,
         role: accepted.role.as_str(),
-        api_key: accepted.api_key.map(|key| key.expose().to_owned()),
     }))
 }

@@ -11,7 +11,7 @@ use navi_server::startup::{bind, open_database};
 use navi_tenancy::api_keys::create_api_key_privileged;
 use navi_tenancy::api_keys::Pepper;
 use navi_tenancy::testing::TestDatabase;
-use navi_tenancy::users::find_or_create_user;
+use navi_tenancy::users::verify_email;
 use navi_tenancy::Backend;
 use navi_tenancy::{checkout, Email, Privileged};
 use serde_json::{json, Value};
@@ -203,12 +203,17 @@ impl Api {
         Api { server, _db: None }
     }
 
-    /// A user with a fresh unpinned key, made directly in the database.
+    /// A user whose email is verified, with a fresh unpinned key, made directly in the database.
     pub fn user(&self, email: &str) -> (String, String) {
         let privileged = Privileged::acquire("test setup");
         let mut conn = checkout(&self.server.state.pool).unwrap();
-        let user =
-            find_or_create_user(&privileged, &mut conn, &Email::parse(email).unwrap()).unwrap();
+        let user = verify_email(
+            &privileged,
+            &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            &Email::parse(email).unwrap(),
+        )
+        .unwrap();
         let (_, key) = create_api_key_privileged(
             &privileged,
             &mut conn,

@@ -1,0 +1,833 @@
+//! Email sign-in and browser sessions, through a real SMTP server (aiosmtpd, started by
+//! `cargo xtask test`, which delivers into a Maildir the tests read): the link, its binding to the
+//! browser that asked, the mail limits, sessions (CSRF, logout seen by another instance, idle end,
+//! "sign out everywhere", removal), and invites that need the mailbox.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actix_web::cookie::Cookie;
+use common::{assert_error, config_for, state_with, Api, Reply, TestServer};
+use navi_server::config::Config;
+use navi_server::sessions::digest_of;
+use navi_tenancy::testing::TestDatabase;
+use navi_tenancy::Backend;
+use serde_json::{json, Value};
+
+/// What `NAVI_PUBLIC_URL` is in these tests, and so the `Origin` a browser on Navi sends.
+const PUBLIC: &str = "http://localhost:8080";
+
+fn env(name: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+        .unwrap_or_else(|| {
+            panic!("{name} is not set: run the tests with `cargo xtask test`, which starts the SMTP server")
+        })
+}
+
+fn redis_url() -> String {
+    std::env::var("NAVI_TEST_REDIS_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".into())
+}
+
+/// A configuration that mails through the test SMTP server; PostgreSQL runs with Redis, under a
+/// key prefix of its own (`prefix`), which instances that must share sessions share.
+fn sign_in_config(db: &TestDatabase, prefix: &str) -> Config {
+    let mut config = config_for(db);
+    config.smtp_url = Some(env("NAVI_TEST_SMTP_URL"));
+    config.public_url = PUBLIC.parse().unwrap();
+    // Requests name their client in X-Forwarded-For, so tests can be several clients.
+    config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    if db.backend() == Backend::Postgres {
+        config.redis_url = Some(redis_url());
+        config.cache_key_prefix = prefix.to_owned();
+    }
+    config
+}
+
+fn unique(label: &str) -> String {
+    let random: String = navi_server::sessions::random_token()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(12)
+        .collect();
+    format!("{label}-{}", random.to_lowercase())
+}
+
+async fn start(db: &TestDatabase) -> TestServer {
+    TestServer::start_with(state_with(sign_in_config(db, &format!("{}:", unique("navi")))).await)
+}
+
+/// A browser: it keeps the cookies servers set and sends them back, and sends `Origin` on unsafe
+/// methods as browsers do.
+#[derive(Default)]
+struct Browser {
+    cookies: HashMap<String, String>,
+    client: String,
+}
+
+impl Browser {
+    fn at(client: &str) -> Browser {
+        Browser {
+            cookies: HashMap::new(),
+            client: client.to_owned(),
+        }
+    }
+
+    async fn send(
+        &mut self,
+        server: &TestServer,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let method = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = awc::Client::new()
+            .request(method.clone(), server.url(path))
+            .insert_header(("X-Forwarded-For", self.client.as_str()));
+        if !matches!(method.as_str(), "GET" | "HEAD") {
+            request = request.insert_header(("Origin", PUBLIC));
+        }
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        if !self.cookies.is_empty() {
+            let cookies: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect();
+            request = request.insert_header(("Cookie", cookies.join("; ")));
+        }
+        let mut response = match body {
+            Some(body) => request
+                .insert_header(("Content-Type", "application/json"))
+                .send_body(body.to_string())
+                .await
+                .expect("sent"),
+            None => request.send().await.expect("sent"),
+        };
+        for value in response.headers().get_all("set-cookie") {
+            let cookie = Cookie::parse(value.to_str().unwrap().to_owned()).unwrap();
+            assert!(
+                cookie.secure() == Some(true)
+                    && cookie.http_only() == Some(true)
+                    && cookie.path() == Some("/")
+                    && cookie.same_site() == Some(actix_web::cookie::SameSite::Lax),
+                "every cookie is Secure, HttpOnly, Path=/, SameSite=Lax: {cookie}"
+            );
+            if cookie.value().is_empty() {
+                self.cookies.remove(cookie.name());
+            } else {
+                self.cookies
+                    .insert(cookie.name().to_owned(), cookie.value().to_owned());
+            }
+        }
+        let bytes = response.body().await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Reply {
+            status: response.status().as_u16(),
+            body,
+        }
+    }
+
+    /// Asks for a link to `email`: the reply.
+    async fn start_email(&mut self, server: &TestServer, email: &str) -> Reply {
+        self.send(
+            server,
+            "POST",
+            "/v1/auth/email/start",
+            Some(json!({ "email": email })),
+            &[],
+        )
+        .await
+    }
+
+    async fn confirm(&mut self, server: &TestServer, token: &str) -> Reply {
+        self.send(
+            server,
+            "POST",
+            "/v1/auth/email/confirm",
+            Some(json!({ "token": token })),
+            &[],
+        )
+        .await
+    }
+
+    /// Signs in as `email` through the mailed link: the session's body (user, orgs, CSRF token).
+    async fn sign_in(&mut self, server: &TestServer, email: &str) -> Value {
+        let mails_before = mails_to(email).len();
+        let reply = self.start_email(server, email).await;
+        assert_eq!(reply.status, 202, "{reply:?}");
+        let mails = mails_to(email);
+        assert_eq!(mails.len(), mails_before + 1);
+        let reply = self
+            .confirm(server, &link_token(mails.last().unwrap()))
+            .await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        reply.body
+    }
+
+    /// A request as the signed-in user, with the session's CSRF token.
+    async fn act(
+        &mut self,
+        server: &TestServer,
+        session: &Value,
+        method: &str,
+        path: &str,
+        org: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let csrf = session["csrf_token"].as_str().unwrap().to_owned();
+        let mut headers = vec![("X-Navi-CSRF", csrf.as_str())];
+        if let Some(org) = org {
+            headers.push(("X-Navi-Org", org));
+        }
+        self.send(server, method, path, body, &headers).await
+    }
+}
+
+fn maildir() -> PathBuf {
+    PathBuf::from(env("NAVI_TEST_MAILDIR")).join("new")
+}
+
+/// The messages delivered to `email` (their text, soft line breaks of quoted-printable undone),
+/// oldest first. Sending is done when Navi answers, so no waiting is needed.
+fn mails_to(email: &str) -> Vec<String> {
+    let mut mails: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(maildir())
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|entry| {
+                    let text = std::fs::read_to_string(entry.path()).ok()?;
+                    let modified = entry.metadata().ok()?.modified().ok()?;
+                    let to = text
+                        .lines()
+                        .find(|line| line.starts_with("To: "))?
+                        .to_owned();
+                    to.contains(email).then(|| {
+                        (
+                            modified,
+                            text.replace("=\r\n", "")
+                                .replace("=\n", "")
+                                .replace("=3D", "="),
+                        )
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    mails.sort();
+    mails.into_iter().map(|(_, text)| text).collect()
+}
+
+/// The token of the link in a mail.
+fn link_token(mail: &str) -> String {
+    let start = mail.find("#token=").expect("a link with a token") + "#token=".len();
+    mail[start..start + 43].to_owned()
+}
+
+async fn an_email_link_signs_in_the_browser_that_asked(db: TestDatabase) {
+    let server = start(&db).await;
+    let email = format!("{}@example.com", unique("ada"));
+    let mut browser = Browser::at("203.0.113.1");
+    let reply = browser.start_email(&server, &email).await;
+    assert_eq!(reply.status, 202, "{reply:?}");
+    assert!(browser.cookies.contains_key("__Host-navi_email"));
+    let mails = mails_to(&email);
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].contains(&format!("{PUBLIC}/v1/auth/email/confirm#token=")));
+
+    // The page the link opens signs nobody in by itself.
+    let page = browser
+        .send(&server, "GET", "/v1/auth/email/confirm", None, &[])
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page
+        .body
+        .as_str()
+        .unwrap()
+        .contains("/v1/auth/email/confirm"));
+    assert!(!browser.cookies.contains_key("__Host-navi_session"));
+
+    let session = browser.confirm(&server, &link_token(&mails[0])).await;
+    assert_eq!(session.status, 200, "{session:?}");
+    assert_eq!(session.body["user"]["email"], email.as_str());
+    assert!(common::is_timestamp(
+        &session.body["user"]["email_verified_at"]
+    ));
+    assert_eq!(session.body["orgs"], json!([]));
+    assert!(browser.cookies.contains_key("__Host-navi_session"));
+    assert!(
+        !browser.cookies.contains_key("__Host-navi_email"),
+        "the link's cookie is dropped once used"
+    );
+    let current = browser
+        .send(&server, "GET", "/v1/auth/session", None, &[])
+        .await;
+    assert_eq!(current.status, 200);
+    assert_eq!(current.body["user"], session.body["user"]);
+    assert_eq!(current.body["csrf_token"], session.body["csrf_token"]);
+
+    // The session acts as its user: an org, then the org through X-Navi-Org.
+    let session = session.body;
+    let org = browser
+        .act(
+            &server,
+            &session,
+            "POST",
+            "/v1/orgs",
+            None,
+            Some(json!({"name": "Acme"})),
+        )
+        .await;
+    assert_eq!(org.status, 201, "{org:?}");
+    let org_id = org.body["id"].as_str().unwrap();
+    let read = browser
+        .act(&server, &session, "GET", "/v1/org", Some(org_id), None)
+        .await;
+    assert_eq!((read.status, &read.body["id"]), (200, &json!(org_id)));
+    let without_org = browser
+        .act(&server, &session, "GET", "/v1/org", None, None)
+        .await;
+    assert_error(&without_org, 403, "org_context_required");
+
+    // The link is single use.
+    let replay = browser.confirm(&server, &link_token(&mails[0])).await;
+    assert_error(&replay, 400, "invalid_token");
+}
+
+async fn a_link_opened_without_the_asking_browsers_cookie_signs_nobody_in(db: TestDatabase) {
+    let server = start(&db).await;
+    let email = format!("{}@example.com", unique("bob"));
+    let mut asker = Browser::at("203.0.113.2");
+    assert_eq!(asker.start_email(&server, &email).await.status, 202);
+    let token = link_token(&mails_to(&email)[0]);
+
+    // Another browser with no cookie, one with its own link's cookie, a scanner's GET: nothing.
+    let mut elsewhere = Browser::at("198.51.100.7");
+    assert_error(
+        &elsewhere.confirm(&server, &token).await,
+        400,
+        "invalid_token",
+    );
+    let mut other = Browser::at("198.51.100.8");
+    let other_email = format!("{}@example.com", unique("other"));
+    assert_eq!(other.start_email(&server, &other_email).await.status, 202);
+    assert_error(&other.confirm(&server, &token).await, 400, "invalid_token");
+    let scanner = elsewhere
+        .send(
+            &server,
+            "GET",
+            &format!("/v1/auth/email/confirm?token={token}"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(scanner.status, 200);
+    assert!(!elsewhere.cookies.contains_key("__Host-navi_session"));
+    // A made-up token in the right browser.
+    assert_error(
+        &asker.confirm(&server, &"A".repeat(43)).await,
+        400,
+        "invalid_token",
+    );
+    // From another origin, with the right cookie and token: refused before anything is used.
+    let foreign = asker
+        .send(
+            &server,
+            "POST",
+            "/v1/auth/email/confirm",
+            Some(json!({ "token": token })),
+            &[("Origin", "https://evil.example")],
+        )
+        .await;
+    assert_error(&foreign, 403, "forbidden");
+
+    // None of that used the link up: the browser that asked signs in with it.
+    let signed_in = asker.confirm(&server, &token).await;
+    assert_eq!(signed_in.status, 200, "{signed_in:?}");
+    assert_eq!(signed_in.body["user"]["email"], email.as_str());
+}
+
+async fn starting_answers_alike_for_every_address(db: TestDatabase) {
+    let server = start(&db).await;
+    let api = Api::start_on(server);
+    let known = format!("{}@example.com", unique("known"));
+    api.user(&known);
+    let unknown = format!("{}@example.com", unique("unknown"));
+    let mut browser = Browser::at("203.0.113.3");
+    let a = browser.start_email(&api.server, &known).await;
+    let b = browser.start_email(&api.server, &unknown).await;
+    assert_eq!((a.status, &a.body), (b.status, &b.body));
+    assert_eq!(a.status, 202);
+    assert_eq!(mails_to(&known).len(), 1);
+    assert_eq!(mails_to(&unknown).len(), 1);
+    for bad in ["", "not-an-email", "a@b@c"] {
+        let reply = browser.start_email(&api.server, bad).await;
+        assert_error(&reply, 400, "invalid_request");
+    }
+    let extra = browser
+        .send(
+            &api.server,
+            "POST",
+            "/v1/auth/email/start",
+            Some(json!({"email": unknown, "admin": true})),
+            &[],
+        )
+        .await;
+    assert_error(&extra, 400, "invalid_request");
+}
+
+async fn mails_are_limited_per_recipient_and_per_client(db: TestDatabase) {
+    let server = start(&db).await;
+    // Five to one recipient from five clients; the sixth is refused and not sent.
+    let target = format!("{}@example.com", unique("target"));
+    for n in 0..5 {
+        let mut browser = Browser::at(&format!("192.0.2.{n}"));
+        assert_eq!(browser.start_email(&server, &target).await.status, 202);
+    }
+    let mut sixth = Browser::at("192.0.2.99");
+    let refused = sixth.start_email(&server, &target).await;
+    assert_error(&refused, 429, "rate_limited");
+    assert_eq!(mails_to(&target).len(), 5);
+
+    // Five from one client to five recipients; the sixth is refused. An IPv6 client counts per
+    // /64: two addresses of one /64 are one client.
+    for (client, other_half) in [
+        ("198.51.100.20", "198.51.100.20"),
+        ("2001:db8:1:2::1", "2001:db8:1:2::ffff"),
+    ] {
+        for n in 0..5 {
+            let ip = if n % 2 == 0 { client } else { other_half };
+            let mut browser = Browser::at(ip);
+            let email = format!("{}@example.com", unique("many"));
+            assert_eq!(
+                browser.start_email(&server, &email).await.status,
+                202,
+                "{ip}"
+            );
+        }
+        let mut browser = Browser::at(other_half);
+        let email = format!("{}@example.com", unique("many"));
+        assert_error(
+            &browser.start_email(&server, &email).await,
+            429,
+            "rate_limited",
+        );
+        assert!(mails_to(&email).is_empty());
+    }
+    // Another /64 is another client.
+    let mut neighbour = Browser::at("2001:db8:1:3::1");
+    let email = format!("{}@example.com", unique("many"));
+    assert_eq!(neighbour.start_email(&server, &email).await.status, 202);
+}
+
+async fn unsafe_session_requests_need_the_origin_and_the_csrf_token(db: TestDatabase) {
+    let server = start(&db).await;
+    let mut browser = Browser::at("203.0.113.4");
+    let email = format!("{}@example.com", unique("csrf"));
+    let session = browser.sign_in(&server, &email).await;
+    let csrf = session["csrf_token"].as_str().unwrap().to_owned();
+    let body = Some(json!({"name": "Acme"}));
+    for (origin, token) in [
+        (None, Some(csrf.as_str())),
+        (Some("null"), Some(csrf.as_str())),
+        (Some("https://evil.example"), Some(csrf.as_str())),
+        (Some("http://localhost:8081"), Some(csrf.as_str())),
+        (Some(PUBLIC), None),
+        (Some(PUBLIC), Some("not-the-token")),
+    ] {
+        let mut request = awc::Client::new()
+            .post(server.url("/v1/orgs"))
+            .insert_header((
+                "Cookie",
+                format!(
+                    "__Host-navi_session={}",
+                    browser.cookies["__Host-navi_session"]
+                ),
+            ))
+            .insert_header(("Content-Type", "application/json"));
+        if let Some(origin) = origin {
+            request = request.insert_header(("Origin", origin));
+        }
+        if let Some(token) = token {
+            request = request.insert_header(("X-Navi-CSRF", token));
+        }
+        let response = request
+            .send_body(body.clone().unwrap().to_string())
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 403, "{origin:?} {token:?}");
+    }
+    // Reads need neither; the right origin and token make the change.
+    let read = browser
+        .send(&server, "GET", "/v1/auth/session", None, &[])
+        .await;
+    assert_eq!(read.status, 200);
+    let made = browser
+        .act(&server, &session, "POST", "/v1/orgs", None, body)
+        .await;
+    assert_eq!(made.status, 201, "{made:?}");
+    // Without a session, a cookie that names none is no credential.
+    let mut stranger = Browser::at("203.0.113.5");
+    stranger
+        .cookies
+        .insert("__Host-navi_session".into(), "made-up".into());
+    let reply = stranger
+        .send(&server, "GET", "/v1/auth/session", None, &[])
+        .await;
+    assert_error(&reply, 401, "unauthenticated");
+}
+
+/// Two instances over one database and one Redis: a logout through one is seen by the other at
+/// the next request, and so is the end of every session.
+async fn logout_is_seen_by_another_instance_at_once(db: TestDatabase) {
+    let prefix = format!("{}:", unique("shared"));
+    let redis = |db: &TestDatabase| {
+        let mut config = sign_in_config(db, &prefix);
+        config.redis_url = Some(redis_url());
+        config.cache_key_prefix = prefix.clone();
+        config
+    };
+    let a = TestServer::start_with(state_with(redis(&db)).await);
+    let b = TestServer::start_with(state_with(redis(&db)).await);
+    let email = format!("{}@example.com", unique("two"));
+    let mut browser = Browser::at("203.0.113.6");
+    let session = browser.sign_in(&a, &email).await;
+    assert_eq!(
+        browser
+            .send(&b, "GET", "/v1/auth/session", None, &[])
+            .await
+            .status,
+        200
+    );
+    let cookies = browser.cookies.clone();
+    let out = browser
+        .act(&a, &session, "POST", "/v1/auth/logout", None, None)
+        .await;
+    assert_eq!(out.status, 204, "{out:?}");
+    assert!(!browser.cookies.contains_key("__Host-navi_session"));
+    let mut stale = Browser::at("203.0.113.6");
+    stale.cookies = cookies;
+    assert_error(
+        &stale.send(&b, "GET", "/v1/auth/session", None, &[]).await,
+        401,
+        "unauthenticated",
+    );
+
+    // Two sessions, one "sign out everywhere" through B: both end on both instances.
+    let mut first = Browser::at("203.0.113.6");
+    let first_session = first.sign_in(&a, &email).await;
+    let mut second = Browser::at("203.0.113.6");
+    second.sign_in(&b, &email).await;
+    let ended = first
+        .act(
+            &b,
+            &first_session,
+            "DELETE",
+            "/v1/auth/sessions",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(ended.status, 204, "{ended:?}");
+    for server in [&a, &b] {
+        let reply = second
+            .send(server, "GET", "/v1/auth/session", None, &[])
+            .await;
+        assert_error(&reply, 401, "unauthenticated");
+    }
+    // A new sign-in works.
+    let mut third = Browser::at("203.0.113.6");
+    third.sign_in(&b, &email).await;
+    assert_eq!(
+        third
+            .send(&a, "GET", "/v1/auth/session", None, &[])
+            .await
+            .status,
+        200
+    );
+}
+
+async fn an_idle_session_ends(db: TestDatabase) {
+    let server = start(&db).await;
+    let mut browser = Browser::at("203.0.113.7");
+    let email = format!("{}@example.com", unique("idle"));
+    browser.sign_in(&server, &email).await;
+    let token = browser.cookies["__Host-navi_session"].clone();
+    // Its last request was 12 hours ago (the mark's TTL would have dropped it; an older mark
+    // must not be trusted either).
+    let long_ago = navi_tenancy::now() - chrono::TimeDelta::hours(12);
+    server
+        .state
+        .cache
+        .set_json(
+            &format!("session-seen:{}", digest_of(&[&token])),
+            &long_ago,
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    assert_error(
+        &browser
+            .send(&server, "GET", "/v1/auth/session", None, &[])
+            .await,
+        401,
+        "unauthenticated",
+    );
+}
+
+/// The old way to squat an address: an admin invites `victim@…`, keeps the token, and accepts it
+/// for a user they made. Now the token needs the victim's verified mailbox, and the victim's first
+/// verification ends whatever was made for that address before.
+async fn an_invite_needs_the_invited_mailbox(db: TestDatabase) {
+    let server = start(&db).await;
+    let api = Api::start_on(server);
+    let owner = api
+        .owner(&format!("{}@example.com", unique("admin")), "Acme")
+        .await;
+    let victim = format!("{}@corp.example", unique("victim"));
+    let token = api.invite(&owner, &victim, "member").await;
+    assert_eq!(mails_to(&victim).len(), 1, "the invite is mailed");
+    assert!(mails_to(&victim)[0].contains(&format!("{PUBLIC}/v1/invites/accept#token={token}")));
+
+    let accept = |key: Option<String>| {
+        let api = &api;
+        let token = token.clone();
+        async move {
+            api.call(
+                "POST",
+                "/v1/invites/accept",
+                key.as_deref(),
+                None,
+                Some(json!({ "token": token })),
+            )
+            .await
+        }
+    };
+    assert_error(&accept(None).await, 401, "unauthenticated");
+    assert_error(&accept(Some(owner.key.clone())).await, 403, "forbidden");
+    // A user the admin made for the victim's address (as bootstrap would, unverified).
+    let squatter_key = {
+        let privileged = navi_tenancy::Privileged::acquire("test setup");
+        let mut conn = navi_tenancy::checkout(&api.server.state.pool).unwrap();
+        let user = navi_tenancy::users::find_or_create_user(
+            &privileged,
+            &mut conn,
+            &navi_tenancy::Email::parse(&victim).unwrap(),
+        )
+        .unwrap();
+        let (_, key) = navi_tenancy::api_keys::create_api_key_privileged(
+            &privileged,
+            &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            None,
+            &api.server.state.pepper,
+            &user.id,
+            None,
+            "squat",
+        )
+        .unwrap();
+        key.expose().to_owned()
+    };
+    assert_error(&accept(Some(squatter_key.clone())).await, 403, "forbidden");
+
+    // The victim signs in from their mailbox and accepts; the squatter's key is dead.
+    let mut browser = Browser::at("203.0.113.8");
+    let session = browser.sign_in(&api.server, &victim).await;
+    let joined = browser
+        .act(
+            &api.server,
+            &session,
+            "POST",
+            "/v1/invites/accept",
+            None,
+            Some(json!({ "token": token })),
+        )
+        .await;
+    assert_eq!(joined.status, 201, "{joined:?}");
+    assert_eq!(joined.body["org_id"], owner.org_id.as_str());
+    let org = browser
+        .act(
+            &api.server,
+            &session,
+            "GET",
+            "/v1/org",
+            Some(&owner.org_id),
+            None,
+        )
+        .await;
+    assert_eq!(org.status, 200);
+    assert_error(
+        &api.call("GET", "/v1/api-keys", Some(&squatter_key), None, None)
+            .await,
+        401,
+        "unauthenticated",
+    );
+}
+
+async fn a_removed_members_session_loses_the_org_at_once(db: TestDatabase) {
+    let server = start(&db).await;
+    let api = Api::start_on(server);
+    let owner = api
+        .owner(&format!("{}@example.com", unique("owner")), "Acme")
+        .await;
+    let email = format!("{}@example.com", unique("member"));
+    let (_, member_id) = api.member(&owner, &email, "member").await;
+    let mut browser = Browser::at("203.0.113.9");
+    let session = browser.sign_in(&api.server, &email).await;
+    let org = Some(owner.org_id.as_str());
+    assert_eq!(
+        browser
+            .act(&api.server, &session, "GET", "/v1/org", org, None)
+            .await
+            .status,
+        200
+    );
+    let removed = api
+        .call(
+            "DELETE",
+            &format!("/v1/org/members/{member_id}"),
+            Some(&owner.key),
+            org,
+            None,
+        )
+        .await;
+    assert_eq!(removed.status, 204);
+    assert_error(
+        &browser
+            .act(&api.server, &session, "GET", "/v1/org", org, None)
+            .await,
+        403,
+        "forbidden",
+    );
+}
+
+async fn a_session_makes_keys_that_expire_within_90_days(db: TestDatabase) {
+    let server = start(&db).await;
+    let mut browser = Browser::at("203.0.113.10");
+    let session = browser
+        .sign_in(&server, &format!("{}@example.com", unique("keys")))
+        .await;
+    let org = browser
+        .act(
+            &server,
+            &session,
+            "POST",
+            "/v1/orgs",
+            None,
+            Some(json!({"name": "Acme"})),
+        )
+        .await;
+    let org_id = org.body["id"].as_str().unwrap();
+    for asked in [
+        json!({"name": "laptop"}),
+        json!({"name": "ci", "expires_in_days": 365}),
+    ] {
+        let made = browser
+            .act(
+                &server,
+                &session,
+                "POST",
+                "/v1/api-keys",
+                Some(org_id),
+                Some(asked),
+            )
+            .await;
+        assert_eq!(made.status, 201, "{made:?}");
+        let expires =
+            chrono::DateTime::parse_from_rfc3339(made.body["expires_at"].as_str().unwrap())
+                .unwrap();
+        let limit = chrono::Utc::now() + chrono::TimeDelta::days(90);
+        assert!(expires <= limit, "{expires} is within 90 days");
+        assert!(expires > limit - chrono::TimeDelta::minutes(5), "{expires}");
+    }
+}
+
+on_both_backends!(
+    an_email_link_signs_in_the_browser_that_asked,
+    a_link_opened_without_the_asking_browsers_cookie_signs_nobody_in,
+    starting_answers_alike_for_every_address,
+    mails_are_limited_per_recipient_and_per_client,
+    unsafe_session_requests_need_the_origin_and_the_csrf_token,
+    logout_is_seen_by_another_instance_at_once,
+    an_idle_session_ends,
+    an_invite_needs_the_invited_mailbox,
+    a_removed_members_session_loses_the_org_at_once,
+    a_session_makes_keys_that_expire_within_90_days,
+);
+
+/// PostgreSQL without SMTP has nowhere to send a link: 503, and nothing is mailed.
+#[actix_web::test]
+async fn email_sign_in_without_mail_on_postgres_is_unavailable() {
+    let db = TestDatabase::postgres();
+    let mut config = sign_in_config(&db, &format!("{}:", unique("nomail")));
+    config.smtp_url = None;
+    let server = TestServer::start_with(state_with(config).await);
+    let email = format!("{}@example.com", unique("nomail"));
+    let reply = Browser::at("203.0.113.11")
+        .start_email(&server, &email)
+        .await;
+    assert_error(&reply, 503, "unavailable");
+    assert!(mails_to(&email).is_empty());
+}
+
+/// The embedded default without SMTP writes mail to `outbox/` next to the database, private,
+/// keeping the newest 1,000.
+#[actix_web::test]
+async fn without_smtp_the_embedded_default_writes_an_outbox() {
+    let db = TestDatabase::sqlite();
+    let mut config = sign_in_config(&db, "unused:");
+    config.smtp_url = None;
+    let outbox = db
+        .url()
+        .sqlite_path()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("outbox");
+    std::fs::create_dir_all(&outbox).unwrap();
+    for n in 0..1_000 {
+        std::fs::write(outbox.join(format!("{n:020}-old.eml")), "To: old\r\n").unwrap();
+    }
+    let server = TestServer::start_with(state_with(config).await);
+    let email = format!("{}@example.com", unique("outbox"));
+    let reply = Browser::at("203.0.113.12")
+        .start_email(&server, &email)
+        .await;
+    assert_eq!(reply.status, 202, "{reply:?}");
+    let files: Vec<PathBuf> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1_000);
+    assert!(
+        !outbox.join(format!("{:020}-old.eml", 0)).exists(),
+        "the oldest went"
+    );
+    let newest = files
+        .iter()
+        .find(|path| !path.to_string_lossy().ends_with("-old.eml"))
+        .expect("the new message");
+    let text = std::fs::read_to_string(newest).unwrap();
+    assert!(text.contains(&email) && text.contains("#token="), "{text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(newest).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}
