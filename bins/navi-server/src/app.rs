@@ -130,6 +130,7 @@ pub fn build_app(
         .configure(routes::invites::configure)
         .configure(routes::api_keys::configure)
         .configure(routes::mcp_servers::configure)
+        .configure(routes::sso::configure)
         .configure(routes::usage::configure)
         .configure(routes::audit::configure)
         .default_service(web::to(unknown_route))

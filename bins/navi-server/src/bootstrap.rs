@@ -1,4 +1,5 @@
-//! `navi-server bootstrap`: the first user, org and API key, from the command line.
+//! `navi-server bootstrap` (the first user, org and API key) and `navi-server domains` (the email
+//! domains an org's SSO connections are trusted for): the operator's way in, from the command line.
 
 use navi_tenancy::api_keys::create_api_key_privileged;
 use navi_tenancy::audit::AuditTrail;
@@ -62,4 +63,69 @@ pub fn bootstrap(
         })
     })?;
     Ok(bootstrapped)
+}
+
+/// What `navi-server domains` does.
+#[derive(Debug, Clone, Copy)]
+pub enum Domains<'a> {
+    /// Approve `domain` for the org `org`.
+    Approve {
+        /// The org's slug.
+        org: &'a str,
+        /// The domain.
+        domain: &'a str,
+    },
+    /// Revoke `domain` from the org `org`.
+    Revoke {
+        /// The org's slug.
+        org: &'a str,
+        /// The domain.
+        domain: &'a str,
+    },
+    /// The org's approved domains.
+    List {
+        /// The org's slug.
+        org: &'a str,
+    },
+}
+
+/// Runs `action` under the server's configuration and migration rules: the lines to print.
+pub fn domains(config: &Config, migrate: bool, action: Domains<'_>) -> anyhow::Result<Vec<String>> {
+    use navi_tenancy::sso::{approve_domain, list_domains, revoke_domain};
+    let pool = open_database(config, migrate)?;
+    let keyring = crate::secrets::encryption_keys(config)?;
+    let trail = AuditTrail::new(crate::secrets::audit_keys(config, keyring)?, None);
+    let mut conn = navi_tenancy::checkout(&pool)?;
+    let privileged = Privileged::acquire("manage an org's SSO domains");
+    Ok(match action {
+        Domains::Approve { org, domain } => {
+            approve_domain(&privileged, &mut conn, &trail, org, domain)
+                .map_err(|error| named(org, error))?;
+            vec![format!(
+                "approved {} for {org}",
+                domain.trim().to_ascii_lowercase()
+            )]
+        }
+        Domains::Revoke { org, domain } => {
+            revoke_domain(&privileged, &mut conn, &trail, org, domain)
+                .map_err(|error| named(org, error))?;
+            vec![format!(
+                "revoked {} from {org}",
+                domain.trim().to_ascii_lowercase()
+            )]
+        }
+        Domains::List { org } => {
+            list_domains(&privileged, &mut conn, org).map_err(|error| named(org, error))?
+        }
+    })
+}
+
+/// A store error of `navi-server domains`, naming the org when it is a `NotFound`.
+fn named(org: &str, error: navi_tenancy::StoreError) -> anyhow::Error {
+    match error {
+        navi_tenancy::StoreError::NotFound => {
+            anyhow::anyhow!("no org `{org}`, or the domain is not approved for it")
+        }
+        other => other.into(),
+    }
 }

@@ -158,6 +158,17 @@ impl From<StoreError> for ApiError {
                 "forbidden",
                 "You may not do this in this organization.",
             ),
+            StoreError::SignInRefused(reason) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "sso_failed",
+                format!("Sign-in refused: {reason}."),
+            ),
+            StoreError::SsoRequired => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "sso_required",
+                "This organization requires signing in through its single sign-on \
+                 (GET /v1/auth/sso/start?org=SLUG); API keys still work.",
+            ),
             StoreError::RecentSignInRequired => ApiError::new(
                 StatusCode::FORBIDDEN,
                 "recent_sign_in_required",

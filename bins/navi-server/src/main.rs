@@ -34,6 +34,38 @@ enum Command {
         #[arg(long)]
         unpinned: bool,
     },
+    /// Approve, revoke or list the email domains an org's SSO connections are trusted for (a
+    /// domain belongs to at most one org). Audited in the org.
+    Domains {
+        #[command(subcommand)]
+        action: DomainsAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DomainsAction {
+    /// Trust the org's connections for emails of DOMAIN.
+    Approve {
+        /// The org's slug.
+        #[arg(long)]
+        org: String,
+        /// The domain, such as corp.example.
+        domain: String,
+    },
+    /// Stop trusting the org's connections for emails of DOMAIN.
+    Revoke {
+        /// The org's slug.
+        #[arg(long)]
+        org: String,
+        /// The domain.
+        domain: String,
+    },
+    /// Print the org's approved domains, one per line.
+    List {
+        /// The org's slug.
+        #[arg(long)]
+        org: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -60,6 +92,20 @@ fn main() -> ExitCode {
                 Ok(())
             },
         ),
+        Some(Command::Domains { action }) => {
+            let action = match &action {
+                DomainsAction::Approve { org, domain } => {
+                    bootstrap::Domains::Approve { org, domain }
+                }
+                DomainsAction::Revoke { org, domain } => bootstrap::Domains::Revoke { org, domain },
+                DomainsAction::List { org } => bootstrap::Domains::List { org },
+            };
+            bootstrap::domains(&config, cli.migrate, action).map(|lines| {
+                for line in lines {
+                    println!("{line}");
+                }
+            })
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

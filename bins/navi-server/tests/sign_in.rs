@@ -757,7 +757,283 @@ async fn a_session_makes_keys_that_expire_within_90_days(db: TestDatabase) {
     }
 }
 
+async fn owners_manage_sso_connections(db: TestDatabase) {
+    let server = start(&db).await;
+    let api = Api::start_on(server);
+    let owner = api
+        .owner(&format!("{}@example.com", unique("owner")), "Acme")
+        .await;
+    let org = Some(owner.org_id.as_str());
+    let (admin_key, _) = api
+        .member(&owner, &format!("{}@example.com", unique("admin")), "admin")
+        .await;
+    let other = api
+        .owner(&format!("{}@example.com", unique("other")), "Other")
+        .await;
+    let body = json!({
+        "issuer": "https://idp.corp.example",
+        "client_id": "navi",
+        "client_secret": "s3cret-value",
+        "role_claim": "groups",
+        "role_values": {"admin": ["navi-admins"]},
+    });
+    let made = api
+        .call(
+            "POST",
+            "/v1/org/sso/connections",
+            Some(&owner.key),
+            org,
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{made:?}");
+    let id = made.body["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("sso_"));
+    assert_eq!(made.body["has_client_secret"], true);
+    assert_eq!(made.body["first_role"], "member");
+    assert_eq!(made.body["enforced"], false);
+    assert_eq!(
+        made.body["redirect_uri"],
+        format!("{PUBLIC}/v1/auth/sso/callback")
+    );
+    assert!(!made.body.to_string().contains("s3cret-value"), "{made:?}");
+    let path = format!("/v1/org/sso/connections/{id}");
+    let shown = api.get_ok(&path, &owner.key, org).await;
+    assert_eq!(shown, made.body);
+    let listed = api.get_ok("/v1/org/sso/connections", &owner.key, org).await;
+    assert_eq!(listed["connections"], json!([made.body]));
+
+    // Only owners, only their org.
+    for (method, path) in [
+        ("GET", "/v1/org/sso/connections"),
+        ("GET", path.as_str()),
+        ("DELETE", path.as_str()),
+    ] {
+        let reply = api.call(method, path, Some(&admin_key), org, None).await;
+        assert_error(&reply, 403, "forbidden");
+    }
+    let reply = api
+        .call(
+            "POST",
+            "/v1/org/sso/connections",
+            Some(&admin_key),
+            org,
+            Some(body.clone()),
+        )
+        .await;
+    assert_error(&reply, 403, "forbidden");
+    let reply = api
+        .call("GET", &path, Some(&other.key), Some(&other.org_id), None)
+        .await;
+    assert_error(&reply, 404, "not_found");
+
+    // PUT: an absent secret is kept, null clears it.
+    let mut kept = body.clone();
+    kept.as_object_mut().unwrap().remove("client_secret");
+    kept["enforced"] = json!(true);
+    let updated = api
+        .call("PUT", &path, Some(&owner.key), org, Some(kept))
+        .await;
+    assert_eq!(updated.status, 200, "{updated:?}");
+    assert_eq!(
+        (
+            &updated.body["has_client_secret"],
+            &updated.body["enforced"]
+        ),
+        (&json!(true), &json!(true))
+    );
+    let mut cleared = body.clone();
+    cleared["client_secret"] = Value::Null;
+    let updated = api
+        .call("PUT", &path, Some(&owner.key), org, Some(cleared))
+        .await;
+    assert_eq!(updated.body["has_client_secret"], false, "{updated:?}");
+
+    for (field, value) in [
+        ("issuer", json!("http://idp.corp.example")),
+        ("issuer", json!("ftp://idp.corp.example")),
+        ("issuer", json!("https://idp.corp.example/?a=1")),
+        ("issuer", json!("not a url")),
+        ("first_role", json!("owner")),
+        ("client_id", json!("")),
+        ("role_claim", Value::Null),
+    ] {
+        let mut bad = body.clone();
+        bad[field] = value;
+        let reply = api
+            .call(
+                "POST",
+                "/v1/org/sso/connections",
+                Some(&owner.key),
+                org,
+                Some(bad),
+            )
+            .await;
+        assert_error(&reply, 400, "invalid_request");
+    }
+
+    assert_eq!(
+        api.call("DELETE", &path, Some(&owner.key), org, None)
+            .await
+            .status,
+        204
+    );
+    assert_error(
+        &api.call("GET", &path, Some(&owner.key), org, None).await,
+        404,
+        "not_found",
+    );
+    let events = api.get_ok("/v1/audit/logs", &owner.key, org).await;
+    let actions: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "sso_connection.create",
+        "sso_connection.update",
+        "sso_connection.delete",
+    ] {
+        assert!(actions.contains(&action), "{actions:?}");
+    }
+    assert!(!events.to_string().contains("s3cret-value"));
+}
+
+async fn a_domain_belongs_to_one_org(db: TestDatabase) {
+    use navi_server::bootstrap::{domains, Domains};
+    let server = start(&db).await;
+    let api = Api::start_on(server);
+    let acme = api
+        .owner(&format!("{}@example.com", unique("acme")), "Acme")
+        .await;
+    let globex = api
+        .owner(&format!("{}@example.com", unique("globex")), "Globex")
+        .await;
+    let acme_slug = api.get_ok("/v1/org", &acme.key, Some(&acme.org_id)).await["slug"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let globex_slug = api
+        .get_ok("/v1/org", &globex.key, Some(&globex.org_id))
+        .await["slug"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let config = api.server.state.config.as_ref();
+    let domain = format!("{}.example", unique("corp"));
+    let run = |action| domains(config, false, action);
+    let upper = domain.to_uppercase();
+    run(Domains::Approve {
+        org: &acme_slug,
+        domain: &upper,
+    })
+    .unwrap();
+    let twice = run(Domains::Approve {
+        org: &acme_slug,
+        domain: &domain,
+    })
+    .unwrap_err();
+    assert!(twice.to_string().contains("already approved"), "{twice}");
+    let taken = run(Domains::Approve {
+        org: &globex_slug,
+        domain: &domain,
+    })
+    .unwrap_err();
+    assert!(taken.to_string().contains("another org"), "{taken}");
+    assert_eq!(
+        run(Domains::List { org: &acme_slug }).unwrap(),
+        vec![domain.clone()]
+    );
+    assert!(run(Domains::List { org: &globex_slug }).unwrap().is_empty());
+    let bad = run(Domains::Approve {
+        org: &acme_slug,
+        domain: "not a domain",
+    })
+    .unwrap_err();
+    assert!(bad.to_string().contains("domain"), "{bad}");
+    let missing = run(Domains::Revoke {
+        org: &globex_slug,
+        domain: &domain,
+    })
+    .unwrap_err();
+    assert!(missing.to_string().contains("not approved"), "{missing}");
+    run(Domains::Revoke {
+        org: &acme_slug,
+        domain: &domain,
+    })
+    .unwrap();
+    run(Domains::Approve {
+        org: &globex_slug,
+        domain: &domain,
+    })
+    .unwrap();
+    let events = api
+        .get_ok("/v1/audit/logs", &acme.key, Some(&acme.org_id))
+        .await;
+    let actions: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"sso_domain.approve") && actions.contains(&"sso_domain.revoke"),
+        "{actions:?}"
+    );
+    let verified = api
+        .get_ok("/v1/audit/verify", &acme.key, Some(&acme.org_id))
+        .await;
+    assert_eq!(verified["ok"], true);
+}
+
+async fn an_enforced_connection_refuses_other_sessions_but_not_keys(db: TestDatabase) {
+    let server = start(&db).await;
+    let api = Api::start_on(server);
+    let owner = api
+        .owner(&format!("{}@example.com", unique("owner")), "Acme")
+        .await;
+    let org = Some(owner.org_id.as_str());
+    let email = format!("{}@example.com", unique("member"));
+    let (member_key, _) = api.member(&owner, &email, "member").await;
+    let mut browser = Browser::at("203.0.113.13");
+    let session = browser.sign_in(&api.server, &email).await;
+    assert_eq!(
+        browser
+            .act(&api.server, &session, "GET", "/v1/org", org, None)
+            .await
+            .status,
+        200
+    );
+    let made = api
+        .call(
+            "POST",
+            "/v1/org/sso/connections",
+            Some(&owner.key),
+            org,
+            Some(json!({"issuer": "https://idp.corp.example", "client_id": "navi", "enforced": true})),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{made:?}");
+    assert_error(
+        &browser
+            .act(&api.server, &session, "GET", "/v1/org", org, None)
+            .await,
+        403,
+        "sso_required",
+    );
+    assert_eq!(
+        api.call("GET", "/v1/org", Some(&member_key), org, None)
+            .await
+            .status,
+        200
+    );
+}
+
 on_both_backends!(
+    owners_manage_sso_connections,
+    a_domain_belongs_to_one_org,
+    an_enforced_connection_refuses_other_sessions_but_not_keys,
     an_email_link_signs_in_the_browser_that_asked,
     a_link_opened_without_the_asking_browsers_cookie_signs_nobody_in,
     starting_answers_alike_for_every_address,

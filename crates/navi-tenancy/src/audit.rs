@@ -101,6 +101,8 @@ pub enum AuditAction {
     MemberRoleChange,
     /// A member was removed.
     MemberRemove,
+    /// Someone joined through the org's SSO connection, at their first sign-in.
+    MemberJoin,
     /// An invite was created.
     InviteCreate,
     /// An invite was revoked.
@@ -121,14 +123,25 @@ pub enum AuditAction {
     McpServerDelete,
     /// An MCP server's secret was read.
     McpServerSecretRead,
+    /// An SSO connection was created.
+    SsoConnectionCreate,
+    /// An SSO connection was changed.
+    SsoConnectionUpdate,
+    /// An SSO connection was deleted.
+    SsoConnectionDelete,
+    /// The operator approved an email domain for the org.
+    SsoDomainApprove,
+    /// The operator revoked an email domain of the org.
+    SsoDomainRevoke,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 13] = [
+    pub const ALL: [AuditAction; 19] = [
         AuditAction::OrgCreate,
         AuditAction::MemberRoleChange,
         AuditAction::MemberRemove,
+        AuditAction::MemberJoin,
         AuditAction::InviteCreate,
         AuditAction::InviteRevoke,
         AuditAction::InviteAccept,
@@ -139,6 +152,11 @@ impl AuditAction {
         AuditAction::McpServerUpdate,
         AuditAction::McpServerDelete,
         AuditAction::McpServerSecretRead,
+        AuditAction::SsoConnectionCreate,
+        AuditAction::SsoConnectionUpdate,
+        AuditAction::SsoConnectionDelete,
+        AuditAction::SsoDomainApprove,
+        AuditAction::SsoDomainRevoke,
     ];
 
     /// The dotted name, `org.create`.
@@ -147,6 +165,7 @@ impl AuditAction {
             AuditAction::OrgCreate => "org.create",
             AuditAction::MemberRoleChange => "member.role_change",
             AuditAction::MemberRemove => "member.remove",
+            AuditAction::MemberJoin => "member.join",
             AuditAction::InviteCreate => "invite.create",
             AuditAction::InviteRevoke => "invite.revoke",
             AuditAction::InviteAccept => "invite.accept",
@@ -157,6 +176,11 @@ impl AuditAction {
             AuditAction::McpServerUpdate => "mcp_server.update",
             AuditAction::McpServerDelete => "mcp_server.delete",
             AuditAction::McpServerSecretRead => "mcp_server.secret_read",
+            AuditAction::SsoConnectionCreate => "sso_connection.create",
+            AuditAction::SsoConnectionUpdate => "sso_connection.update",
+            AuditAction::SsoConnectionDelete => "sso_connection.delete",
+            AuditAction::SsoDomainApprove => "sso_domain.approve",
+            AuditAction::SsoDomainRevoke => "sso_domain.revoke",
         }
     }
 

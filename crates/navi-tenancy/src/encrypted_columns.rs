@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 use navi_crypto::{Ciphertext, Keyring, SealContext, StoredValue};
 
-use crate::schema::{navi_audit_logs, navi_mcp_servers};
+use crate::schema::{navi_audit_logs, navi_mcp_servers, navi_sso_connections};
 use crate::{DbConnection, Privileged, StoreError};
 
 /// One stored value of an encrypted column, with what its seal is bound to.
@@ -115,6 +115,7 @@ macro_rules! encrypted_column {
 pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
     encrypted_column!(navi_mcp_servers, secret),
     encrypted_column!(navi_audit_logs, payload),
+    encrypted_column!(navi_sso_connections, client_secret),
 ];
 
 /// Rows of one column by the key that sealed them.

@@ -21,6 +21,15 @@ pub enum StoreError {
     /// The caller may not do this.
     #[error("forbidden")]
     Forbidden,
+    /// Single sign-on refused this identity (an email outside the provider's approved domains,
+    /// an email it does not call verified, an identity linked to someone else). The message
+    /// names the reason and is written for the person signing in.
+    #[error("sign-in refused: {0}")]
+    SignInRefused(String),
+    /// The org requires sign-in through its enforced SSO connection, and this session was not
+    /// made through it.
+    #[error("sso required")]
+    SsoRequired,
     /// A browser session may do this only within
     /// [`crate::api_keys::RECENT_SIGN_IN`] of signing in (making a key): sign in again.
     #[error("recent sign-in required")]

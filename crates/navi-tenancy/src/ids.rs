@@ -22,6 +22,8 @@ pub enum IdKind {
     Audit,
     /// `fbk_…`
     Feedback,
+    /// `sso_…`
+    SsoConnection,
 }
 
 impl IdKind {
@@ -35,6 +37,7 @@ impl IdKind {
             IdKind::McpServer => "mcp",
             IdKind::Audit => "aud",
             IdKind::Feedback => "fbk",
+            IdKind::SsoConnection => "sso",
         }
     }
 }

@@ -57,6 +57,7 @@ mod schema;
 #[cfg(test)]
 mod schema_tests;
 mod scope;
+pub mod sso;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 pub mod users;

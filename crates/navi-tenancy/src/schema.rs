@@ -97,7 +97,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use navi_crypto::sql_types::Encrypted;
+
+    navi_sso_connections (id) {
+        id -> Text,
+        org_id -> Text,
+        issuer -> Text,
+        client_id -> Text,
+        client_secret -> Nullable<Encrypted>,
+        first_role -> Text,
+        role_claim -> Nullable<Text>,
+        role_values -> Text,
+        enforced -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    navi_sso_domains (domain) {
+        domain -> Text,
+        org_id -> Text,
+        approved_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    navi_user_identities (issuer, subject) {
+        issuer -> Text,
+        subject -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(navi_orgs -> navi_users (owner_user_id));
+diesel::joinable!(navi_sso_connections -> navi_orgs (org_id));
+diesel::joinable!(navi_sso_domains -> navi_orgs (org_id));
 diesel::joinable!(navi_api_keys -> navi_users (user_id));
 diesel::joinable!(navi_org_members -> navi_orgs (org_id));
 diesel::joinable!(navi_org_members -> navi_users (user_id));
@@ -113,4 +151,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     navi_api_keys,
     navi_mcp_servers,
     navi_audit_logs,
+    navi_sso_connections,
+    navi_sso_domains,
+    navi_user_identities,
 );

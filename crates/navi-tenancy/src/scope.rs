@@ -141,6 +141,21 @@ impl Principal {
             .first(conn)
             .optional()?;
         let (role, org) = found.ok_or(StoreError::Forbidden)?;
+        if let Credential::Session { sso_connection, .. } = &self.credential {
+            // An org with an enforced connection takes only sessions made through it.
+            let enforced: Vec<String> = crate::schema::navi_sso_connections::table
+                .filter(crate::schema::navi_sso_connections::org_id.eq(&org.id))
+                .filter(crate::schema::navi_sso_connections::enforced.eq(true))
+                .select(crate::schema::navi_sso_connections::id)
+                .load(conn)?;
+            if !enforced.is_empty()
+                && !sso_connection
+                    .as_ref()
+                    .is_some_and(|made_through| enforced.contains(made_through))
+            {
+                return Err(StoreError::SsoRequired);
+            }
+        }
         let scope = TenantScope {
             org_id: org.id.clone(),
             user_id: self.user_id.clone(),

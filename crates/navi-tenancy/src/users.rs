@@ -89,24 +89,39 @@ pub fn verify_email(
     trail: &AuditTrail,
     email: &Email,
 ) -> Result<UserRow, StoreError> {
-    serialized_transaction(conn, &format!("user-email:{}", email.as_str()), |conn| {
-        let user = find_or_create_user(privileged, conn, email)?;
-        if user.email_verified_at.is_some() {
-            return Ok(user);
-        }
-        let at = now();
-        revoke_keys_before_verification(conn, trail, &user.id)?;
-        diesel::update(navi_users::table.find(&user.id))
-            .set((
-                navi_users::email_verified_at.eq(at),
-                navi_users::sessions_not_before.eq(at),
-            ))
-            .execute(conn)?;
-        Ok(UserRow {
-            email_verified_at: Some(at),
-            sessions_not_before: Some(at),
-            ..user
-        })
+    serialized_transaction(conn, &email_lock_key(email), |conn| {
+        verify_email_within(privileged, conn, trail, email)
+    })
+}
+
+fn email_lock_key(email: &Email) -> String {
+    format!("user-email:{}", email.as_str())
+}
+
+/// [`verify_email`] inside the caller's (serialized) transaction.
+pub(crate) fn verify_email_within(
+    privileged: &Privileged,
+    conn: &mut DbConnection,
+    trail: &AuditTrail,
+    email: &Email,
+) -> Result<UserRow, StoreError> {
+    lock_for_transaction(conn, &email_lock_key(email))?;
+    let user = find_or_create_user(privileged, conn, email)?;
+    if user.email_verified_at.is_some() {
+        return Ok(user);
+    }
+    let at = now();
+    revoke_keys_before_verification(conn, trail, &user.id)?;
+    diesel::update(navi_users::table.find(&user.id))
+        .set((
+            navi_users::email_verified_at.eq(at),
+            navi_users::sessions_not_before.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(UserRow {
+        email_verified_at: Some(at),
+        sessions_not_before: Some(at),
+        ..user
     })
 }
 

@@ -40,6 +40,11 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The part after the `@` (lowercased, like the whole address).
+    pub fn domain(&self) -> &str {
+        self.0.split_once('@').map_or("", |(_, domain)| domain)
+    }
 }
 
 /// An org slug: 3–80 characters of `[a-z0-9-]`.

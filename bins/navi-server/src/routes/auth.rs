@@ -30,6 +30,9 @@ use crate::json::Json;
 use crate::mail::MailError;
 use crate::sessions::{self, digest_of, host_cookie, random_token, removal_cookie, Session};
 
+/// Where identity providers send people back (register `NAVI_PUBLIC_URL` + this path).
+pub const SSO_CALLBACK_PATH: &str = "/v1/auth/sso/callback";
+
 /// The cookie that binds an email link to the browser that asked for it.
 pub const EMAIL_COOKIE: &str = "__Host-navi_email";
 /// How long an email link (and its cookie) lives.

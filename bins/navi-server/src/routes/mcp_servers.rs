@@ -7,7 +7,7 @@ use navi_tenancy::mcp_servers::{
     read_mcp_server_secret, update_mcp_server, McpSecret, McpServerRow, McpServerSpec,
     SecretChange,
 };
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::timestamp;
@@ -36,13 +36,8 @@ struct ServerRequest {
     name: String,
     url: String,
     transport: String,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     secret: Option<Option<Value>>,
-}
-
-/// Tells a present `null` from an absent field.
-fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<Value>>, D::Error> {
-    Option::<Value>::deserialize(deserializer).map(Some)
 }
 
 impl ServerRequest {

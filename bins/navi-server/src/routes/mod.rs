@@ -8,11 +8,23 @@ pub mod health;
 pub mod invites;
 pub mod mcp_servers;
 pub mod orgs;
+pub mod sso;
 pub mod usage;
 
 use actix_web::http::header;
 use actix_web::HttpResponse;
 use chrono::{NaiveDateTime, SecondsFormat};
+use serde::{Deserialize, Deserializer};
+
+/// For `#[serde(default, deserialize_with = "present")]` on an `Option<Option<T>>`: tells a
+/// present `null` (`Some(None)`) from an absent field (`None`).
+pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
 
 /// A small page of Navi's own (the steps of sign-in that a browser must take itself): a `<p>`
 /// that `say(text)` fills, and `script`, the only script the page's policy lets run (by a nonce
