@@ -45,7 +45,7 @@ pub struct Scoped {
 }
 
 /// A caller signed in through a browser session (the session routes need its record and token).
-#[derive(Debug)]
+/// `Debug` leaves the token out.
 pub struct SignedIn {
     /// Who is calling.
     pub principal: Principal,
@@ -53,6 +53,15 @@ pub struct SignedIn {
     pub session: Session,
     /// The session's token (from the cookie), to end it.
     pub token: String,
+}
+
+impl std::fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedIn")
+            .field("principal", &self.principal)
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
 }
 
 enum Credentials {

@@ -82,9 +82,12 @@ impl Mailer {
 
     /// Sends a plain-text message to `to`.
     pub async fn send(&self, to: &str, subject: &str, text: String) -> Result<(), MailError> {
-        let to: Mailbox = to
-            .parse()
-            .map_err(|e| MailError::Refused(format!("recipient: {e}")))?;
+        // A bare address, never a display name: `to` is already a checked `Email`.
+        let to = Mailbox::new(
+            None,
+            to.parse()
+                .map_err(|e| MailError::Refused(format!("recipient: {e}")))?,
+        );
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)

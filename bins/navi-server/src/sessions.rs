@@ -58,8 +58,8 @@ pub fn digest_of(parts: &[&str]) -> String {
         .collect()
 }
 
-/// What the cache holds of a session.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// What the cache holds of a session. `Debug` leaves the CSRF token out.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Session {
     /// Its user.
     pub user_id: String,
@@ -69,6 +69,16 @@ pub struct Session {
     pub csrf: String,
     /// The SSO connection it was made through, if any.
     pub sso_connection: Option<String>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("user_id", &self.user_id)
+            .field("created_at", &self.created_at)
+            .field("sso_connection", &self.sso_connection)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Session {

@@ -375,7 +375,14 @@ async fn starting_answers_alike_for_every_address(db: TestDatabase) {
     assert_eq!(a.status, 202);
     assert_eq!(mails_to(&known).len(), 1);
     assert_eq!(mails_to(&unknown).len(), 1);
-    for bad in ["", "not-an-email", "a@b@c"] {
+    let named = format!("CALL-NOW<{known}>");
+    for bad in [
+        "",
+        "not-an-email",
+        "a@b@c",
+        named.as_str(),
+        "тест@пример.рф",
+    ] {
         let reply = browser.start_email(&api.server, bad).await;
         assert_error(&reply, 400, "invalid_request");
     }
@@ -1030,7 +1037,50 @@ async fn an_enforced_connection_refuses_other_sessions_but_not_keys(db: TestData
     );
 }
 
+/// Invites share the recipient's mail limit with sign-in links, and an org mails at most 20 an
+/// hour: nobody makes Navi their mailer.
+async fn invite_mails_are_limited(db: TestDatabase) {
+    let server = start(&db).await;
+    let api = Api::start_on(server);
+    let owner = api
+        .owner(&format!("{}@example.com", unique("owner")), "Acme")
+        .await;
+    let target = format!("{}@example.com", unique("target"));
+    for _ in 0..7 {
+        let token = api.invite(&owner, &target, "member").await;
+        assert!(!token.is_empty(), "the invite is made even when not mailed");
+    }
+    assert_eq!(mails_to(&target).len(), 5);
+    assert!(
+        mails_to(&target)
+            .iter()
+            .all(|mail| mail.contains("Subject: You are invited to an organization on Navi")),
+        "the org's name stays out of the subject"
+    );
+    let mut browser = Browser::at("203.0.113.14");
+    assert_error(
+        &browser.start_email(&api.server, &target).await,
+        429,
+        "rate_limited",
+    );
+    for n in 0..20 {
+        api.invite(
+            &owner,
+            &format!("{}-{n}@example.com", unique("many")),
+            "member",
+        )
+        .await;
+    }
+    let last = format!("{}@example.com", unique("last"));
+    api.invite(&owner, &last, "member").await;
+    assert!(
+        mails_to(&last).is_empty(),
+        "the org's 20 an hour are used up"
+    );
+}
+
 on_both_backends!(
+    invite_mails_are_limited,
     owners_manage_sso_connections,
     a_domain_belongs_to_one_org,
     an_enforced_connection_refuses_other_sessions_but_not_keys,

@@ -270,6 +270,18 @@ pub fn accept_invite(
         if caller.pinned_org_id().is_some() || caller_email != invite.email || verified.is_none() {
             return Err(StoreError::Forbidden);
         }
+        // The key must still be live now, not only when an instance last cached it: a first
+        // verification revokes the keys made for the address before it.
+        if let Some(key_id) = caller.key_id() {
+            let live: i64 = crate::schema::navi_api_keys::table
+                .filter(crate::schema::navi_api_keys::id.eq(key_id))
+                .filter(crate::schema::navi_api_keys::revoked_at.is_null())
+                .count()
+                .get_result(conn)?;
+            if live == 0 {
+                return Err(StoreError::Unauthenticated);
+            }
+        }
         let user_id = caller.user_id().to_owned();
 
         let won = diesel::update(

@@ -12,18 +12,31 @@ use crate::StoreError;
 pub struct Email(String);
 
 impl Email {
-    /// Parses `input`: one `@`, a non-empty local part, a dotted domain, no spaces, ≤ 320 chars.
+    /// Parses `input` as a bare address (no display name, comments or quoting), ASCII only, at
+    /// most 254 characters: a local part of letters, digits, dots and `!#$%&'*+/=?^_`{|}~-`
+    /// (no leading, trailing or double dot), `@`, and a domain of at least two labels of letters,
+    /// digits and hyphens. Anything a mailer could read as more than one address, or as a name
+    /// around an address, is refused: the address is who gets the mail and who the user is.
     pub fn parse(input: &str) -> Result<Email, StoreError> {
-        let email = input.trim().to_lowercase();
-        let valid = email.len() <= 320
-            && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        let email = input.trim().to_ascii_lowercase();
+        let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
+        let label = |label: &str| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        };
+        let valid = email.len() <= 254
             && match email.split_once('@') {
                 Some((local, domain)) => {
                     !local.is_empty()
-                        && !domain.contains('@')
+                        && local.len() <= 64
+                        && local
+                            .split('.')
+                            .all(|part| !part.is_empty() && part.chars().all(atext))
                         && domain.contains('.')
-                        && !domain.starts_with('.')
-                        && !domain.ends_with('.')
+                        && domain.split('.').all(label)
                 }
                 None => false,
             };
@@ -31,7 +44,8 @@ impl Email {
             Ok(Email(email))
         } else {
             Err(StoreError::Invalid(
-                "email: not a valid email address".to_owned(),
+                "email: not a valid email address (a bare ASCII address such as ada@example.com)"
+                    .to_owned(),
             ))
         }
     }
@@ -194,6 +208,16 @@ mod tests {
             "a@b@c.com",
             "a@example",
             "a@.com",
+            "Name<victim@example.com>",
+            "victim@example.com>",
+            "\"a\"@example.com",
+            "a,b@example.com",
+            "a..b@example.com",
+            ".a@example.com",
+            "тест@пример.рф",
+            "İ@example.com",
+            "a@b.c\u{200b}",
+            "a@-b.com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }

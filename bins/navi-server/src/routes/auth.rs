@@ -59,10 +59,16 @@ struct EmailStartRequest {
     email: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EmailConfirmRequest {
     token: String,
+}
+
+impl std::fmt::Debug for EmailConfirmRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EmailConfirmRequest { token: <redacted> }")
+    }
 }
 
 /// What the cache holds of an email link, under a digest of its token and its browser's cookie.
@@ -73,6 +79,11 @@ struct EmailLink {
 
 fn email_link_key(token: &str, browser: &str) -> String {
     format!("email-link:{}", digest_of(&[token, browser]))
+}
+
+/// The counter of mails to `email` (sign-in links and invites alike).
+pub fn recipient_counter(email: &str) -> String {
+    format!("mail-recipient:{}", digest_of(&[email]))
 }
 
 /// The cache failing on a sign-in step fails it closed.
@@ -118,10 +129,7 @@ async fn email_start(
     }
     let to_recipient = state
         .cache
-        .count(
-            &format!("mail-recipient:{}", digest_of(&[email.as_str()])),
-            window,
-        )
+        .count(&recipient_counter(email.as_str()), window)
         .await
         .map_err(cache_unavailable)?;
     if to_recipient > MAILS_PER_HOUR {
@@ -236,6 +244,7 @@ async fn email_confirm(
         .map_err(cache_unavailable)?;
     let body = session_body(&state, session.clone()).await?;
     Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
         .cookie(host_cookie(
             sessions::SESSION_COOKIE,
             token,
@@ -307,7 +316,9 @@ async fn current_session(
     SignedIn { session, .. }: SignedIn,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(session_body(&state, session).await?))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(session_body(&state, session).await?))
 }
 
 async fn logout(

@@ -17,6 +17,10 @@ use crate::audit_trail::Trail;
 use crate::auth::{Authenticated, Scoped};
 use crate::error::ApiError;
 use crate::json::Json;
+use crate::routes::auth::MAILS_PER_HOUR;
+
+/// The most invite mails an org sends in an hour.
+pub const INVITE_MAILS_PER_ORG_HOUR: u64 = 20;
 
 /// Mounts the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -103,11 +107,40 @@ async fn create(
     }))
 }
 
-/// Mails the invite when mail is configured. A mail that cannot go is logged, not an error: the
-/// invite exists and the admin holds its token.
+/// Mails the invite when mail is configured, within the sign-in mail limits: an invite mail
+/// counts toward its recipient's [`MAILS_PER_HOUR`] as a sign-in mail does, and an org mails at
+/// most [`INVITE_MAILS_PER_ORG_HOUR`] invites an hour, so nobody can make Navi a mailer of their
+/// own. A mail that cannot (or may not) go is logged, not an error: the invite exists and the
+/// admin holds its token.
 async fn mail_invite(state: &AppState, invite: &InviteRow, org_name: &str, token: &str) {
     if !state.mailer.is_configured() {
         return;
+    }
+    let hour = std::time::Duration::from_secs(3600);
+    let counted = async {
+        let org = state
+            .cache
+            .count(&format!("mail-org:{}", invite.org_id), hour)
+            .await?;
+        if org > INVITE_MAILS_PER_ORG_HOUR {
+            return Ok(false);
+        }
+        let recipient = state
+            .cache
+            .count(&crate::routes::auth::recipient_counter(&invite.email), hour)
+            .await?;
+        Ok::<bool, navi_cache::CacheError>(recipient <= MAILS_PER_HOUR)
+    };
+    match counted.await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(invite_id = %invite.id, "invite not mailed: over the hourly mail limit");
+            return;
+        }
+        Err(error) => {
+            tracing::warn!(%error, invite_id = %invite.id, "invite not mailed: the cache is unavailable");
+            return;
+        }
     }
     let link = state.public_link(&format!("/v1/invites/accept#token={token}"));
     let text = format!(
@@ -116,8 +149,9 @@ async fn mail_invite(state: &AppState, invite: &InviteRow, org_name: &str, token
         role = invite.role,
         email = invite.email,
     );
-    let subject = format!("Join {org_name} on Navi");
-    if let Err(error) = state.mailer.send(&invite.email, &subject, text).await {
+    // The org's name is the inviter's text: kept out of the subject line.
+    let subject = "You are invited to an organization on Navi";
+    if let Err(error) = state.mailer.send(&invite.email, subject, text).await {
         tracing::warn!(%error, invite_id = %invite.id, "invite mail not sent");
     }
 }
