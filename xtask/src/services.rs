@@ -22,6 +22,7 @@ pub struct Service {
 enum Cleanup {
     Postgres { data_dir: PathBuf, pg_ctl: PathBuf },
     Process { child: Child, dir: PathBuf },
+    Child(Child),
 }
 
 impl Drop for Service {
@@ -34,6 +35,10 @@ impl Drop for Service {
                     .stderr(Stdio::null())
                     .status();
                 let _ = std::fs::remove_dir_all(&data_dir);
+            }
+            Some(Cleanup::Child(mut child)) => {
+                let _ = child.kill();
+                let _ = child.wait();
             }
             Some(Cleanup::Process { mut child, dir }) => {
                 let _ = child.kill();
@@ -359,4 +364,84 @@ fn wait_for_port(port: u16, what: &str) -> anyhow::Result<()> {
         std::thread::sleep(Duration::from_millis(50));
     }
     Ok(())
+}
+
+/// The redirect URI the test OpenID Provider allows: the sign-in tests' `NAVI_PUBLIC_URL`
+/// (`http://localhost:8080`) and the callback path.
+const OIDC_REDIRECT_URI: &str = "http://localhost:8080/v1/auth/sso/callback";
+
+/// A throwaway OpenID Provider (`oidc-provider` from npm, pinned by `xtask/peers/oidc/
+/// package-lock.json`, on Node >= 20) with two issuers: the platform's and an org's. Returns the
+/// service and the two issuer URLs.
+pub fn oidc(scratch: &Path) -> anyhow::Result<(Service, String, String)> {
+    let version = Command::new("node")
+        .arg("--version")
+        .output()
+        .context("node is needed for the test OpenID Provider (Node.js 20 or later)")?;
+    let version = String::from_utf8_lossy(&version.stdout).trim().to_owned();
+    let major: u32 = version
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|major| major.parse().ok())
+        .unwrap_or(0);
+    if major < 20 {
+        bail!(
+            "node {version} is too old for the test OpenID Provider: install Node.js 20 or later \
+             (Debian 12's nodejs package is 18; use NodeSource or nvm)"
+        );
+    }
+    let source = crate::workspace_root()
+        .join("xtask")
+        .join("peers")
+        .join("oidc");
+    let dir = scratch.join("oidc");
+    std::fs::create_dir_all(&dir)?;
+    for file in ["package.json", "package-lock.json", "provider.mjs"] {
+        std::fs::copy(source.join(file), dir.join(file))
+            .with_context(|| format!("cannot copy {file} of the test OpenID Provider"))?;
+    }
+    let lock = std::fs::read(source.join("package-lock.json"))?;
+    let stamp = dir.join("node_modules").join(".navi-lock");
+    if std::fs::read(&stamp).ok().as_deref() != Some(&lock[..]) {
+        eprintln!(
+            "xtask: installing the pinned test OpenID Provider into {}",
+            dir.display()
+        );
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir)
+            .status()
+            .context("npm is needed for the test OpenID Provider")?;
+        if !status.success() {
+            bail!("npm ci failed for the test OpenID Provider");
+        }
+        std::fs::write(&stamp, &lock)?;
+    }
+    let (platform, org) = (free_port()?, free_port()?);
+    let log = std::fs::File::create(dir.join(format!("provider-{platform}.log")))?;
+    let child = Command::new("node")
+        .arg("provider.mjs")
+        .args([
+            platform.to_string(),
+            org.to_string(),
+            OIDC_REDIRECT_URI.to_owned(),
+        ])
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .context("cannot start the test OpenID Provider")?;
+    let service = Service {
+        url: format!("http://127.0.0.1:{platform}"),
+        origin: "throwaway server",
+        cleanup: Some(Cleanup::Child(child)),
+    };
+    wait_for_port(platform, "the test OpenID Provider")?;
+    wait_for_port(org, "the test OpenID Provider")?;
+    Ok((
+        service,
+        format!("http://127.0.0.1:{platform}"),
+        format!("http://127.0.0.1:{org}"),
+    ))
 }

@@ -18,14 +18,19 @@ pub fn run(cargo_args: &[String]) -> anyhow::Result<ExitCode> {
     let postgres = services::postgres(&scratch)?;
     let redis = services::redis(&scratch)?;
     let (smtp, maildir) = services::smtp(&scratch)?;
+    let (oidc, platform_issuer, org_issuer) = services::oidc(&scratch)?;
     eprintln!(
-        "xtask: PostgreSQL {} ({}), Redis {} ({}), SMTP {} ({}), SQLite in temporary files",
+        "xtask: PostgreSQL {} ({}), Redis {} ({}), SMTP {} ({}), OpenID Provider {} and {} ({}), \
+         SQLite in temporary files",
         redact(&postgres.url),
         postgres.origin,
         redact(&redis.url),
         redis.origin,
         smtp.url,
-        smtp.origin
+        smtp.origin,
+        platform_issuer,
+        org_issuer,
+        oidc.origin
     );
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -37,6 +42,8 @@ pub fn run(cargo_args: &[String]) -> anyhow::Result<ExitCode> {
         .env("NAVI_TEST_REDIS_URL", &redis.url)
         .env("NAVI_TEST_SMTP_URL", &smtp.url)
         .env("NAVI_TEST_MAILDIR", &maildir)
+        .env("NAVI_TEST_OIDC_PLATFORM", &platform_issuer)
+        .env("NAVI_TEST_OIDC_ORG", &org_issuer)
         .status()
         .context("cannot run cargo test")?;
     Ok(if status.success() {

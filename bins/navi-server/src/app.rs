@@ -37,6 +37,8 @@ pub struct AppState {
     pub auth_cache: crate::auth_cache::AuthCache,
     /// Where mail goes.
     pub mailer: crate::mail::Mailer,
+    /// The OpenID Connect relying party (SSO).
+    pub oidc: crate::oidc::Oidc,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
             http_metrics: HttpMetrics::new(),
             auth_cache: crate::auth_cache::AuthCache::new(config.auth_cache_ttl),
             mailer: crate::mail::Mailer::from_config(&config)?,
+            oidc: crate::oidc::Oidc::new()?,
             config,
         })
     }
@@ -126,6 +129,7 @@ pub fn build_app(
             }
         })
         .configure(routes::auth::configure)
+        .configure(routes::oidc::configure)
         .configure(routes::orgs::configure)
         .configure(routes::invites::configure)
         .configure(routes::api_keys::configure)

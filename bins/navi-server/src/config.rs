@@ -77,6 +77,33 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// `NAVI_MAIL_FROM`: the sender of Navi's mail; default `navi@` and the public host.
     pub mail_from: lettre::message::Mailbox,
+    /// `NAVI_OIDC_ISSUER`, `NAVI_OIDC_CLIENT_ID`, `NAVI_OIDC_CLIENT_SECRET`: the platform's
+    /// OpenID Connect provider, trusted for every email domain; none when unset.
+    pub platform_oidc: Option<PlatformOidc>,
+}
+
+/// The platform's OpenID Connect provider. `Debug` hides the client secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PlatformOidc {
+    /// The issuer URL.
+    pub issuer: String,
+    /// Navi's client id there.
+    pub client_id: String,
+    /// Navi's client secret there (`None`: a public client).
+    pub client_secret: Option<String>,
+}
+
+impl fmt::Debug for PlatformOidc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PlatformOidc")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| Redacted),
+            )
+            .finish()
+    }
 }
 
 /// Where the encryption keys come from. `Debug` hides inline keys.
@@ -136,6 +163,7 @@ impl fmt::Debug for Config {
             public_url,
             smtp_url,
             mail_from,
+            platform_oidc,
         } = self;
         let secret = |value: &Option<String>| value.as_ref().map(|_| Redacted);
         f.debug_struct("Config")
@@ -166,6 +194,7 @@ impl fmt::Debug for Config {
                 &smtp_url.as_deref().map(navi_tenancy::redact_url_password),
             )
             .field("mail_from", &mail_from.to_string())
+            .field("platform_oidc", platform_oidc)
             .finish()
     }
 }
@@ -422,6 +451,28 @@ impl Config {
             (None, None) => None,
         };
 
+        let platform_oidc = match (get("NAVI_OIDC_ISSUER"), get("NAVI_OIDC_CLIENT_ID")) {
+            (Some(issuer), Some(client_id)) => {
+                if let Err(e) = navi_tenancy::sso::validate_issuer(&issuer) {
+                    problems.push(format!("NAVI_OIDC_ISSUER: {e}"));
+                }
+                Some(PlatformOidc {
+                    issuer,
+                    client_id,
+                    client_secret: get("NAVI_OIDC_CLIENT_SECRET"),
+                })
+            }
+            (None, None) if get("NAVI_OIDC_CLIENT_SECRET").is_none() => None,
+            _ => {
+                problems.push(
+                    "NAVI_OIDC_ISSUER / NAVI_OIDC_CLIENT_ID: set both (and NAVI_OIDC_CLIENT_SECRET \
+                     for a confidential client), or none"
+                        .into(),
+                );
+                None
+            }
+        };
+
         match (database_url, bind, public_url, mail_from) {
             (Some(database_url), Some(bind), Some(public_url), Some(mail_from))
                 if problems.is_empty() =>
@@ -448,6 +499,7 @@ impl Config {
                     public_url,
                     smtp_url,
                     mail_from,
+                    platform_oidc,
                 })
             }
             _ => Err(ConfigErrors(problems)),

@@ -18,6 +18,7 @@ pub mod json;
 pub mod limits;
 pub mod mail;
 pub mod metrics;
+pub mod oidc;
 pub mod routes;
 pub mod secrets;
 pub mod sessions;

@@ -87,7 +87,7 @@ pub fn recipient_counter(email: &str) -> String {
 }
 
 /// The cache failing on a sign-in step fails it closed.
-fn cache_unavailable(error: navi_cache::CacheError) -> ApiError {
+pub(crate) fn cache_unavailable(error: navi_cache::CacheError) -> ApiError {
     tracing::warn!(%error, "the cache is unavailable to sign-in");
     ApiError::unavailable("Sign-in is unavailable right now; try again shortly.")
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod health;
 pub mod invites;
 pub mod mcp_servers;
+pub mod oidc;
 pub mod orgs;
 pub mod sso;
 pub mod usage;

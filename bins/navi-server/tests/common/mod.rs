@@ -1,6 +1,8 @@
 //! The server harness shared by the HTTP tests: a real server on port 0 over a test database.
 #![allow(dead_code)] // Each test binary uses part of it.
 
+pub mod browser;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
