@@ -738,6 +738,8 @@ mod tests {
             "a2V5c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5ISE=",
             "Y2hhaW5zZWNyZXRjaGFpbnNlY3JldGNoYWluc2VjcmU=",
             "metrics-token-789",
+            "smtp-pass-321",
+            "oidc-secret-654",
         ];
         let parsed = config(&[
             (
@@ -754,6 +756,14 @@ mod tests {
             ("NAVI_METRICS_TOKEN", secrets[5]),
             ("NAVI_BIND", "0.0.0.0:9000"),
             ("NAVI_TRUSTED_PROXIES", "10.0.0.0/8"),
+            (
+                "NAVI_SMTP_URL",
+                "smtp://mailer:smtp-pass-321@mail.example:587",
+            ),
+            ("NAVI_OIDC_ISSUER", "https://accounts.example"),
+            ("NAVI_OIDC_CLIENT_ID", "navi"),
+            ("NAVI_OIDC_CLIENT_SECRET", secrets[7]),
+            ("NAVI_PUBLIC_URL", "https://navi.example"),
         ])
         .unwrap();
         let debug = format!("{parsed:?}");
@@ -772,12 +782,49 @@ mod tests {
             "metrics_token: Some(<redacted>)",
             "trusted_proxies: [10.0.0.0/8]",
             "db_pool_size: 10",
+            "smtp://mailer:***@mail.example:587",
+            "client_secret: Some(<redacted>)",
+            "public_url: \"https://navi.example/\"",
         ] {
             assert!(debug.contains(shown), "{shown} missing from {debug}");
         }
         let defaults = format!("{:?}", config(&[]).unwrap());
         assert!(defaults.contains("api_key_pepper: None"), "{defaults}");
         assert!(defaults.contains("redis_url: None"), "{defaults}");
+    }
+
+    #[test]
+    fn the_public_url_is_an_https_origin_unless_loopback() {
+        for good in [
+            "https://navi.example",
+            "http://localhost:8080",
+            "http://127.0.0.1:9000",
+        ] {
+            assert!(config(&[("NAVI_PUBLIC_URL", good)]).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://navi.example",
+            "https://navi.example/app",
+            "https://user:pw@navi.example",
+            "ftp://navi.example",
+            "navi.example",
+        ] {
+            let errors = config(&[("NAVI_PUBLIC_URL", bad)]).unwrap_err();
+            assert!(
+                errors.0[0].starts_with("NAVI_PUBLIC_URL:"),
+                "{bad}: {errors}"
+            );
+        }
+        let half = config(&[("NAVI_OIDC_ISSUER", "https://accounts.example")]).unwrap_err();
+        assert!(half.0[0].starts_with("NAVI_OIDC_ISSUER"), "{half}");
+        let http = config(&[
+            ("NAVI_OIDC_ISSUER", "http://accounts.example"),
+            ("NAVI_OIDC_CLIENT_ID", "navi"),
+        ])
+        .unwrap_err();
+        assert!(http.0[0].starts_with("NAVI_OIDC_ISSUER"), "{http}");
+        let smtp = config(&[("NAVI_SMTP_URL", "mail.example")]).unwrap_err();
+        assert!(smtp.0[0].starts_with("NAVI_SMTP_URL"), "{smtp}");
     }
 
     #[test]

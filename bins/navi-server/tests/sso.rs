@@ -330,6 +330,26 @@ async fn the_state_is_single_use_and_bound_to_its_browser(db: TestDatabase) {
         "invalid_state",
     );
 
+    // Expired (the cache let the state go after 10 minutes): the same answer.
+    let mut late = Browser::at("203.0.113.23");
+    let url = begin(&server, &mut late, "").await;
+    let state = url
+        .split("state=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    let callback = at_provider(&with_login(&url, &who)).await;
+    let key = format!("sso-state:{}", navi_server::sessions::digest_of(&[&state]));
+    assert!(server.state.cache.delete(&key).await.unwrap());
+    assert_error(
+        &late.send(&server, "GET", &callback, None, &[]).await,
+        400,
+        "invalid_state",
+    );
+
     // The provider's refusal is named.
     let mut declined = Browser::at("203.0.113.23");
     let mut no = who.clone();
