@@ -458,7 +458,17 @@ async fn api_keys_are_created_listed_rotated_and_revoked(db: TestDatabase) {
     let pinned_key = reply.body["api_key"].as_str().unwrap().to_owned();
     assert!(pinned_key.starts_with(&format!("navi_{}_", reply.body["prefix"].as_str().unwrap())));
 
-    // A pinned key cannot make a user key; a user key can.
+    // A pinned key stays inside its org: it makes no other org, and no user key; a user key can.
+    let reply = api
+        .call(
+            "POST",
+            "/v1/orgs",
+            Some(&pinned_key),
+            None,
+            Some(json!({"name": "Elsewhere"})),
+        )
+        .await;
+    assert_error(&reply, 403, "forbidden");
     let reply = api
         .call(
             "POST",

@@ -28,7 +28,8 @@ pub struct OrgRow {
 
 /// Creates an org owned by the caller, who becomes its first owner member. An explicit slug that
 /// is taken is a [`StoreError::Conflict`]; a slug derived from the name gets a random suffix
-/// instead. Audited as `org.create`.
+/// instead. A key pinned to an org acts inside that org only: `Forbidden`. Audited as
+/// `org.create`.
 pub fn create_org(
     principal: &Principal,
     conn: &mut DbConnection,
@@ -36,6 +37,9 @@ pub fn create_org(
     name: &OrgName,
     slug: Option<&Slug>,
 ) -> Result<(OrgRow, TenantScope), StoreError> {
+    if principal.pinned_org_id().is_some() {
+        return Err(StoreError::Forbidden);
+    }
     let derived = slug.is_none();
     let mut slug = slug.cloned().unwrap_or_else(|| Slug::derive(name));
     for _attempt in 0..4 {
