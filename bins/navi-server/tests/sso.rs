@@ -231,6 +231,28 @@ async fn an_org_connection_joins_people_with_the_mapped_role(db: TestDatabase) {
         .get_ok("/v1/audit/logs?action=member.join", &owner.key, org)
         .await;
     assert_eq!(events["events"].as_array().unwrap().len(), 2, "{events}");
+
+    // Removed by the org, bob signs in again through its connection: he stays out.
+    let bob_id = session_of(&api.server, &mut bob).await["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let removed = api
+        .call(
+            "DELETE",
+            &format!("/v1/org/members/{bob_id}"),
+            Some(&owner.key),
+            org,
+            None,
+        )
+        .await;
+    assert_eq!(removed.status, 204, "{removed:?}");
+    let mut again = Browser::at("203.0.113.21");
+    let reply = sign_in(&api.server, &mut again, &format!("?org={slug}"), &who).await;
+    assert_eq!(reply.status, 302, "{reply:?}");
+    let session = session_of(&api.server, &mut again).await;
+    assert_eq!(session["user"]["id"], bob_id.as_str());
+    assert_eq!(session["orgs"], json!([]), "{session}");
 }
 
 /// The takeover attempt: an org owner's own IdP asserts someone else's address.

@@ -744,8 +744,9 @@ pub struct Assertion {
 /// Signs in the person `assertion` describes, through `connection` (`None`: the platform's),
 /// following the identity rules of this module: the user of the identity, else (an explicit
 /// link) `link_to`, else the user of a verified email whose domain the provider is trusted for.
-/// Through an org's connection, the first sign-in makes them a member (role from the claim, else
-/// the connection's first role; audited as `member.join`). A refusal is
+/// Through an org's connection, the identity's first sign-in makes them a member (role from the
+/// claim, else the connection's first role; audited as `member.join`); later sign-ins leave
+/// membership to the org, so a member it removed stays removed. A refusal is
 /// [`StoreError::SignInRefused`], naming the reason.
 pub fn sign_in_identity(
     privileged: &Privileged,
@@ -777,6 +778,9 @@ pub fn sign_in_identity(
             .select(navi_user_identities::user_id)
             .first(conn)
             .optional()?;
+        // The first sign-in of this identity; later ones change no membership (a member the
+        // org removed stays removed).
+        let first_sign_in = linked.is_none();
         let user_id = match (linked, link_to) {
             (Some(linked), Some(link_to)) if linked != link_to => {
                 return refuse("this identity is linked to another user");
@@ -799,7 +803,7 @@ pub fn sign_in_identity(
             .find(&user_id)
             .select(UserRow::as_select())
             .first(conn)?;
-        if let Some(connection) = connection {
+        if let (Some(connection), true) = (connection, first_sign_in) {
             join_on_first_sign_in(conn, trail, connection, assertion, &user)?;
         }
         Ok(user)
