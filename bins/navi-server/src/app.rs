@@ -59,7 +59,7 @@ impl AppState {
             http_metrics: HttpMetrics::new(),
             auth_cache: crate::auth_cache::AuthCache::new(config.auth_cache_ttl),
             mailer: crate::mail::Mailer::from_config(&config)?,
-            oidc: crate::oidc::Oidc::new()?,
+            oidc: crate::oidc::Oidc::new(crate::config::is_loopback(&config.public_url))?,
             config,
         })
     }

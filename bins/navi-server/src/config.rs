@@ -515,18 +515,23 @@ impl Config {
 /// The id prefix of the audit chain key derived from the API key pepper.
 pub const PEPPER_CHAIN_KEY_PREFIX: &str = "pepper-";
 
+/// Whether `url`'s host is `localhost` or a loopback address.
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// The public origin: `https://HOST[:PORT]` (`http://` only for a loopback host), without path,
 /// query or credentials, since it is compared with the `Origin` browsers send.
 fn parse_public_url(value: Option<String>, bind: Option<SocketAddr>) -> Result<url::Url, String> {
     let text = value
         .unwrap_or_else(|| format!("http://localhost:{}", bind.map_or(8080, |bind| bind.port())));
     let url = url::Url::parse(&text).map_err(|e| format!("`{text}` is not a URL ({e})"))?;
-    let loopback = match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
+    let loopback = is_loopback(&url);
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}

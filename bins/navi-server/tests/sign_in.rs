@@ -539,6 +539,18 @@ async fn a_session_makes_keys_that_expire_within_90_days(db: TestDatabase) {
         assert!(expires <= limit, "{expires} is within 90 days");
         assert!(expires > limit - chrono::TimeDelta::minutes(5), "{expires}");
     }
+    // Only keys pinned to the org it acts in: a user key would carry the session elsewhere.
+    let user_key = browser
+        .act(
+            &server,
+            &session,
+            "POST",
+            "/v1/api-keys",
+            Some(org_id),
+            Some(json!({"name": "everywhere", "pinned": false})),
+        )
+        .await;
+    assert_error(&user_key, 403, "forbidden");
 }
 
 async fn owners_manage_sso_connections(db: TestDatabase) {

@@ -616,17 +616,34 @@ async fn identities_link_to_verified_users_or_by_an_explicit_link(db: TestDataba
         dave_id.as_str()
     );
 
-    // Explicit: dave, signed in, links a platform identity whose email is not his.
+    // Explicit: dave, signed in, links a platform identity whose email is not his, by a POST
+    // under his session's CSRF rule.
+    let session = session_of(&api.server, &mut browser).await;
     let other = format!("{}@personal.example", unique("dave"));
     let sub = unique("personal");
-    let reply = sign_in(
-        &api.server,
-        &mut browser,
-        "?link=true",
-        &person(&sub, &other),
-    )
-    .await;
-    assert_eq!(reply.status, 302, "{reply:?}");
+    let started = browser
+        .act(
+            &api.server,
+            &session,
+            "POST",
+            "/v1/auth/sso/link",
+            None,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(started.status, 200, "{started:?}");
+    let url = started.body["authorization_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let callback = at_provider(&with_login(&url, &person(&sub, &other))).await;
+    assert_eq!(
+        browser
+            .send(&api.server, "GET", &callback, None, &[])
+            .await
+            .status,
+        302
+    );
     let mut later = Browser::at("203.0.113.29");
     let reply = sign_in(&api.server, &mut later, "", &person(&sub, &other)).await;
     assert_eq!(reply.status, 302, "{reply:?}");
@@ -634,9 +651,20 @@ async fn identities_link_to_verified_users_or_by_an_explicit_link(db: TestDataba
         session_of(&api.server, &mut later).await["user"]["id"],
         dave_id.as_str()
     );
-    // Linking needs a session.
-    let mut anonymous = Browser::at("203.0.113.29");
-    let reply = anonymous
+
+    // Another site cannot start a link (no CSRF token, or a GET), nor can anyone without a
+    // session; and a link whose session ended meanwhile links nothing.
+    let no_token = browser
+        .send(
+            &api.server,
+            "POST",
+            "/v1/auth/sso/link",
+            Some(json!({})),
+            &[],
+        )
+        .await;
+    assert_error(&no_token, 403, "forbidden");
+    let by_get = browser
         .send(
             &api.server,
             "GET",
@@ -645,7 +673,133 @@ async fn identities_link_to_verified_users_or_by_an_explicit_link(db: TestDataba
             &[],
         )
         .await;
+    assert_error(&by_get, 400, "invalid_request");
+    let mut anonymous = Browser::at("203.0.113.29");
+    let reply = anonymous
+        .send(
+            &api.server,
+            "POST",
+            "/v1/auth/sso/link",
+            Some(json!({})),
+            &[],
+        )
+        .await;
     assert_error(&reply, 401, "unauthenticated");
+    let session = session_of(&api.server, &mut browser).await;
+    let started = browser
+        .act(
+            &api.server,
+            &session,
+            "POST",
+            "/v1/auth/sso/link",
+            None,
+            Some(json!({})),
+        )
+        .await;
+    let url = started.body["authorization_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let backdoor = unique("backdoor");
+    let callback = at_provider(&with_login(&url, &person(&backdoor, &other))).await;
+    let ended = browser
+        .act(
+            &api.server,
+            &session,
+            "DELETE",
+            "/v1/auth/sessions",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(ended.status, 204);
+    let cookies = browser.cookies.clone();
+    let mut after = Browser::at("203.0.113.29");
+    after.cookies = cookies;
+    assert_error(
+        &after.send(&api.server, "GET", &callback, None, &[]).await,
+        400,
+        "invalid_state",
+    );
+}
+
+/// An owner's key pinned to the org manages no connection (a connection signs people in to all
+/// their orgs); a deployment on a public URL reaches only https providers on public addresses.
+async fn connections_stay_inside_their_limits(db: TestDatabase) {
+    let server = sso_server(&db, &format!("{}:", unique("sso"))).await;
+    let api = Api::start_on(server);
+    let owner = api
+        .owner(&format!("{}@example.com", unique("o")), "Acme")
+        .await;
+    let org = Some(owner.org_id.as_str());
+    let pinned = api
+        .call(
+            "POST",
+            "/v1/api-keys",
+            Some(&owner.key),
+            org,
+            Some(json!({"name": "p"})),
+        )
+        .await;
+    let pinned_key = pinned.body["api_key"].as_str().unwrap().to_owned();
+    let body = json!({"issuer": org_issuer(), "client_id": "navi"});
+    let reply = api
+        .call(
+            "POST",
+            "/v1/org/sso/connections",
+            Some(&pinned_key),
+            org,
+            Some(body.clone()),
+        )
+        .await;
+    assert_error(&reply, 403, "forbidden");
+    let reply = api
+        .call(
+            "GET",
+            "/v1/org/sso/connections",
+            Some(&pinned_key),
+            org,
+            None,
+        )
+        .await;
+    assert_error(&reply, 403, "forbidden");
+    // Control characters in a slug reach nothing: the same 404 as an unknown org.
+    let mut browser = Browser::at("203.0.113.31");
+    let reply = browser
+        .send(
+            &api.server,
+            "GET",
+            "/v1/auth/sso/start?org=a%00b",
+            None,
+            &[],
+        )
+        .await;
+    assert_error(&reply, 404, "not_found");
+
+    // Served at a public https URL: loopback, private and plain-http issuers are refused.
+    let mut config = (*api.server.state.config).clone();
+    config.public_url = "https://navi.example".parse().unwrap();
+    let public = TestServer::start_with(state_with(config).await);
+    for issuer in [
+        org_issuer(),
+        "https://127.0.0.1:8443".to_owned(),
+        "https://10.1.2.3".to_owned(),
+        "https://[::1]".to_owned(),
+        "https://169.254.169.254".to_owned(),
+        "https://localhost".to_owned(),
+        "http://idp.example".to_owned(),
+    ] {
+        let reply = public
+            .call(
+                "POST",
+                "/v1/org/sso/connections",
+                Some(&owner.key),
+                org,
+                Some(json!({"issuer": issuer, "client_id": "navi"})),
+            )
+            .await;
+        assert_error(&reply, 400, "invalid_request");
+    }
 }
 
 async fn an_enforced_connection_takes_its_own_sessions(db: TestDatabase) {
@@ -695,5 +849,6 @@ on_both_backends!(
     bad_starts_are_refused_plainly,
     a_state_from_one_instance_is_consumed_by_another_once,
     identities_link_to_verified_users_or_by_an_explicit_link,
+    connections_stay_inside_their_limits,
     an_enforced_connection_takes_its_own_sessions,
 );

@@ -136,6 +136,11 @@ pub fn create_api_key(
     if !new.pinned && principal.pinned_org_id().is_some() {
         return Err(StoreError::Forbidden);
     }
+    // A session makes keys pinned to the org it acts in, where that org's rules (its enforced
+    // SSO) have just been applied; a user key would carry the session into every other org.
+    if !new.pinned && matches!(principal.credential(), Credential::Session { .. }) {
+        return Err(StoreError::Forbidden);
+    }
     let created_at = now();
     let expires_at = match new.expires_in_days {
         Some(days @ 1..=3650) => Some(created_at + TimeDelta::days(i64::from(days))),

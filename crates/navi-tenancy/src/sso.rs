@@ -25,6 +25,15 @@ use crate::users::{verify_email_within, UserRow};
 use crate::{now, DbConnection, Email, Privileged, Role, StoreError, TenantScope};
 
 const TABLE: &str = "navi_sso_connections";
+
+/// Owners manage connections, never through a key pinned to the org: a connection signs people
+/// in to all their orgs, which would take a pinned key outside its own.
+fn require_owner(scope: &TenantScope) -> Result<(), StoreError> {
+    if scope.pinned() {
+        return Err(StoreError::Forbidden);
+    }
+    scope.require(Role::Owner)
+}
 const SECRET_COLUMN: &str = "client_secret";
 /// The most values `role_values` lists per role.
 const MAX_ROLE_VALUES: usize = 50;
@@ -307,7 +316,7 @@ pub fn create_connection(
     spec: &ConnectionSpec,
     client_secret: Option<&str>,
 ) -> Result<ConnectionRow, StoreError> {
-    scope.require(Role::Owner)?;
+    require_owner(scope)?;
     let id = new_id(IdKind::SsoConnection);
     let sealed = client_secret
         .map(|secret| seal(keyring, scope.org_id(), &id, secret))
@@ -360,7 +369,7 @@ pub fn list_connections(
     scope: &TenantScope,
     conn: &mut DbConnection,
 ) -> Result<Vec<ConnectionRow>, StoreError> {
-    scope.require(Role::Owner)?;
+    require_owner(scope)?;
     navi_sso_connections::table
         .filter(navi_sso_connections::org_id.eq(scope.org_id()))
         .order((navi_sso_connections::created_at, navi_sso_connections::id))
@@ -377,7 +386,7 @@ pub fn find_connection(
     conn: &mut DbConnection,
     id: &str,
 ) -> Result<ConnectionRow, StoreError> {
-    scope.require(Role::Owner)?;
+    require_owner(scope)?;
     let raw = navi_sso_connections::table
         .filter(navi_sso_connections::org_id.eq(scope.org_id()))
         .filter(navi_sso_connections::id.eq(id))
@@ -399,7 +408,7 @@ pub fn update_connection(
     spec: &ConnectionSpec,
     secret: &ClientSecretChange,
 ) -> Result<ConnectionRow, StoreError> {
-    scope.require(Role::Owner)?;
+    require_owner(scope)?;
     let role_values = role_values_text(&spec.role_values)?;
     audit::org_transaction(scope, conn, |conn| {
         let target = navi_sso_connections::table
@@ -455,7 +464,7 @@ pub fn delete_connection(
     trail: &AuditTrail,
     id: &str,
 ) -> Result<(), StoreError> {
-    scope.require(Role::Owner)?;
+    require_owner(scope)?;
     audit::org_transaction(scope, conn, |conn| {
         let row = find_connection(scope, conn, id)?;
         diesel::delete(
@@ -771,6 +780,7 @@ pub fn sign_in_identity(
             );
         }
     }
+    check_subject(&assertion.subject)?;
     let lock = format!("identity:{}:{}", assertion.issuer, assertion.subject);
     serialized_transaction(conn, &lock, |conn| {
         let linked: Option<String> = navi_user_identities::table
@@ -815,11 +825,7 @@ fn link_identity(
     assertion: &Assertion,
     user_id: &str,
 ) -> Result<(), StoreError> {
-    if assertion.subject.is_empty() || assertion.subject.len() > 255 {
-        return Err(StoreError::SignInRefused(
-            "the identity provider's subject is empty or longer than 255 bytes".to_owned(),
-        ));
-    }
+    check_subject(&assertion.subject)?;
     diesel::insert_into(navi_user_identities::table)
         .values((
             navi_user_identities::issuer.eq(&assertion.issuer),
@@ -828,6 +834,18 @@ fn link_identity(
             navi_user_identities::created_at.eq(now()),
         ))
         .execute(conn)?;
+    Ok(())
+}
+
+/// A subject Navi stores: 1 to 255 bytes, no control characters.
+fn check_subject(subject: &str) -> Result<(), StoreError> {
+    if subject.is_empty() || subject.len() > 255 || subject.chars().any(char::is_control) {
+        return Err(StoreError::SignInRefused(
+            "the identity provider's subject is empty, longer than 255 bytes or has control \
+             characters"
+                .to_owned(),
+        ));
+    }
     Ok(())
 }
 

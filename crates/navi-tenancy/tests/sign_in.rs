@@ -440,12 +440,10 @@ fn a_session_makes_keys_only_soon_after_signing_in(db: TestDatabase) {
     verified_back_at(&mut w.conn(), &ada.id, signed_in_at - TimeDelta::minutes(4));
     let stale = w.session(&ada.id, signed_in_at).unwrap();
     let stale_scope = stale.scope(&mut w.conn(), Some(adas_org.org_id())).unwrap();
-    for pinned in [false, true] {
-        assert!(matches!(
-            w.create_key(&stale_scope, &stale, pinned, Some(30)),
-            Err(StoreError::RecentSignInRequired)
-        ));
-    }
+    assert!(matches!(
+        w.create_key(&stale_scope, &stale, true, Some(30)),
+        Err(StoreError::RecentSignInRequired)
+    ));
     assert!(list_api_keys(&adas_org, &mut w.conn()).unwrap().is_empty());
     assert!(w.events(&adas_org, AuditAction::ApiKeyCreate).is_empty());
 
@@ -460,9 +458,15 @@ fn a_session_makes_keys_only_soon_after_signing_in(db: TestDatabase) {
             key.created_at
         );
     };
+    // A session makes only keys pinned to the org it acts in (a user key would carry it into
+    // orgs whose rules, such as an enforced SSO, it never met).
+    assert!(matches!(
+        w.create_key(&fresh_scope, &fresh, false, Some(30)),
+        Err(StoreError::Forbidden)
+    ));
     for asked in [Some(365), None] {
         let before = now();
-        let (key, secret) = w.create_key(&fresh_scope, &fresh, false, asked).unwrap();
+        let (key, secret) = w.create_key(&fresh_scope, &fresh, true, asked).unwrap();
         lives_at_most(before, &key, SESSION_KEY_LIFETIME);
         assert_eq!(
             w.authenticate(&secret).unwrap().credential(),

@@ -16,6 +16,12 @@
 import { createServer } from "node:http";
 import { generateKeyPairSync, randomUUID } from "node:crypto";
 import Provider from "oidc-provider";
+import { setStorage } from "oidc-provider/lib/adapters/memory_adapter.js";
+import QuickLRU from "quick-lru";
+
+// The in-memory store of both issuers (interactions, sessions, codes, grants), large enough that
+// a whole parallel test suite evicts nothing in flight (the default keeps 1,000 entries).
+setStorage(new QuickLRU({ maxSize: 1_000_000 }));
 
 const [platformPort, orgPort, redirectUri] = process.argv.slice(2);
 if (!platformPort || !orgPort || !redirectUri) {
@@ -30,8 +36,14 @@ function signingKey() {
   return { ...privateKey.export({ format: "jwk" }), kid: randomUUID(), alg: "RS256", use: "sig" };
 }
 
+// Cookie keys stay with the port across key rotations, so sign-ins in flight survive them.
+const cookieKeys = new Map();
+
 function makeProvider(port) {
   const issuer = `http://127.0.0.1:${port}`;
+  if (!cookieKeys.has(port)) {
+    cookieKeys.set(port, [randomUUID()]);
+  }
   const provider = new Provider(issuer, {
     clients: [{
       client_id: "navi",
@@ -42,7 +54,7 @@ function makeProvider(port) {
       token_endpoint_auth_method: "client_secret_basic",
     }],
     jwks: { keys: [signingKey()] },
-    cookies: { keys: [randomUUID()] },
+    cookies: { keys: cookieKeys.get(port) },
     scopes: ["openid", "email", "profile"],
     claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["groups"] },
     // The claims go in the ID token (Navi reads no userinfo).

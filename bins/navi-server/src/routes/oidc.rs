@@ -1,5 +1,8 @@
 //! Single sign-on through OpenID Connect: `GET /v1/auth/sso/start` sends the browser to the
-//! provider, `GET /v1/auth/sso/callback` takes it back.
+//! provider, `GET /v1/auth/sso/callback` takes it back. `POST /v1/auth/sso/link` starts the
+//! same flow to link another identity to the signed-in user: a POST under the session's CSRF
+//! rule and a recent sign-in, whose callback must come back to that same live session (a link
+//! cannot be started by another site, nor outlive a logout).
 //!
 //! The start picks the connection (`org=SLUG`, `email=ADDRESS` by its approved domain, or neither
 //! for the platform's), and keeps state, PKCE verifier, nonce, connection and `return_to` as one
@@ -17,13 +20,15 @@ use navi_tenancy::sso::{
     connection_of_domain, connection_of_org, sign_in_connection, sign_in_identity, Assertion,
     SignInConnection,
 };
-use navi_tenancy::{Email, Privileged, StoreError};
+use navi_tenancy::{Credential, Email, Privileged, StoreError};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{cache_unavailable, SSO_CALLBACK_PATH};
 use crate::app::{resource, AppState};
 use crate::audit_trail::Trail;
+use crate::auth::SignedIn;
 use crate::error::ApiError;
+use crate::json::Json;
 use crate::oidc::{OidcError, Provider};
 use crate::sessions::{self, digest_of, host_cookie, removal_cookie};
 
@@ -35,17 +40,17 @@ pub const SSO_LIFETIME: Duration = Duration::from_secs(10 * 60);
 /// Mounts the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/v1/auth/sso/start").get(start))
+        .service(resource("/v1/auth/sso/link").post(link))
         .service(resource(SSO_CALLBACK_PATH).get(callback));
 }
 
+/// Which connection, and where to go after: the query of `start`, the body of `link`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StartQuery {
     org: Option<String>,
     email: Option<String>,
     return_to: Option<String>,
-    /// `true`: link the identity to the signed-in session's user.
-    link: Option<bool>,
 }
 
 /// A started sign-in, as the cache keeps it. `Debug` shows neither nonce nor verifier.
@@ -141,35 +146,33 @@ async fn load_connection(
     Ok(Some(connection))
 }
 
-async fn start(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    query: web::Query<StartQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let StartQuery {
-        org,
-        email,
-        return_to,
-        link,
-    } = query.into_inner();
-    let return_to = check_return_to(return_to)?;
-    let connection_id = match (org, email) {
+/// The connection `query` names: `org` (its slug), `email` (its domain's org), or neither (the
+/// platform's, `None`). Both → 400; nothing found → 404.
+async fn chosen_connection(
+    state: &AppState,
+    query: &StartQuery,
+) -> Result<Option<SignInConnection>, ApiError> {
+    let id = match (query.org.clone(), query.email.as_deref()) {
         (Some(_), Some(_)) => {
             return Err(ApiError::invalid_request(
                 "Name one of org and email, or neither for the platform's sign-in.",
             ))
         }
-        (Some(slug), None) => Some(
-            state
-                .db(move |conn| {
-                    let privileged = Privileged::acquire("find an org's SSO connection");
-                    connection_of_org(&privileged, conn, &slug)
-                })
-                .await?
-                .ok_or_else(no_connection)?,
-        ),
+        (Some(slug), None) => {
+            // Not a slug: no org has it (and nothing odd reaches the database).
+            let slug = navi_tenancy::Slug::parse(&slug).map_err(|_| no_connection())?;
+            Some(
+                state
+                    .db(move |conn| {
+                        let privileged = Privileged::acquire("find an org's SSO connection");
+                        connection_of_org(&privileged, conn, slug.as_str())
+                    })
+                    .await?
+                    .ok_or_else(no_connection)?,
+            )
+        }
         (None, Some(email)) => {
-            let email = Email::parse(&email)?;
+            let email = Email::parse(email)?;
             Some(
                 state
                     .db(move |conn| {
@@ -182,13 +185,19 @@ async fn start(
         }
         (None, None) => None,
     };
-    let link_to = if link == Some(true) {
-        Some(signed_in_user(&req, &state).await?)
-    } else {
-        None
-    };
-    let connection = load_connection(&state, connection_id).await?;
-    let provider = provider(&state, connection.as_ref())?;
+    load_connection(state, id).await
+}
+
+/// Sends a sign-in to its provider: the provider's URL and the state, kept in the cache with
+/// everything the callback needs.
+async fn begin(
+    state: &AppState,
+    query: StartQuery,
+    link_to: Option<String>,
+) -> Result<(String, String), ApiError> {
+    let return_to = check_return_to(query.return_to.clone())?;
+    let connection = chosen_connection(state, &query).await?;
+    let provider = provider(state, connection.as_ref())?;
     let started = state
         .oidc
         .start(&provider, &state.public_link(SSO_CALLBACK_PATH))
@@ -206,14 +215,47 @@ async fn start(
         .set_json(&pending_key(&started.state), &pending, SSO_LIFETIME)
         .await
         .map_err(cache_unavailable)?;
+    Ok((started.url, started.state))
+}
+
+async fn start(
+    state: web::Data<AppState>,
+    query: web::Query<StartQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (url, sso_state) = begin(&state, query.into_inner(), None).await?;
     Ok(HttpResponse::Found()
-        .insert_header((header::LOCATION, started.url))
+        .insert_header((header::LOCATION, url))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .cookie(host_cookie(SSO_COOKIE, started.state, SSO_LIFETIME))
+        .cookie(host_cookie(SSO_COOKIE, sso_state, SSO_LIFETIME))
         .finish())
 }
 
-/// The user of the request's live session (an explicit link needs one): else 401.
+/// `POST /v1/auth/sso/link {"org"|"email"|neither, "return_to"}` (a session, within 15 minutes
+/// of its sign-in): → 200 `{"authorization_url"}` for the browser to open, and the
+/// `__Host-navi_sso` cookie.
+async fn link(
+    SignedIn { principal, .. }: SignedIn,
+    state: web::Data<AppState>,
+    body: Json<StartQuery>,
+) -> Result<HttpResponse, ApiError> {
+    if let Credential::Session { signed_in_at, .. } = principal.credential() {
+        if navi_tenancy::now() - *signed_in_at > navi_tenancy::api_keys::RECENT_SIGN_IN {
+            return Err(StoreError::RecentSignInRequired.into());
+        }
+    }
+    let (url, sso_state) = begin(
+        &state,
+        body.into_inner(),
+        Some(principal.user_id().to_owned()),
+    )
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(host_cookie(SSO_COOKIE, sso_state, SSO_LIFETIME))
+        .json(serde_json::json!({ "authorization_url": url })))
+}
+
+/// The user of the request's live session: else 401.
 async fn signed_in_user(req: &HttpRequest, state: &AppState) -> Result<String, ApiError> {
     let token = req
         .cookie(sessions::SESSION_COOKIE)
@@ -318,6 +360,12 @@ async fn callback(
         email_verified: identity.email_verified,
         role_values: identity.role_values,
     };
+    // A link goes to the session that asked for it, still live in this browser.
+    if let Some(link_to) = &pending.link_to {
+        if signed_in_user(&req, &state).await.ok().as_ref() != Some(link_to) {
+            return Err(invalid_state());
+        }
+    }
     let link_to = pending.link_to.clone();
     let signed_in_connection = connection.clone();
     let user = state

@@ -46,7 +46,13 @@ struct ConnectionRequest {
 }
 
 impl ConnectionRequest {
-    fn spec(&self) -> Result<ConnectionSpec, ApiError> {
+    /// The validated connection; its issuer must also be one this deployment may reach (https
+    /// to a public host, unless Navi itself runs on loopback).
+    fn spec(&self, state: &AppState) -> Result<ConnectionSpec, ApiError> {
+        state
+            .oidc
+            .check_url(&self.issuer)
+            .map_err(|error| ApiError::invalid_request(format!("issuer: {error}.")))?;
         Ok(ConnectionSpec::parse(
             &self.issuer,
             &self.client_id,
@@ -104,7 +110,7 @@ async fn create(
     state: web::Data<AppState>,
     body: Json<ConnectionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let spec = body.spec()?;
+    let spec = body.spec(&state)?;
     let secret = match body.secret_change() {
         ClientSecretChange::Set(secret) => Some(secret),
         ClientSecretChange::Keep | ClientSecretChange::Clear => None,
@@ -145,7 +151,7 @@ async fn update(
     id: web::Path<String>,
     body: Json<ConnectionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (spec, secret) = (body.spec()?, body.secret_change());
+    let (spec, secret) = (body.spec(&state)?, body.secret_change());
     let (id, keyring) = (id.into_inner(), state.keyring.clone());
     let row = state
         .db(move |conn| update_connection(&scope, conn, &trail, &keyring, &id, &spec, &secret))
