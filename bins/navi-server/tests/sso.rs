@@ -802,6 +802,36 @@ async fn connections_stay_inside_their_limits(db: TestDatabase) {
     }
 }
 
+/// A connection changed while someone is at its provider: the code and verifier go nowhere new.
+async fn a_connection_changed_mid_sign_in_takes_no_code(db: TestDatabase) {
+    let server = sso_server(&db, &format!("{}:", unique("sso"))).await;
+    let api = Api::start_on(server);
+    let domain = format!("{}.example", unique("corp"));
+    let (owner, slug) = org_with_sso(&api, &domain, json!({})).await;
+    let org = Some(owner.org_id.as_str());
+    let mut browser = Browser::at("203.0.113.32");
+    let url = begin(&api.server, &mut browser, &format!("?org={slug}")).await;
+    let callback = at_provider(&with_login(
+        &url,
+        &person(&unique("m"), &format!("m@{domain}")),
+    ))
+    .await;
+    let listed = api.get_ok("/v1/org/sso/connections", &owner.key, org).await;
+    let id = listed["connections"][0]["id"].as_str().unwrap().to_owned();
+    let changed = api
+        .call(
+            "PUT",
+            &format!("/v1/org/sso/connections/{id}"),
+            Some(&owner.key),
+            org,
+            Some(json!({"issuer": platform_issuer(), "client_id": "navi"})),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{changed:?}");
+    let reply = browser.send(&api.server, "GET", &callback, None, &[]).await;
+    assert_error(&reply, 400, "sso_failed");
+}
+
 async fn an_enforced_connection_takes_its_own_sessions(db: TestDatabase) {
     let server = sso_server(&db, &format!("{}:", unique("sso"))).await;
     let api = Api::start_on(server);
@@ -850,5 +880,6 @@ on_both_backends!(
     a_state_from_one_instance_is_consumed_by_another_once,
     identities_link_to_verified_users_or_by_an_explicit_link,
     connections_stay_inside_their_limits,
+    a_connection_changed_mid_sign_in_takes_no_code,
     an_enforced_connection_takes_its_own_sessions,
 );

@@ -57,6 +57,10 @@ struct StartQuery {
 #[derive(Serialize, Deserialize)]
 struct Pending {
     connection: Option<String>,
+    /// The provider the browser was sent to, and Navi's client there: a connection changed
+    /// meanwhile must not receive this sign-in's code and verifier.
+    issuer: String,
+    client_id: String,
     nonce: String,
     verifier: String,
     return_to: String,
@@ -205,6 +209,8 @@ async fn begin(
         .map_err(provider_failed)?;
     let pending = Pending {
         connection: connection.map(|connection| connection.id),
+        issuer: provider.issuer.clone(),
+        client_id: provider.client_id.clone(),
         nonce: started.nonce,
         verifier: started.verifier,
         return_to,
@@ -332,6 +338,12 @@ async fn callback(
         other => other?,
     };
     let provider = provider(&state, connection.as_ref())?;
+    if provider.issuer != pending.issuer || provider.client_id != pending.client_id {
+        return Err(ApiError::bad_request(
+            "sso_failed",
+            "The single sign-on changed during this sign-in: start again.",
+        ));
+    }
     let identity = state
         .oidc
         .finish(
