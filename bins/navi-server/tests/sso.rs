@@ -114,6 +114,13 @@ async fn sign_in(server: &TestServer, browser: &mut Browser, query: &str, who: &
     browser.send(server, "GET", &callback, None, &[]).await
 }
 
+/// A whole sign-in as `who` that must succeed: the session it made.
+async fn signed_in(server: &TestServer, browser: &mut Browser, query: &str, who: &Value) -> Value {
+    let reply = sign_in(server, browser, query, who).await;
+    assert_eq!(reply.status, 302, "{reply:?}");
+    session_of(server, browser).await
+}
+
 async fn session_of(server: &TestServer, browser: &mut Browser) -> Value {
     let reply = browser
         .send(server, "GET", "/v1/auth/session", None, &[])
@@ -206,24 +213,20 @@ async fn an_org_connection_joins_people_with_the_mapped_role(db: TestDatabase) {
     let mut bob = Browser::at("203.0.113.21");
     let mut who = person(&unique("bob"), &format!("bob@{domain}"));
     who["groups"] = json!(["staff", "navi-admins"]);
-    let reply = sign_in(&api.server, &mut bob, &format!("?org={slug}"), &who).await;
-    assert_eq!(reply.status, 302, "{reply:?}");
-    let session = session_of(&api.server, &mut bob).await;
+    let session = signed_in(&api.server, &mut bob, &format!("?org={slug}"), &who).await;
     assert_eq!(session["orgs"][0]["id"], owner.org_id.as_str());
     assert_eq!(session["orgs"][0]["role"], "admin");
 
     // Picked by the email's domain; no role claim value: the first role, member.
     let mut carol = Browser::at("203.0.113.21");
     let email = format!("carol@{domain}");
-    let reply = sign_in(
+    let session = signed_in(
         &api.server,
         &mut carol,
         &format!("?email={email}"),
         &person(&unique("carol"), &email),
     )
     .await;
-    assert_eq!(reply.status, 302, "{reply:?}");
-    let session = session_of(&api.server, &mut carol).await;
     assert_eq!(session["orgs"][0]["role"], "member");
     let joined = api.get_ok("/v1/org/members", &owner.key, org).await;
     assert_eq!(joined["members"].as_array().unwrap().len(), 3, "{joined}");
@@ -248,9 +251,7 @@ async fn an_org_connection_joins_people_with_the_mapped_role(db: TestDatabase) {
         .await;
     assert_eq!(removed.status, 204, "{removed:?}");
     let mut again = Browser::at("203.0.113.21");
-    let reply = sign_in(&api.server, &mut again, &format!("?org={slug}"), &who).await;
-    assert_eq!(reply.status, 302, "{reply:?}");
-    let session = session_of(&api.server, &mut again).await;
+    let session = signed_in(&api.server, &mut again, &format!("?org={slug}"), &who).await;
     assert_eq!(session["user"]["id"], bob_id.as_str());
     assert_eq!(session["orgs"], json!([]), "{session}");
 }
@@ -840,15 +841,13 @@ async fn an_enforced_connection_takes_its_own_sessions(db: TestDatabase) {
     let org = Some(owner.org_id.as_str());
     let mut browser = Browser::at("203.0.113.30");
     let email = format!("erin@{domain}");
-    let reply = sign_in(
+    let session = signed_in(
         &api.server,
         &mut browser,
         &format!("?org={slug}"),
         &person(&unique("e"), &email),
     )
     .await;
-    assert_eq!(reply.status, 302, "{reply:?}");
-    let session = session_of(&api.server, &mut browser).await;
     assert_eq!(
         browser
             .act(&api.server, &session, "GET", "/v1/org", org, None)
