@@ -13,6 +13,7 @@ use crate::backend::{validate_ttl, BackendKind, CacheBackend};
 use crate::error::CacheError;
 use crate::memory::{MemoryBackend, MemoryConfig};
 use crate::metrics::{CacheMetricsSnapshot, Op, Outcome, RequestCounters};
+use crate::rate::{Decision, Rate};
 use crate::redis_backend::{RedisBackend, RedisConfig};
 
 /// What to do when Redis is configured but unreachable at startup (`NAVI_CACHE_FALLBACK`).
@@ -271,6 +272,46 @@ impl Cache {
     pub async fn count(&self, key: &str, window: Duration) -> Result<u64, CacheError> {
         let result = self.inner.backend.count(&self.full_key(key), window).await;
         self.record(Op::Count, &result, |_| Outcome::Ok);
+        result
+    }
+
+    /// Admits `cells` at `key` under `rate` if they fit, counting them (GCRA, see
+    /// [`crate::rate`]): one atomic step on the backend, Redis's clock shared by every instance.
+    /// More cells than the quota can never fit: [`CacheError::Invalid`].
+    pub async fn admit(&self, key: &str, rate: &Rate, cells: u64) -> Result<Decision, CacheError> {
+        self.decide(key, rate, cells, None).await
+    }
+
+    /// [`Cache::admit`] at `now_us` (microseconds since the Unix epoch) instead of the backend's
+    /// clock: for tests that compare decisions with a reference on a fixed schedule.
+    #[doc(hidden)]
+    pub async fn admit_at(
+        &self,
+        key: &str,
+        rate: &Rate,
+        cells: u64,
+        now_us: u64,
+    ) -> Result<Decision, CacheError> {
+        self.decide(key, rate, cells, Some(now_us)).await
+    }
+
+    async fn decide(
+        &self,
+        key: &str,
+        rate: &Rate,
+        cells: u64,
+        now_us: Option<u64>,
+    ) -> Result<Decision, CacheError> {
+        let result = match rate.cost(cells) {
+            Ok(cost) => self
+                .inner
+                .backend
+                .gcra(&self.full_key(key), rate, cost, now_us)
+                .await
+                .map(|gcra| gcra.decision(rate)),
+            Err(error) => Err(error),
+        };
+        self.record(Op::Admit, &result, |_| Outcome::Ok);
         result
     }
 

@@ -63,6 +63,7 @@ mod cache;
 mod error;
 mod memory;
 mod metrics;
+pub mod rate;
 mod redis_backend;
 mod tokens;
 
@@ -71,5 +72,6 @@ pub use cache::{Cache, CacheConfig, CacheFallback};
 pub use error::CacheError;
 pub use memory::{MemoryBackend, MemoryConfig};
 pub use metrics::CacheMetricsSnapshot;
+pub use rate::{Decision, Rate};
 pub use redis_backend::{ConsumeWait, GetDelMode, RedisBackend, RedisConfig};
 pub use tokens::{token_key, Token, TokenPurpose};

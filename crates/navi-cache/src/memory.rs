@@ -128,6 +128,20 @@ fn counted(value: &[u8]) -> Result<u64, CacheError> {
         .ok_or_else(|| CacheError::invalid("the value at this key is not a counter"))
 }
 
+/// A rate limit's stored TAT, `micros:remainder`.
+fn stored_tat(value: &[u8]) -> Result<crate::rate::Tat, CacheError> {
+    std::str::from_utf8(value)
+        .ok()
+        .and_then(|text| text.split_once(':'))
+        .and_then(|(micros, remainder)| {
+            Some(crate::rate::Tat {
+                micros: micros.parse().ok()?,
+                remainder: remainder.parse().ok()?,
+            })
+        })
+        .ok_or_else(|| CacheError::invalid("the value at this key is not a rate limit"))
+}
+
 /// The data under a shard's lock stays consistent even if a holder panicked (every critical
 /// section is a single map operation), so a poisoned lock is used as is.
 fn lock(shard: &PaddedShard) -> MutexGuard<'_, Shard> {
@@ -233,6 +247,44 @@ impl CacheBackend for MemoryBackend {
             .entries
             .insert(key.to_owned(), Entry { value, expires_at });
         Ok(count)
+    }
+
+    async fn gcra(
+        &self,
+        key: &str,
+        rate: &crate::Rate,
+        cost: crate::rate::Cost,
+        now_us: Option<u64>,
+    ) -> Result<crate::rate::Gcra, CacheError> {
+        let now_us = now_us.unwrap_or_else(|| {
+            let since = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            u64::try_from(since.as_micros()).unwrap_or(u64::MAX)
+        });
+        let now = Instant::now();
+        let mut shard = self.shard(key);
+        let stored = match shard.entries.get(key) {
+            Some(entry) if entry.expires_at > now => Some(stored_tat(&entry.value)?),
+            _ => None,
+        };
+        let gcra = crate::rate::step(stored, cost, rate, now_us);
+        if gcra.allowed {
+            let ahead = Duration::from_micros(gcra.tat.micros.saturating_sub(now_us))
+                + Duration::from_millis(1);
+            if !shard.entries.contains_key(key) && shard.entries.len() >= self.shard_capacity {
+                shard.make_room(now);
+            }
+            let value = format!("{}:{}", gcra.tat.micros, gcra.tat.remainder).into_bytes();
+            shard.entries.insert(
+                key.to_owned(),
+                Entry {
+                    value,
+                    expires_at: now + ahead,
+                },
+            );
+        }
+        Ok(gcra)
     }
 
     async fn ping(&self) -> Result<(), CacheError> {

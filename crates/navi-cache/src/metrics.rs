@@ -13,6 +13,7 @@ pub(crate) enum Op {
     Delete,
     GetDel,
     Count,
+    Admit,
 }
 
 /// The outcome of an operation, the `result` label of `navi_cache_requests_total`.
@@ -32,6 +33,7 @@ impl Op {
             Self::Delete => "delete",
             Self::GetDel => "getdel",
             Self::Count => "count",
+            Self::Admit => "admit",
         }
     }
 
@@ -41,7 +43,7 @@ impl Op {
             Self::Get | Self::Delete | Self::GetDel => {
                 &[Outcome::Hit, Outcome::Miss, Outcome::Error]
             }
-            Self::Set | Self::Count => &[Outcome::Ok, Outcome::Error],
+            Self::Set | Self::Count | Self::Admit => &[Outcome::Ok, Outcome::Error],
         }
     }
 }
@@ -57,7 +59,14 @@ impl Outcome {
     }
 }
 
-const OPS: [Op; 5] = [Op::Get, Op::Set, Op::Delete, Op::GetDel, Op::Count];
+const OPS: [Op; 6] = [
+    Op::Get,
+    Op::Set,
+    Op::Delete,
+    Op::GetDel,
+    Op::Count,
+    Op::Admit,
+];
 
 /// Counters indexed by operation and outcome.
 #[derive(Debug, Default)]
@@ -94,8 +103,8 @@ impl RequestCounters {
 pub struct CacheMetricsSnapshot {
     /// The backend serving the cache.
     pub backend: BackendKind,
-    /// `(op, result, count)`: op is `get|set|delete|getdel|count`, result is `hit|miss|error`
-    /// (`ok|error` for `set` and `count`). Every possible pair is listed, zeros included.
+    /// `(op, result, count)`: op is `get|set|delete|getdel|count|admit`, result is
+    /// `hit|miss|error` (`ok|error` for `set`, `count` and `admit`). Every possible pair is listed, zeros included.
     pub requests: Vec<(&'static str, &'static str, u64)>,
     /// `(path, count)` for `getdel|lua|memory`, zeros included.
     pub getdel_by_path: Vec<(&'static str, u64)>,

@@ -213,6 +213,7 @@ pub struct RedisBackend {
     lua_calls: AtomicU64,
     script: redis::Script,
     count_script: redis::Script,
+    gcra_script: redis::Script,
     consume_wait: Option<ConsumeWait>,
     redacted_url: String,
 }
@@ -281,6 +282,7 @@ impl RedisBackend {
             lua_calls: AtomicU64::new(0),
             script: redis::Script::new(GETDEL_SCRIPT),
             count_script: redis::Script::new(COUNT_SCRIPT),
+            gcra_script: redis::Script::new(crate::rate::GCRA_SCRIPT),
             consume_wait: config.consume_wait,
             redacted_url: redact_url(&config.url),
         })
@@ -458,6 +460,47 @@ impl CacheBackend for RedisBackend {
             .invoke_async(&mut *connection)
             .await;
         counted.map_err(|err| self.fail(connection, err))
+    }
+
+    async fn gcra(
+        &self,
+        key: &str,
+        rate: &crate::Rate,
+        cost: crate::rate::Cost,
+        now_us: Option<u64>,
+    ) -> Result<crate::rate::Gcra, CacheError> {
+        let mut connection = self.connection().await?;
+        let reply: redis::RedisResult<Vec<String>> = self
+            .gcra_script
+            .key(key)
+            .arg(cost.micros)
+            .arg(cost.remainder)
+            .arg(rate.quota())
+            .arg(rate.window_us())
+            .arg(now_us.map(|now| now.to_string()).unwrap_or_default())
+            .invoke_async(&mut *connection)
+            .await;
+        let reply = reply.map_err(|err| self.fail(connection, err))?;
+        let number = |index: usize| {
+            reply
+                .get(index)
+                .and_then(|text| text.parse::<u64>().ok())
+                .ok_or_else(|| {
+                    CacheError::Protocol(format!("rate limit script answered {reply:?}"))
+                })
+        };
+        Ok(crate::rate::Gcra {
+            allowed: number(0)? == 1,
+            tat: crate::rate::Tat {
+                micros: number(1)?,
+                remainder: number(2)?,
+            },
+            wanted: crate::rate::Tat {
+                micros: number(3)?,
+                remainder: number(4)?,
+            },
+            now_us: number(5)?,
+        })
     }
 
     async fn get_del(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use navi_cache::{
-    Cache, CacheBackend, CacheError, GetDelMode, RedisBackend, RedisConfig, TokenPurpose,
+    Cache, CacheBackend, CacheError, GetDelMode, Rate, RedisBackend, RedisConfig, TokenPurpose,
 };
 use ring::rand::{SecureRandom, SystemRandom};
 
@@ -505,6 +505,114 @@ pub mod suite {
         assert_eq!(counts, (1..=64).collect::<Vec<u64>>());
     }
 
+    /// The exact GCRA, written out independently: the TAT in 1/quota µs, in u128.
+    struct Reference {
+        tat: u128,
+    }
+
+    impl Reference {
+        fn decide(
+            &mut self,
+            quota: u64,
+            window_us: u64,
+            cells: u64,
+            now_us: u64,
+        ) -> (bool, u64, u64, u64) {
+            let (q, w) = (u128::from(quota), u128::from(window_us));
+            let now = u128::from(now_us) * q;
+            let tat = self.tat.max(now);
+            let wanted = tat + u128::from(cells) * w;
+            let allowed = wanted <= now + w * q;
+            if allowed {
+                self.tat = wanted;
+            }
+            let used = if allowed { wanted } else { tat } - now;
+            let retry = if allowed {
+                0
+            } else {
+                (wanted - now - w * q).div_ceil(q)
+            };
+            (
+                allowed,
+                ((w * q - used) / w) as u64,
+                used.div_ceil(q) as u64,
+                retry as u64,
+            )
+        }
+    }
+
+    pub async fn admissions_match_a_reference_on_a_fixed_schedule(cache: Cache) {
+        let rates = [
+            (7, Duration::from_secs(60)),
+            (1000, Duration::from_secs(1)),
+            (navi_cache::rate::MAX_QUOTA, Duration::from_secs(3600)),
+        ];
+        for (index, (quota, window)) in rates.into_iter().enumerate() {
+            let rate = Rate::new(quota, window).unwrap();
+            let key = format!("schedule-{index}");
+            let mut reference = Reference { tat: 0 };
+            // A fixed pseudo-random schedule (an LCG), so a failure replays.
+            let mut seed: u64 = 0x9e37_79b9_7f4a_7c15 ^ quota;
+            let mut next = |bound: u64| {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                (seed >> 11) % bound
+            };
+            let mut now_us: u64 = 1_796_000_000_000_000;
+            let step_bound = window.as_micros() as u64 / quota.min(20);
+            let mut outcomes = [0u32; 2];
+            for arrival in 0..300 {
+                now_us += next(step_bound.max(1));
+                let cells = 1 + next(quota.div_ceil(3));
+                let decision = cache.admit_at(&key, &rate, cells, now_us).await.unwrap();
+                let (allowed, remaining, reset_us, retry_us) =
+                    reference.decide(quota, window.as_micros() as u64, cells, now_us);
+                assert_eq!(
+                    (
+                        decision.allowed,
+                        decision.remaining,
+                        decision.reset_after.as_micros() as u64,
+                        decision.retry_after.as_micros() as u64,
+                    ),
+                    (allowed, remaining, reset_us, retry_us),
+                    "rate {quota}/{window:?}, arrival {arrival}: {cells} cells at {now_us}"
+                );
+                outcomes[usize::from(allowed)] += 1;
+            }
+            assert!(
+                outcomes[0] > 10 && outcomes[1] > 10,
+                "the schedule must both admit and refuse: {outcomes:?} for {quota}/{window:?}"
+            );
+        }
+    }
+
+    pub async fn concurrent_decisions_admit_exactly_the_quota(cache: Cache) {
+        let rate = Rate::new(50, Duration::from_secs(60)).unwrap();
+        let now_us = 1_796_000_000_000_000;
+        let decisions = futures_util::future::join_all(
+            (0..200).map(|_| cache.admit_at("crowd", &rate, 1, now_us)),
+        )
+        .await;
+        let admitted = decisions
+            .into_iter()
+            .filter(|decision| decision.as_ref().unwrap().allowed)
+            .count();
+        assert_eq!(admitted, 50);
+        // A decision on the backend's own clock: a fresh key admits its quota, then refuses.
+        let small = Rate::new(3, Duration::from_secs(60)).unwrap();
+        for _ in 0..3 {
+            assert!(cache.admit("clock", &small, 1).await.unwrap().allowed);
+        }
+        let refused = cache.admit("clock", &small, 1).await.unwrap();
+        assert!(!refused.allowed);
+        assert!(
+            refused.retry_after > Duration::ZERO && refused.retry_after <= Duration::from_secs(20)
+        );
+        let err = cache.admit("clock", &small, 4).await.unwrap_err();
+        assert!(matches!(err, CacheError::Invalid(_)), "got {err:?}");
+    }
+
     pub async fn requests_are_counted_by_op_and_result(cache: Cache) {
         cache
             .set_json("a", &1u32, Duration::from_secs(60))
@@ -555,6 +663,8 @@ macro_rules! conformance_suite {
             tokens_are_distinct,
             count_counts_each_key_in_a_fixed_window,
             concurrent_counts_are_each_counted_once,
+            admissions_match_a_reference_on_a_fixed_schedule,
+            concurrent_decisions_admit_exactly_the_quota,
             requests_are_counted_by_op_and_result,
         );
 
