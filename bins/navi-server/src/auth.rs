@@ -134,13 +134,7 @@ async fn session_principal(
     token: &str,
     unsafe_request: Option<Unsafe>,
 ) -> Result<(Principal, Session), ApiError> {
-    let session = sessions::find(&state.cache, token)
-        .await
-        .map_err(|error| {
-            tracing::warn!(%error, "the session store is unavailable");
-            ApiError::unavailable("The session store is unavailable.")
-        })?
-        .ok_or(StoreError::Unauthenticated)?;
+    let (principal, session) = live_session(state, token).await?;
     if let Some(request) = unsafe_request {
         check_origin(state, request.origin.as_deref())?;
         // Digests are compared, not the tokens: how long a comparison takes then says nothing
@@ -155,6 +149,22 @@ async fn session_principal(
             )));
         }
     }
+    Ok((principal, session))
+}
+
+/// The session of `token` and its principal, when the cache says it is live and the database
+/// says its user may still use it; else 401 (503 when the cache is down).
+pub(crate) async fn live_session(
+    state: &AppState,
+    token: &str,
+) -> Result<(Principal, Session), ApiError> {
+    let session = sessions::find(&state.cache, token)
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "the session store is unavailable");
+            ApiError::unavailable("The session store is unavailable.")
+        })?
+        .ok_or(StoreError::Unauthenticated)?;
     let facts = session.facts();
     let principal = state
         .db(move |conn| {

@@ -16,6 +16,23 @@ use diesel::prelude::*;
 use navi_crypto::{Ciphertext, Keyring, SealContext, StoredValue};
 
 use crate::schema::{navi_audit_logs, navi_mcp_servers, navi_sso_connections};
+
+/// Opens a sealed column value read for `context`: a value that is not a valid ciphertext for
+/// it (plaintext written around the repository, a removed key, tampering, the wrong JSON) is
+/// [`StoreError::SecretUnreadable`], an error for that row only.
+pub(crate) fn open_sealed<T: serde::Serialize + serde::de::DeserializeOwned>(
+    sealed: navi_crypto::Sealed<T>,
+    keyring: &Keyring,
+    context: &SealContext<'_>,
+) -> Result<T, StoreError> {
+    let unreadable =
+        |error: navi_crypto::CryptoError| StoreError::SecretUnreadable(error.to_string());
+    sealed
+        .open(keyring, context)
+        .map_err(unreadable)?
+        .decode()
+        .map_err(unreadable)
+}
 use crate::{DbConnection, Privileged, StoreError};
 
 /// One stored value of an encrypted column, with what its seal is bound to.

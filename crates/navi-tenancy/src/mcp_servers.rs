@@ -434,12 +434,11 @@ pub fn read_mcp_server_secret(
         let Some(sealed) = sealed else {
             return Ok(None);
         };
-        let unreadable =
-            |error: navi_crypto::CryptoError| StoreError::SecretUnreadable(error.to_string());
-        let opened = sealed
-            .open(keyring, &seal_context(scope.org_id(), id))
-            .map_err(unreadable)?;
-        let secret = opened.decode().map_err(unreadable)?;
+        let secret = crate::encrypted_columns::open_sealed(
+            sealed,
+            keyring,
+            &seal_context(scope.org_id(), id),
+        )?;
         audit_change(
             conn,
             trail,

@@ -672,13 +672,11 @@ pub fn sign_in_connection(
         .first(conn)?;
     let client_secret = sealed
         .map(|sealed| {
-            let unreadable =
-                |error: navi_crypto::CryptoError| StoreError::SecretUnreadable(error.to_string());
-            sealed
-                .open(keyring, &seal_context(&row.org_id, &row.id))
-                .map_err(unreadable)?
-                .decode()
-                .map_err(unreadable)
+            crate::encrypted_columns::open_sealed(
+                sealed,
+                keyring,
+                &seal_context(&row.org_id, &row.id),
+            )
         })
         .transpose()?;
     Ok(SignInConnection {

@@ -18,7 +18,7 @@ use std::time::Duration;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use navi_tenancy::users::{end_sessions, own_user, session_principal, verify_email, Membership};
-use navi_tenancy::{Email, Privileged};
+use navi_tenancy::{Email, Principal, Privileged};
 use serde::{Deserialize, Serialize};
 
 use super::{optional_timestamp, timestamp};
@@ -242,7 +242,14 @@ async fn email_confirm(
     let (token, session) = sessions::start(&state.cache, &user.id, None)
         .await
         .map_err(cache_unavailable)?;
-    let body = session_body(&state, session.clone()).await?;
+    let facts = session.facts();
+    let principal = state
+        .db(move |conn| {
+            let privileged = Privileged::acquire("resolve a browser session");
+            session_principal(&privileged, conn, &facts)
+        })
+        .await?;
+    let body = session_body(&state, principal, &session).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .cookie(host_cookie(
@@ -290,15 +297,12 @@ impl From<Membership> for OrgResponse {
 }
 
 /// The session's user, orgs and CSRF token, as the database has them now.
-async fn session_body(state: &AppState, session: Session) -> Result<SessionResponse, ApiError> {
-    let facts = session.facts();
-    let (user, orgs) = state
-        .db(move |conn| {
-            let privileged = Privileged::acquire("resolve a browser session");
-            let principal = session_principal(&privileged, conn, &facts)?;
-            own_user(conn, &principal)
-        })
-        .await?;
+async fn session_body(
+    state: &AppState,
+    principal: Principal,
+    session: &Session,
+) -> Result<SessionResponse, ApiError> {
+    let (user, orgs) = state.db(move |conn| own_user(conn, &principal)).await?;
     Ok(SessionResponse {
         user: UserResponse {
             id: user.id,
@@ -313,12 +317,14 @@ async fn session_body(state: &AppState, session: Session) -> Result<SessionRespo
 }
 
 async fn current_session(
-    SignedIn { session, .. }: SignedIn,
+    SignedIn {
+        principal, session, ..
+    }: SignedIn,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(session_body(&state, session).await?))
+        .json(session_body(&state, principal, &session).await?))
 }
 
 async fn logout(

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{cache_unavailable, SSO_CALLBACK_PATH};
 use crate::app::{resource, AppState};
 use crate::audit_trail::Trail;
-use crate::auth::SignedIn;
+use crate::auth::{live_session, SignedIn};
 use crate::error::ApiError;
 use crate::json::Json;
 use crate::oidc::{OidcError, Provider};
@@ -266,17 +266,7 @@ async fn signed_in_user(req: &HttpRequest, state: &AppState) -> Result<String, A
     let token = req
         .cookie(sessions::SESSION_COOKIE)
         .ok_or(ApiError::from(StoreError::Unauthenticated))?;
-    let session = sessions::find(&state.cache, token.value())
-        .await
-        .map_err(cache_unavailable)?
-        .ok_or(ApiError::from(StoreError::Unauthenticated))?;
-    let facts = session.facts();
-    let principal = state
-        .db(move |conn| {
-            let privileged = Privileged::acquire("resolve a browser session");
-            navi_tenancy::users::session_principal(&privileged, conn, &facts)
-        })
-        .await?;
+    let (principal, _) = live_session(state, token.value()).await?;
     Ok(principal.user_id().to_owned())
 }
 
