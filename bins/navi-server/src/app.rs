@@ -39,6 +39,8 @@ pub struct AppState {
     pub mailer: crate::mail::Mailer,
     /// The OpenID Connect relying party (SSO).
     pub oidc: crate::oidc::Oidc,
+    /// Each org's own rate-limit quotas, as this instance last read them.
+    pub org_quotas: crate::rate_limits::OrgQuotas,
 }
 
 impl AppState {
@@ -60,6 +62,7 @@ impl AppState {
             auth_cache: crate::auth_cache::AuthCache::new(config.auth_cache_ttl),
             mailer: crate::mail::Mailer::from_config(&config)?,
             oidc: crate::oidc::Oidc::new(crate::config::is_loopback(&config.public_url))?,
+            org_quotas: crate::rate_limits::OrgQuotas::new(config.auth_cache_ttl),
             config,
         })
     }
@@ -135,9 +138,11 @@ pub fn build_app(
         .configure(routes::api_keys::configure)
         .configure(routes::mcp_servers::configure)
         .configure(routes::sso::configure)
+        .configure(routes::limits::configure)
         .configure(routes::usage::configure)
         .configure(routes::audit::configure)
         .default_service(web::to(unknown_route))
+        .wrap(from_fn(crate::rate_limits::headers))
         .wrap(from_fn(log_request))
         .wrap(from_fn(limit_body))
 }

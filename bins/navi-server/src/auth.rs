@@ -24,6 +24,7 @@ use navi_tenancy::{now, Credential, Principal, Privileged, StoreError, TenantSco
 use crate::app::AppState;
 use crate::auth_cache::OrgContext;
 use crate::error::ApiError;
+use crate::rate_limits::{self, CallerLimits, Policy};
 use crate::sessions::{self, Session, CSRF_HEADER, SESSION_COOKIE};
 
 /// The header naming the org a request acts in.
@@ -42,6 +43,8 @@ pub struct Scoped {
     pub scope: TenantScope,
     /// That org's row.
     pub org: OrgRow,
+    /// The caller's rate limits in that org (for the policies a route adds).
+    pub limits: CallerLimits,
 }
 
 /// A caller signed in through a browser session (the session routes need its record and token).
@@ -278,6 +281,36 @@ async fn context(
     Ok(context)
 }
 
+/// The principal of `credentials`, and the session token when it is a session's.
+async fn authenticate(
+    state: &AppState,
+    req: &HttpRequest,
+    credentials: Credentials,
+    unsafe_request: Option<Unsafe>,
+) -> Result<(Principal, Option<String>), ApiError> {
+    let result = match credentials {
+        Credentials::Key(key) => principal(state, &key).await.map(|p| (p, None)),
+        Credentials::Session(token) => session_principal(state, &token, unsafe_request)
+            .await
+            .map(|(principal, _)| (principal, Some(token))),
+        Credentials::Malformed => Err(ApiError::from(StoreError::Unauthenticated)),
+        Credentials::Missing => return Err(ApiError::from(StoreError::Unauthenticated)),
+    };
+    rate_limits::count_failure(state, req, "unauthenticated", result).await
+}
+
+/// Admits the request under `requests` for a caller acting in no org, at the platform's rate.
+async fn limit_caller(
+    state: &AppState,
+    req: &HttpRequest,
+    principal: &Principal,
+    session_token: Option<&str>,
+) -> Result<(), ApiError> {
+    let subject = rate_limits::principal_subject(principal, session_token);
+    let rate = state.config.rate_limits.rate(Policy::Requests);
+    rate_limits::admit(state, req, Policy::Requests, &subject, rate, 1).await
+}
+
 impl FromRequest for Authenticated {
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
@@ -285,17 +318,12 @@ impl FromRequest for Authenticated {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let (state, credentials, unsafe_request) =
             (state(req), credentials(req), unsafe_request(req));
+        let req = req.clone();
         Box::pin(async move {
             let state = state?;
-            let principal = match credentials {
-                Credentials::Key(key) => principal(&state, &key).await?,
-                Credentials::Session(token) => {
-                    session_principal(&state, &token, unsafe_request).await?.0
-                }
-                Credentials::Missing | Credentials::Malformed => {
-                    return Err(ApiError::from(StoreError::Unauthenticated).into())
-                }
-            };
+            let (principal, token) =
+                authenticate(&state, &req, credentials, unsafe_request).await?;
+            limit_caller(&state, &req, &principal, token.as_deref()).await?;
             Ok(Authenticated(principal))
         })
     }
@@ -313,10 +341,18 @@ impl FromRequest for SignedIn {
             .map(|cookie| cookie.value().to_owned())
             .filter(|token| !token.is_empty());
         let unsafe_request = unsafe_request(req);
+        let req = req.clone();
         Box::pin(async move {
             let state = state?;
             let token = token.ok_or(ApiError::from(StoreError::Unauthenticated))?;
-            let (principal, session) = session_principal(&state, &token, unsafe_request).await?;
+            let (principal, session) = rate_limits::count_failure(
+                &state,
+                &req,
+                "unauthenticated",
+                session_principal(&state, &token, unsafe_request).await,
+            )
+            .await?;
+            limit_caller(&state, &req, &principal, Some(&token)).await?;
             Ok(SignedIn {
                 principal,
                 session,
@@ -330,19 +366,40 @@ impl FromRequest for Scoped {
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
-    /// [`Authenticated`], then the org context.
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let (state, org) = (state(req), requested_org(req));
-        let authenticated = Authenticated::from_request(req, payload);
+    /// The caller (as [`Authenticated`]), then the org context, then the rate limits of the
+    /// caller and the org at the org's quotas.
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let (state, org, credentials, unsafe_request) = (
+            state(req),
+            requested_org(req),
+            credentials(req),
+            unsafe_request(req),
+        );
+        let req = req.clone();
         Box::pin(async move {
-            let Authenticated(principal) = authenticated.await?;
             let state = state?;
+            let (principal, token) =
+                authenticate(&state, &req, credentials, unsafe_request).await?;
             let context = context(&state, &principal, org?).await?;
             let (scope, org) = Arc::unwrap_or_clone(context);
+            let quotas = if state.config.rate_limits.enabled {
+                state.org_quotas.get(&state, &scope).await?
+            } else {
+                Arc::default()
+            };
+            let limits = CallerLimits::new(
+                rate_limits::principal_subject(&principal, token.as_deref()),
+                quotas,
+            );
+            // The caller's own policy first: a request it refuses must not spend the org's
+            // ceiling, or one flooding key would starve every other caller of the org.
+            limits.admit(&state, &req, Policy::Requests, 1).await?;
+            limits.admit_org(&state, &req, scope.org_id()).await?;
             Ok(Scoped {
                 principal,
                 scope,
                 org,
+                limits,
             })
         })
     }

@@ -80,6 +80,9 @@ pub struct Config {
     /// `NAVI_OIDC_ISSUER`, `NAVI_OIDC_CLIENT_ID`, `NAVI_OIDC_CLIENT_SECRET`: the platform's
     /// OpenID Connect provider, trusted for every email domain; none when unset.
     pub platform_oidc: Option<PlatformOidc>,
+    /// `NAVI_RATE_LIMITS`, `NAVI_RATE_LIMIT_<POLICY>`, `NAVI_RATE_LIMIT_ON_CACHE_ERROR`: see
+    /// [`crate::rate_limits`].
+    pub rate_limits: crate::rate_limits::RateLimitConfig,
 }
 
 /// The platform's OpenID Connect provider. `Debug` hides the client secret.
@@ -164,6 +167,7 @@ impl fmt::Debug for Config {
             smtp_url,
             mail_from,
             platform_oidc,
+            rate_limits,
         } = self;
         let secret = |value: &Option<String>| value.as_ref().map(|_| Redacted);
         f.debug_struct("Config")
@@ -195,6 +199,7 @@ impl fmt::Debug for Config {
             )
             .field("mail_from", &mail_from.to_string())
             .field("platform_oidc", platform_oidc)
+            .field("rate_limits", rate_limits)
             .finish()
     }
 }
@@ -473,6 +478,8 @@ impl Config {
             }
         };
 
+        let rate_limits = crate::rate_limits::RateLimitConfig::parse(&get, &mut problems);
+
         match (database_url, bind, public_url, mail_from) {
             (Some(database_url), Some(bind), Some(public_url), Some(mail_from))
                 if problems.is_empty() =>
@@ -500,6 +507,7 @@ impl Config {
                     smtp_url,
                     mail_from,
                     platform_oidc,
+                    rate_limits,
                 })
             }
             _ => Err(ConfigErrors(problems)),

@@ -22,6 +22,9 @@ pub struct HttpMetrics {
     feedback: IntCounterVec,
     audit_export_rows: IntCounter,
     audit_exports_active: IntGauge,
+    rate_limited: IntCounterVec,
+    rate_limit_unavailable: IntCounterVec,
+    rate_limit_decision: Histogram,
 }
 
 impl HttpMetrics {
@@ -69,6 +72,33 @@ impl HttpMetrics {
             "CSV exports whose rows are still being read.",
         )
         .expect("static metric definition is valid");
+        let rate_limited = IntCounterVec::new(
+            Opts::new(
+                "navi_rate_limited_total",
+                "Requests refused by a rate limit, by policy.",
+            ),
+            &["policy"],
+        )
+        .expect("static metric definition is valid");
+        let rate_limit_unavailable = IntCounterVec::new(
+            Opts::new(
+                "navi_rate_limit_unavailable_total",
+                "Rate-limit decisions the cache could not make, by policy and what was done \
+                 (allow or deny).",
+            ),
+            &["policy", "action"],
+        )
+        .expect("static metric definition is valid");
+        let rate_limit_decision = Histogram::with_opts(
+            HistogramOpts::new(
+                "navi_rate_limit_decision_seconds",
+                "Time one rate-limit decision took in the cache, in seconds.",
+            )
+            .buckets(vec![
+                0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.1,
+            ]),
+        )
+        .expect("static metric definition is valid");
         for metric in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(duration.clone()),
@@ -77,6 +107,9 @@ impl HttpMetrics {
             Box::new(feedback.clone()),
             Box::new(audit_export_rows.clone()),
             Box::new(audit_exports_active.clone()),
+            Box::new(rate_limited.clone()),
+            Box::new(rate_limit_unavailable.clone()),
+            Box::new(rate_limit_decision.clone()),
         ] {
             registry.register(metric).expect("registered once");
         }
@@ -89,7 +122,28 @@ impl HttpMetrics {
             feedback,
             audit_export_rows,
             audit_exports_active,
+            rate_limited,
+            rate_limit_unavailable,
+            rate_limit_decision,
         }
+    }
+
+    /// Counts a request refused by `policy`.
+    pub fn count_rate_limited(&self, policy: &str) {
+        self.rate_limited.with_label_values(&[policy]).inc();
+    }
+
+    /// Counts a decision of `policy` the cache could not make, and what was done (`allow`,
+    /// `deny`).
+    pub fn count_rate_limit_unavailable(&self, policy: &str, action: &str) {
+        self.rate_limit_unavailable
+            .with_label_values(&[policy, action])
+            .inc();
+    }
+
+    /// Notes how long one rate-limit decision took.
+    pub fn observe_rate_limit_decision(&self, seconds: f64) {
+        self.rate_limit_decision.observe(seconds);
     }
 
     /// Counts audit rows an export read.

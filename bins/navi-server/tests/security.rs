@@ -203,6 +203,13 @@ async fn a_new_key_never_outlives_the_key_that_made_it(db: TestDatabase) {
 async fn a_revoked_key_is_refused_at_once_by_the_instance_that_revoked_it(db: TestDatabase) {
     let mut config = common::config_for(&db);
     config.auth_cache_ttl = std::time::Duration::from_secs(5);
+    // Three refusals an attempt are expected here, far more than a minute's `auth_failures`.
+    common::set_limit(
+        &mut config,
+        navi_server::rate_limits::Policy::AuthFailures,
+        1_000,
+        60,
+    );
     let api = Api::start_on(TestServer::start_with(common::state_with(config).await));
     let owner = api.owner("ada@example.com", "Acme").await;
     let org = owner.org_id.as_str();

@@ -133,11 +133,13 @@ pub enum AuditAction {
     SsoDomainApprove,
     /// The operator revoked an email domain of the org.
     SsoDomainRevoke,
+    /// The org's rate-limit quotas changed.
+    OrgLimitsUpdate,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 19] = [
+    pub const ALL: [AuditAction; 20] = [
         AuditAction::OrgCreate,
         AuditAction::MemberRoleChange,
         AuditAction::MemberRemove,
@@ -157,6 +159,7 @@ impl AuditAction {
         AuditAction::SsoConnectionDelete,
         AuditAction::SsoDomainApprove,
         AuditAction::SsoDomainRevoke,
+        AuditAction::OrgLimitsUpdate,
     ];
 
     /// The dotted name, `org.create`.
@@ -181,6 +184,7 @@ impl AuditAction {
             AuditAction::SsoConnectionDelete => "sso_connection.delete",
             AuditAction::SsoDomainApprove => "sso_domain.approve",
             AuditAction::SsoDomainRevoke => "sso_domain.revoke",
+            AuditAction::OrgLimitsUpdate => "org_limits.update",
         }
     }
 

@@ -53,6 +53,7 @@ pub mod mcp_servers;
 pub mod members;
 pub mod migrations;
 pub mod orgs;
+pub mod rate_limits;
 mod schema;
 #[cfg(test)]
 mod schema_tests;

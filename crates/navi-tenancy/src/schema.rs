@@ -125,6 +125,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    navi_org_rate_limits (org_id, policy) {
+        org_id -> Text,
+        policy -> Text,
+        quota -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     navi_user_identities (issuer, subject) {
         issuer -> Text,
         subject -> Text,
@@ -136,6 +145,7 @@ diesel::table! {
 diesel::joinable!(navi_orgs -> navi_users (owner_user_id));
 diesel::joinable!(navi_sso_connections -> navi_orgs (org_id));
 diesel::joinable!(navi_sso_domains -> navi_orgs (org_id));
+diesel::joinable!(navi_org_rate_limits -> navi_orgs (org_id));
 diesel::joinable!(navi_api_keys -> navi_users (user_id));
 diesel::joinable!(navi_org_members -> navi_orgs (org_id));
 diesel::joinable!(navi_org_members -> navi_users (user_id));
@@ -154,4 +164,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     navi_sso_connections,
     navi_sso_domains,
     navi_user_identities,
+    navi_org_rate_limits,
 );

@@ -11,12 +11,15 @@
 //!   cookie, so a request without that cookie consumes nothing), the email verified, a session
 //!   made.
 //! - `GET /v1/auth/session`, `POST /v1/auth/logout`, `DELETE /v1/auth/sessions`.
+//!
+//! The email steps are limited under `sign_in` per client address, and a link that does not
+//! confirm counts under `auth_failures` ([`crate::rate_limits`]).
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use navi_tenancy::audit::AuditTrail;
 use navi_tenancy::users::{end_sessions, own_user, session_principal, verify_email, Membership};
 use navi_tenancy::{Email, Principal, Privileged};
 use serde::{Deserialize, Serialize};
@@ -28,6 +31,7 @@ use crate::auth::{check_origin, Authenticated, SignedIn};
 use crate::error::ApiError;
 use crate::json::Json;
 use crate::mail::MailError;
+use crate::rate_limits::{self, SignInAttempt};
 use crate::sessions::{self, digest_of, host_cookie, random_token, removal_cookie, Session};
 
 /// Where identity providers send people back (register `NAVI_PUBLIC_URL` + this path).
@@ -92,19 +96,8 @@ pub(crate) fn cache_unavailable(error: navi_cache::CacheError) -> ApiError {
     ApiError::unavailable("Sign-in is unavailable right now; try again shortly.")
 }
 
-/// What a client address counts as: an IPv4 address, or an IPv6 /64 (one subscriber's network).
-fn client_group(ip: Option<IpAddr>) -> String {
-    match ip {
-        Some(IpAddr::V6(ip)) => {
-            let net = ipnet::Ipv6Net::new(ip, 64).map(|net| net.trunc());
-            net.map_or_else(|_| ip.to_string(), |net| net.to_string())
-        }
-        Some(ip) => ip.to_string(),
-        None => "unknown".to_owned(),
-    }
-}
-
 async fn email_start(
+    _: SignInAttempt,
     req: HttpRequest,
     state: web::Data<AppState>,
     body: Json<EmailStartRequest>,
@@ -116,7 +109,7 @@ async fn email_start(
         ));
     }
     let window = Duration::from_secs(3600);
-    let client = client_group(request_client_ip(&req, &state.config.trusted_proxies));
+    let client = rate_limits::client_group(request_client_ip(&req, &state.config.trusted_proxies));
     let from_client = state
         .cache
         .count(&format!("mail-client:{client}"), window)
@@ -184,7 +177,7 @@ async fn email_start(
 
 /// The page an email link opens: it sends the token (from the fragment, which never reaches a
 /// server log) with a POST.
-async fn email_confirm_page() -> HttpResponse {
+async fn email_confirm_page(_: SignInAttempt) -> HttpResponse {
     super::page("Sign in to Navi", CONFIRM_SCRIPT)
 }
 
@@ -205,16 +198,28 @@ fetch("/v1/auth/email/confirm", {
 "#;
 
 async fn email_confirm(
+    _: SignInAttempt,
     req: HttpRequest,
     Trail(trail): Trail,
     state: web::Data<AppState>,
     body: Json<EmailConfirmRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let result = confirm_email_link(&req, trail, &state, &body.token).await;
+    rate_limits::count_failure(&state, &req, "invalid_token", result).await
+}
+
+/// The session of a sign-in link's token, opened in the browser that asked for it.
+async fn confirm_email_link(
+    req: &HttpRequest,
+    trail: AuditTrail,
+    state: &AppState,
+    token: &str,
+) -> Result<HttpResponse, ApiError> {
     let origin = req
         .headers()
         .get(header::ORIGIN)
         .and_then(|value| value.to_str().ok());
-    check_origin(&state, origin)?;
+    check_origin(state, origin)?;
     let invalid = || {
         ApiError::bad_request(
             "invalid_token",
@@ -225,7 +230,7 @@ async fn email_confirm(
     let browser = req.cookie(EMAIL_COOKIE).ok_or_else(invalid)?;
     let link: EmailLink = state
         .cache
-        .getdel_json(&email_link_key(&body.token, browser.value()))
+        .getdel_json(&email_link_key(token, browser.value()))
         .await
         .map_err(cache_unavailable)?
         .ok_or_else(invalid)?;
@@ -249,7 +254,7 @@ async fn email_confirm(
             session_principal(&privileged, conn, &facts)
         })
         .await?;
-    let body = session_body(&state, principal, &session).await?;
+    let body = session_body(state, principal, &session).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .cookie(host_cookie(

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod health;
 pub mod invites;
+pub mod limits;
 pub mod mcp_servers;
 pub mod oidc;
 pub mod orgs;

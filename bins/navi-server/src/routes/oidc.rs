@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use navi_tenancy::audit::AuditTrail;
 use navi_tenancy::sso::{
     connection_of_domain, connection_of_org, sign_in_connection, sign_in_identity, Assertion,
     SignInConnection,
@@ -30,6 +31,7 @@ use crate::auth::{live_session, SignedIn};
 use crate::error::ApiError;
 use crate::json::Json;
 use crate::oidc::{OidcError, Provider};
+use crate::rate_limits::{self, SignInAttempt};
 use crate::sessions::{self, digest_of, host_cookie, removal_cookie};
 
 /// The cookie that binds a sign-in's state to the browser that started it.
@@ -225,6 +227,7 @@ async fn begin(
 }
 
 async fn start(
+    _: SignInAttempt,
     state: web::Data<AppState>,
     query: web::Query<StartQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -286,12 +289,23 @@ fn invalid_state() -> ApiError {
 }
 
 async fn callback(
+    _: SignInAttempt,
     req: HttpRequest,
     Trail(trail): Trail,
     state: web::Data<AppState>,
     query: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
+    let result = finish(&req, trail, &state, query.into_inner()).await;
+    rate_limits::count_failure(&state, &req, "invalid_state", result).await
+}
+
+/// The sign-in (or link) a callback with this state finishes.
+async fn finish(
+    req: &HttpRequest,
+    trail: AuditTrail,
+    state: &AppState,
+    query: CallbackQuery,
+) -> Result<HttpResponse, ApiError> {
     let returned = query.state.ok_or_else(invalid_state)?;
     let cookie = req.cookie(SSO_COOKIE).ok_or_else(invalid_state)?;
     // Digests are compared, not the states: the time taken says nothing steerable.
@@ -318,7 +332,7 @@ async fn callback(
     let code = query.code.ok_or_else(|| {
         ApiError::bad_request("sso_failed", "The identity provider sent no code.")
     })?;
-    let connection = match load_connection(&state, pending.connection.clone()).await {
+    let connection = match load_connection(state, pending.connection.clone()).await {
         Err(error) if error.code() == "not_found" => {
             return Err(ApiError::bad_request(
                 "sso_failed",
@@ -327,7 +341,7 @@ async fn callback(
         }
         other => other?,
     };
-    let provider = provider(&state, connection.as_ref())?;
+    let provider = provider(state, connection.as_ref())?;
     if provider.issuer != pending.issuer || provider.client_id != pending.client_id {
         return Err(ApiError::bad_request(
             "sso_failed",
@@ -364,7 +378,7 @@ async fn callback(
     };
     // A link goes to the session that asked for it, still live in this browser.
     if let Some(link_to) = &pending.link_to {
-        if signed_in_user(&req, &state).await.ok().as_ref() != Some(link_to) {
+        if signed_in_user(req, state).await.ok().as_ref() != Some(link_to) {
             return Err(invalid_state());
         }
     }

@@ -13,6 +13,7 @@ use crate::app::{resource, AppState};
 use crate::auth::Scoped;
 use crate::error::ApiError;
 use crate::json::{decode, Json};
+use crate::rate_limits::Policy;
 
 /// Mounts the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -61,12 +62,17 @@ fn parse_calls(body: &RawValue) -> Result<Vec<CallInput>, ApiError> {
 
 async fn create_calls(
     Scoped {
-        principal, scope, ..
+        principal,
+        scope,
+        limits,
+        ..
     }: Scoped,
+    req: HttpRequest,
     state: web::Data<AppState>,
     // Taken as raw text, not through `Json`: `parse_calls` decodes each call on its own.
     body: web::Json<Box<RawValue>>,
 ) -> Result<HttpResponse, ApiError> {
+    limits.admit(&state, &req, Policy::LlmCalls, 1).await?;
     let inputs = parse_calls(&body)?;
     let calls = validate_calls(&inputs, Utc::now())
         .map_err(|invalid| ApiError::invalid_request(format!("{invalid}.")))?;

@@ -32,6 +32,18 @@ pub fn config_for(db: &TestDatabase) -> Config {
     config
 }
 
+/// Sets the platform's rate of `policy` to `quota` per `seconds`.
+pub fn set_limit(
+    config: &mut Config,
+    policy: navi_server::rate_limits::Policy,
+    quota: u64,
+    seconds: u64,
+) {
+    let window = std::time::Duration::from_secs(seconds);
+    let rate = navi_cache::Rate::new(quota, window).expect("a rate");
+    config.rate_limits.rates.insert(policy, rate);
+}
+
 /// The state the server would build over `db`, migrations applied, with the memory cache.
 pub async fn state_for(db: &TestDatabase) -> AppState {
     state_with(config_for(db)).await
@@ -196,6 +208,14 @@ impl Api {
     pub async fn start(db: TestDatabase) -> Api {
         Api {
             server: TestServer::start(&db).await,
+            _db: Some(db),
+        }
+    }
+
+    /// A server over `db` started from `config` (made by [`config_for`] and changed).
+    pub async fn start_with_config(db: TestDatabase, config: Config) -> Api {
+        Api {
+            server: TestServer::start_with(state_with(config).await),
             _db: Some(db),
         }
     }

@@ -1,0 +1,1 @@
+DROP TABLE navi_org_rate_limits;
