@@ -1,4 +1,4 @@
-//! `cargo xtask bench <auth|cache|crypto|rotate|analytics|export>`: runs a benchmark against the
+//! `cargo xtask bench <auth|cache|crypto|rotate|analytics|export|limits>`: runs a benchmark against the
 //! same services the tests use (found running, or started as throwaway servers), printing its ratio against a baseline
 //! measured in the same run.
 
@@ -23,6 +23,9 @@ pub enum Suite {
     /// The audit CSV export of 10,000 events with 3 KiB payloads from a navi-server process:
     /// peak RSS growth, first byte and total time, against `psql \copy` of the same rows.
     Export,
+    /// Rate limits: Redis limiter decisions/s at 1 and 50 tasks against redis-benchmark running
+    /// the same script with EVALSHA, and authenticated `GET /v1/org` with limits on against off.
+    Limits,
 }
 
 pub fn run(suite: Suite) -> anyhow::Result<ExitCode> {
@@ -39,6 +42,7 @@ pub fn run(suite: Suite) -> anyhow::Result<ExitCode> {
         Suite::Rotate => ("navi-tenancy", "rotate"),
         Suite::Analytics => ("navi-analytics", "analytics"),
         Suite::Export => ("navi-server", "export"),
+        Suite::Limits => ("navi-server", "limits"),
     };
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)

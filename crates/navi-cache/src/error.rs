@@ -69,6 +69,19 @@ pub enum CacheError {
 }
 
 impl CacheError {
+    /// The same error again, for each caller of a batch that failed as one (`coalesce.rs`).
+    pub(crate) fn duplicate(&self) -> CacheError {
+        match self {
+            Self::Unavailable(message) => Self::Unavailable(message.clone()),
+            Self::Invalid(message) => Self::Invalid(message.clone()),
+            Self::Server { code, message } => Self::Server {
+                code: code.clone(),
+                message: message.clone(),
+            },
+            other => Self::Protocol(other.to_string()),
+        }
+    }
+
     /// True for the errors a server should answer with 503 Service Unavailable.
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Self::Unavailable(_) | Self::NotReplicated { .. })

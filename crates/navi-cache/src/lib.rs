@@ -60,6 +60,7 @@
 
 mod backend;
 mod cache;
+mod coalesce;
 mod error;
 mod memory;
 mod metrics;

@@ -85,7 +85,7 @@ impl Rate {
 }
 
 /// The time `n` cells take: `micros + remainder / quota` microseconds (made by the cache).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Cost {
     pub(crate) micros: u64,
     pub(crate) remainder: u64,
@@ -179,14 +179,30 @@ impl Gcra {
     }
 }
 
-/// The Redis script of one decision: `KEYS[1]` the bucket (a hash of `a`, the TAT's microseconds,
-/// and `r`, its remainder); `ARGV`: the cost's microseconds and remainder, the quota, the window
-/// in µs, and now in µs or `""` for the server's `TIME`. Returns `{allowed, a, r, wanted a,
-/// wanted r, now}`. Numbers stay below 2^53, and are written with `%.0f` so Lua does not round
-/// them to 14 digits.
+/// Replays `n` decisions of `cost` made one after another at `now_us` from the TAT `start`
+/// (already at least now): what a backend that made them as a batch answers each of them.
+pub(crate) fn replay(start: Tat, cost: Cost, rate: &Rate, now_us: u64, n: usize) -> Vec<Gcra> {
+    let mut tat = start;
+    (0..n)
+        .map(|_| {
+            let gcra = step(Some(tat), cost, rate, now_us);
+            tat = gcra.tat;
+            gcra
+        })
+        .collect()
+}
+
+/// The Redis script of `n` decisions of one cost, made one after another (a batch of concurrent
+/// callers, see `coalesce.rs`): `KEYS[1]` the bucket (a hash of `a`, the TAT's microseconds, and
+/// `r`, its remainder); `ARGV`: the cost's microseconds and remainder, the quota, the window in
+/// µs, now in µs or `""` for the server's `TIME`, and `n`. Each decision is [`step`]; once one is
+/// refused, the rest are too (same TAT, same cost). Returns `{admitted, a, r, now}` with the TAT
+/// the batch started from, from which [`replay`] gives each decision. Numbers stay below 2^53,
+/// and are written with `%.0f` so Lua does not round them to 14 digits.
 pub(crate) const GCRA_SCRIPT: &str = r"
 local q, s = tonumber(ARGV[1]), tonumber(ARGV[2])
 local quota, window = tonumber(ARGV[3]), tonumber(ARGV[4])
+local n = tonumber(ARGV[6])
 local now
 if ARGV[5] ~= '' then
   now = tonumber(ARGV[5])
@@ -202,19 +218,26 @@ if stored[1] then
     a, r = sa, sr
   end
 end
-local wa, wr = a + q, r + s
-if wr >= quota then
-  wa, wr = wa + 1, wr - quota
+local start_a, start_r = a, r
+local admitted = 0
+while admitted < n do
+  local wa, wr = a + q, r + s
+  if wr >= quota then
+    wa, wr = wa + 1, wr - quota
+  end
+  if wa < now + window or (wa == now + window and wr == 0) then
+    a, r = wa, wr
+    admitted = admitted + 1
+  else
+    break
+  end
 end
-local allowed = 0
-if wa < now + window or (wa == now + window and wr == 0) then
-  allowed = 1
-  a, r = wa, wr
+if admitted > 0 then
   redis.call('HSET', KEYS[1], 'a', string.format('%.0f', a), 'r', string.format('%.0f', r))
   redis.call('PEXPIRE', KEYS[1], math.floor((a - now) / 1000) + 1)
 end
-return {tostring(allowed), string.format('%.0f', a), string.format('%.0f', r),
-  string.format('%.0f', wa), string.format('%.0f', wr), string.format('%.0f', now)}
+return {tostring(admitted), string.format('%.0f', start_a), string.format('%.0f', start_r),
+  string.format('%.0f', now)}
 ";
 
 #[cfg(test)]

@@ -216,6 +216,60 @@ pub struct RedisBackend {
     gcra_script: redis::Script,
     consume_wait: Option<ConsumeWait>,
     redacted_url: String,
+    /// Concurrent decisions on one bucket, sent as one batch (`coalesce.rs`).
+    coalescer: crate::coalesce::Coalescer<
+        (String, u64, u64, crate::rate::Cost),
+        Result<crate::rate::Gcra, CacheError>,
+    >,
+    /// Rate-limit decisions share one multiplexed connection: concurrent decisions are pipelined
+    /// on it (one write and one read for many), which is most of their cost at load.
+    decisions: Multiplexed,
+}
+
+/// One multiplexed connection, opened on first use and again after a failure.
+struct Multiplexed {
+    client: redis::Client,
+    config: AsyncConnectionConfig,
+    current: std::sync::Mutex<Option<MultiplexedConnection>>,
+    opening: tokio::sync::Mutex<()>,
+}
+
+impl Multiplexed {
+    async fn get(&self) -> Result<MultiplexedConnection, CacheError> {
+        if let Some(connection) = self.current() {
+            return Ok(connection);
+        }
+        let _opening = self.opening.lock().await;
+        if let Some(connection) = self.current() {
+            return Ok(connection);
+        }
+        let connection = self
+            .client
+            .get_multiplexed_async_connection_with_config(&self.config)
+            .await
+            .map_err(map_redis_error)?;
+        *self.slot() = Some(connection.clone());
+        Ok(connection)
+    }
+
+    fn current(&self) -> Option<MultiplexedConnection> {
+        self.slot().clone()
+    }
+
+    /// Forgets the connection after `err` when it cannot be trusted for the next decision (I/O
+    /// trouble, or a replica after a failover): the next one opens a fresh one.
+    fn fail(&self, err: &RedisError) {
+        if err.kind() == ErrorKind::Server(ServerErrorKind::ReadOnly) || !is_server_reply(err) {
+            *self.slot() = None;
+        }
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<MultiplexedConnection>> {
+        // A panic while holding it cannot leave the Option half-written.
+        self.current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 impl fmt::Debug for RedisBackend {
@@ -257,14 +311,16 @@ impl RedisBackend {
         let connection_config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(config.connect_timeout))
             .set_response_timeout(Some(config.response_timeout));
-        let manager =
-            deadpool_redis::Manager::new_with_config(config.url.as_str(), connection_config)
-                .map_err(|err| {
-                    CacheError::invalid(format!(
-                        "redis URL {} is not usable: {err}",
-                        redact_url(&config.url)
-                    ))
-                })?;
+        let manager = deadpool_redis::Manager::new_with_config(
+            config.url.as_str(),
+            connection_config.clone(),
+        )
+        .map_err(|err| {
+            CacheError::invalid(format!(
+                "redis URL {} is not usable: {err}",
+                redact_url(&config.url)
+            ))
+        })?;
         let pool = Pool::builder(FastRecycleManager { inner: manager })
             .max_size(config.pool_max_size)
             .wait_timeout(Some(config.pool_wait_timeout))
@@ -285,6 +341,18 @@ impl RedisBackend {
             gcra_script: redis::Script::new(crate::rate::GCRA_SCRIPT),
             consume_wait: config.consume_wait,
             redacted_url: redact_url(&config.url),
+            coalescer: crate::coalesce::Coalescer::new(),
+            decisions: Multiplexed {
+                client: redis::Client::open(config.url.as_str()).map_err(|err| {
+                    CacheError::invalid(format!(
+                        "redis URL {} is not usable: {err}",
+                        redact_url(&config.url)
+                    ))
+                })?,
+                config: connection_config,
+                current: std::sync::Mutex::new(None),
+                opening: tokio::sync::Mutex::new(()),
+            },
         })
     }
 
@@ -310,6 +378,60 @@ impl RedisBackend {
     /// The SHA-1 the Lua path runs with `EVALSHA` (for comparing against `redis-benchmark`).
     pub fn script_sha(&self) -> &str {
         self.script.get_hash()
+    }
+
+    /// The SHA-1 a rate-limit decision runs with `EVALSHA` (for comparing against
+    /// `redis-benchmark`).
+    pub fn rate_script_sha(&self) -> &str {
+        self.gcra_script.get_hash()
+    }
+
+    /// `n` decisions of `cost` on `key`, made one after another in one script call.
+    async fn gcra_batch(
+        &self,
+        key: &str,
+        rate: &crate::Rate,
+        cost: crate::rate::Cost,
+        now_us: Option<u64>,
+        n: usize,
+    ) -> Result<Vec<crate::rate::Gcra>, CacheError> {
+        let mut connection = self.decisions.get().await?;
+        let reply: redis::RedisResult<Vec<String>> = self
+            .gcra_script
+            .key(key)
+            .arg(cost.micros)
+            .arg(cost.remainder)
+            .arg(rate.quota())
+            .arg(rate.window_us())
+            .arg(now_us.map(|now| now.to_string()).unwrap_or_default())
+            .arg(n)
+            .invoke_async(&mut connection)
+            .await;
+        let reply = reply.map_err(|err| {
+            self.decisions.fail(&err);
+            map_redis_error(err)
+        })?;
+        let number = |index: usize| {
+            reply
+                .get(index)
+                .and_then(|text| text.parse::<u64>().ok())
+                .ok_or_else(|| {
+                    CacheError::Protocol(format!("rate limit script answered {reply:?}"))
+                })
+        };
+        let start = crate::rate::Tat {
+            micros: number(1)?,
+            remainder: number(2)?,
+        };
+        let decisions = crate::rate::replay(start, cost, rate, number(3)?, n);
+        let admitted = decisions.iter().filter(|gcra| gcra.allowed).count() as u64;
+        if admitted != number(0)? {
+            return Err(CacheError::Protocol(format!(
+                "rate limit script admitted {} of {n}, the replay {admitted}",
+                number(0)?
+            )));
+        }
+        Ok(decisions)
     }
 
     async fn connection(&self) -> Result<Connection, CacheError> {
@@ -469,38 +591,22 @@ impl CacheBackend for RedisBackend {
         cost: crate::rate::Cost,
         now_us: Option<u64>,
     ) -> Result<crate::rate::Gcra, CacheError> {
-        let mut connection = self.connection().await?;
-        let reply: redis::RedisResult<Vec<String>> = self
-            .gcra_script
-            .key(key)
-            .arg(cost.micros)
-            .arg(cost.remainder)
-            .arg(rate.quota())
-            .arg(rate.window_us())
-            .arg(now_us.map(|now| now.to_string()).unwrap_or_default())
-            .invoke_async(&mut *connection)
-            .await;
-        let reply = reply.map_err(|err| self.fail(connection, err))?;
-        let number = |index: usize| {
-            reply
-                .get(index)
-                .and_then(|text| text.parse::<u64>().ok())
-                .ok_or_else(|| {
-                    CacheError::Protocol(format!("rate limit script answered {reply:?}"))
-                })
-        };
-        Ok(crate::rate::Gcra {
-            allowed: number(0)? == 1,
-            tat: crate::rate::Tat {
-                micros: number(1)?,
-                remainder: number(2)?,
-            },
-            wanted: crate::rate::Tat {
-                micros: number(3)?,
-                remainder: number(4)?,
-            },
-            now_us: number(5)?,
-        })
+        if now_us.is_some() {
+            // A test's schedule: one decision at its own time, never batched with others.
+            let mut decisions = self.gcra_batch(key, rate, cost, now_us, 1).await?;
+            return decisions.pop().ok_or_else(|| {
+                CacheError::Protocol("rate limit script answered no decision".into())
+            });
+        }
+        let bucket = (key.to_owned(), rate.quota(), rate.window_us(), cost);
+        self.coalescer
+            .run(bucket, |n| async move {
+                match self.gcra_batch(key, rate, cost, None, n).await {
+                    Ok(decisions) => decisions.into_iter().map(Ok).collect(),
+                    Err(error) => (0..n).map(|_| Err(error.duplicate())).collect(),
+                }
+            })
+            .await
     }
 
     async fn get_del(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {

@@ -411,3 +411,50 @@ async fn redis_evicted_keys_are_read_from_info() {
     assert_eq!(metrics.evictions_total(), evicted);
     assert!(backend.stats().await.redis_evicted_keys.is_some());
 }
+
+/// Rate-limit decisions share one multiplexed connection: when the server goes away they fail
+/// as Unavailable, and once it is back (same address) they work again on a fresh connection.
+#[tokio::test]
+async fn rate_decisions_come_back_with_the_server() {
+    let mut server = ThrowawayRedis::start(&[]);
+    let port = server.port.to_string();
+    let backend = Arc::new(redis_backend(&server.url(), GetDelMode::Auto).await);
+    let cache = Cache::new(backend, unique_prefix("rate-back"));
+    let rate = navi_cache::Rate::new(10, Duration::from_secs(60)).unwrap();
+    assert!(cache.admit("k", &rate, 1).await.unwrap().allowed);
+    server.stop();
+    assert_unavailable(cache.admit("k", &rate, 1).await);
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut again = std::process::Command::new("redis-server")
+        .args([
+            "--port",
+            &port,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .arg("--dir")
+        .arg(dir.path())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server starts again");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let decision = loop {
+        match cache.admit("k", &rate, 1).await {
+            Ok(decision) => break decision,
+            Err(CacheError::Unavailable(_)) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(other) => panic!("decisions did not come back: {other:?}"),
+        }
+    };
+    // A new, empty server: the bucket starts full again.
+    assert!(decision.allowed);
+    assert_eq!(decision.remaining, 9);
+    let _ = again.kill();
+    let _ = again.wait();
+}

@@ -613,6 +613,32 @@ pub mod suite {
         assert!(matches!(err, CacheError::Invalid(_)), "got {err:?}");
     }
 
+    /// On the backend's own clock, concurrent decisions on one bucket (which the Redis backend
+    /// sends to Redis in batches) admit exactly the quota, each admitted one seeing its own
+    /// place: the remaining counts of the admitted are 49 down to 0, once each.
+    pub async fn concurrent_decisions_on_the_clock_each_get_their_own_answer(cache: Cache) {
+        let rate = Rate::new(50, Duration::from_secs(24 * 3600)).unwrap();
+        let decisions =
+            futures_util::future::join_all((0..200).map(|_| cache.admit("crowd-live", &rate, 1)))
+                .await;
+        let mut remaining: Vec<u64> = decisions
+            .iter()
+            .map(|decision| decision.as_ref().unwrap())
+            .filter(|decision| decision.allowed)
+            .map(|decision| decision.remaining)
+            .collect();
+        remaining.sort_unstable();
+        assert_eq!(remaining, (0..50).collect::<Vec<_>>());
+        for refused in decisions
+            .iter()
+            .map(|d| d.as_ref().unwrap())
+            .filter(|d| !d.allowed)
+        {
+            assert_eq!(refused.remaining, 0);
+            assert!(refused.retry_after > Duration::ZERO);
+        }
+    }
+
     pub async fn requests_are_counted_by_op_and_result(cache: Cache) {
         cache
             .set_json("a", &1u32, Duration::from_secs(60))
@@ -665,6 +691,7 @@ macro_rules! conformance_suite {
             concurrent_counts_are_each_counted_once,
             admissions_match_a_reference_on_a_fixed_schedule,
             concurrent_decisions_admit_exactly_the_quota,
+            concurrent_decisions_on_the_clock_each_get_their_own_answer,
             requests_are_counted_by_op_and_result,
         );
 
