@@ -11,6 +11,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use common::TestServer;
+use navi_server::rate_limits::Policy;
 use navi_tenancy::api_keys::create_api_key_privileged;
 use navi_tenancy::orgs::create_org;
 use navi_tenancy::testing::TestDatabase;
@@ -53,7 +54,13 @@ async fn measure(client: Rc<awc::Client>, url: &str, key: Option<&str>) -> f64 {
 
 async fn bench(backend: Backend) -> (f64, f64) {
     let db = TestDatabase::new(backend);
-    let server = TestServer::start(&db).await;
+    // Rate limits stay on (their cost is part of a request's) with quotas no client here
+    // reaches: `bench limits` measures them.
+    let mut config = common::config_for(&db);
+    for policy in [Policy::Probes, Policy::Requests, Policy::OrgRequests] {
+        common::set_limit(&mut config, policy, 1_000_000_000_000, 60);
+    }
+    let server = TestServer::start_with(common::state_with(config).await);
     let key = {
         let privileged = Privileged::acquire("benchmark setup");
         let mut conn = checkout(&server.state.pool).expect("connection");

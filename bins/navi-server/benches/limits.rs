@@ -204,8 +204,9 @@ async fn http_row(backend: Backend, redis: bool) -> (f64, f64) {
         config.cache_key_prefix = format!("navi-bench-http:{}:", std::process::id());
     }
     // Quotas no client here reaches: every request is decided and admitted.
-    common::set_limit(&mut config, Policy::Requests, HUGE_QUOTA, 60);
-    common::set_limit(&mut config, Policy::OrgRequests, HUGE_QUOTA, 60);
+    for policy in [Policy::Requests, Policy::OrgRequests] {
+        common::set_limit(&mut config, policy, HUGE_QUOTA, 60);
+    }
     let mut off = config.clone();
     off.rate_limits.enabled = false;
     let limited = TestServer::start_with(common::state_with(config).await);

@@ -10,16 +10,17 @@
 //! | `llm_calls` | `POST /v1/llm-calls` | key or session |
 //! | `llm_tokens` | tokens an LLM call asks to use (weighted) | key or session |
 //! | `llm_cost_micros` | cost an LLM call asks to spend (weighted) | key or session |
+//! | `probes` | `GET /healthz`, `GET /readyz` | client address |
 //!
 //! A client address is the one the audit log records (`NAVI_TRUSTED_PROXIES`), an IPv6 client
 //! counted per /64. The platform's rates come from configuration; an org's owner may lower the
-//! quotas of the last five for the org (`/v1/org/limits`). Every decision of a request is kept in
+//! quotas of the five per key, session or org for the org (`/v1/org/limits`). Every decision of a request is kept in
 //! its extensions, and [`headers`] answers with the one closest to its limit in `RateLimit-Policy`
 //! and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-11), plus `Retry-After` when refused.
 //!
 //! When the cache cannot decide, `NAVI_RATE_LIMIT_ON_CACHE_ERROR` says what happens: by default
-//! the client-address policies (which guard sign-in) refuse with 503, and the rest let the request
-//! through; either way it is counted in `navi_rate_limit_unavailable_total`.
+//! the sign-in policies refuse with 503, and the rest let the request through (probes always do);
+//! either way it is counted in `navi_rate_limit_unavailable_total`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -57,11 +58,13 @@ pub enum Policy {
     LlmTokens,
     /// LLM cost in micro-dollars per key or session (weighted).
     LlmCostMicros,
+    /// Health probes per client address.
+    Probes,
 }
 
 impl Policy {
     /// Every policy.
-    pub const ALL: [Policy; 7] = [
+    pub const ALL: [Policy; 8] = [
         Policy::SignIn,
         Policy::AuthFailures,
         Policy::Requests,
@@ -69,6 +72,7 @@ impl Policy {
         Policy::LlmCalls,
         Policy::LlmTokens,
         Policy::LlmCostMicros,
+        Policy::Probes,
     ];
 
     /// The name in headers, metrics, configuration and `/v1/org/limits`.
@@ -81,6 +85,7 @@ impl Policy {
             Policy::LlmCalls => "llm_calls",
             Policy::LlmTokens => "llm_tokens",
             Policy::LlmCostMicros => "llm_cost_micros",
+            Policy::Probes => "probes",
         }
     }
 
@@ -92,7 +97,7 @@ impl Policy {
     /// Whether an org may lower the quota for itself (the others count client addresses, which
     /// belong to no org).
     pub fn per_org(self) -> bool {
-        !matches!(self, Policy::SignIn | Policy::AuthFailures)
+        !matches!(self, Policy::SignIn | Policy::AuthFailures | Policy::Probes)
     }
 
     /// The environment variable of its platform rate: `NAVI_RATE_LIMIT_REQUESTS`.
@@ -110,6 +115,7 @@ impl Policy {
             Policy::LlmCalls => (300, 60),
             Policy::LlmTokens => (2_000_000, 60),
             Policy::LlmCostMicros => (100_000_000, 3_600),
+            Policy::Probes => (120, 60),
         }
     }
 }
@@ -142,7 +148,7 @@ pub struct RateLimitConfig {
     /// org's own quota).
     pub rates: BTreeMap<Policy, Rate>,
     /// `NAVI_RATE_LIMIT_ON_CACHE_ERROR=allow|deny`; unset: deny for `sign_in` and
-    /// `auth_failures`, allow for the rest.
+    /// `auth_failures`, allow for the rest. `probes` always allow.
     pub on_cache_error: Option<OnCacheError>,
 }
 
@@ -197,12 +203,16 @@ impl RateLimitConfig {
         self.rates[&policy]
     }
 
+    /// The sign-in policies fail closed unless told otherwise, the rest open; probes always
+    /// open (a liveness probe that failed with Redis would have healthy servers restarted).
     fn on_cache_error(&self, policy: Policy) -> OnCacheError {
-        self.on_cache_error.unwrap_or(if policy.per_org() {
-            OnCacheError::Allow
-        } else {
-            OnCacheError::Deny
-        })
+        match policy {
+            Policy::Probes => OnCacheError::Allow,
+            Policy::SignIn | Policy::AuthFailures => {
+                self.on_cache_error.unwrap_or(OnCacheError::Deny)
+            }
+            _ => self.on_cache_error.unwrap_or(OnCacheError::Allow),
+        }
     }
 }
 
@@ -498,8 +508,24 @@ pub async fn count_failure<T>(
     }
 }
 
+/// Admits `req` under the client-address `policy`, before anything else of it is read.
+fn admit_request(
+    req: &HttpRequest,
+    policy: Policy,
+) -> LocalBoxFuture<'static, Result<(), actix_web::Error>> {
+    let req = req.clone();
+    Box::pin(async move {
+        let state = req
+            .app_data::<web::Data<AppState>>()
+            .cloned()
+            .ok_or_else(ApiError::internal)?;
+        admit_client(&state, &req, policy).await?;
+        Ok(())
+    })
+}
+
 /// The extractor of the sign-in steps: admits the request under `sign_in` for its client
-/// address, before anything else of it is read.
+/// address.
 #[derive(Debug)]
 pub struct SignInAttempt;
 
@@ -508,15 +534,23 @@ impl FromRequest for SignInAttempt {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .cloned()
-                .ok_or_else(ApiError::internal)?;
-            admit_client(&state, &req, Policy::SignIn).await?;
-            Ok(SignInAttempt)
-        })
+        let admitted = admit_request(req, Policy::SignIn);
+        Box::pin(async move { admitted.await.map(|()| SignInAttempt) })
+    }
+}
+
+/// The extractor of the health probes: admits the request under `probes` for its client
+/// address.
+#[derive(Debug)]
+pub struct Probe;
+
+impl FromRequest for Probe {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let admitted = admit_request(req, Policy::Probes);
+        Box::pin(async move { admitted.await.map(|()| Probe) })
     }
 }
 

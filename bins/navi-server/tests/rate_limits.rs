@@ -445,6 +445,22 @@ on_both_backends!(
 );
 
 #[actix_web::test]
+async fn health_probes_are_limited_per_client_address() {
+    let db = TestDatabase::sqlite();
+    let mut config = config_for(&db);
+    set_limit(&mut config, Policy::Probes, 2, 60);
+    let server = TestServer::start_with(state_with(config).await);
+    for path in ["/healthz", "/readyz"] {
+        let answer = send(&server, "GET", path, None, None, None, None).await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+        assert_eq!(answer.policy, Some(("probes".into(), 2, 60)));
+    }
+    let refused = send(&server, "GET", "/readyz", None, None, None, None).await;
+    assert_eq!(refused.status, 429, "{refused:?}");
+    assert_error_body(&refused.body, "rate_limited");
+}
+
+#[actix_web::test]
 async fn forwarded_for_rule() {
     a_spoofed_forwarded_for_gets_no_fresh_bucket_but_a_trusted_proxys_does(TestDatabase::sqlite())
         .await;
@@ -766,6 +782,8 @@ async fn when_redis_stops_sign_in_fails_closed_and_requests_fail_open_unless_tol
     assert_eq!(open.limit, None, "no decision, no header");
     // As configured: everything closed, or everything open.
     assert_eq!(org_of(&denying).await, 503);
+    // Probes never fail closed: a liveness probe must not restart a healthy server.
+    assert_eq!(denying.get("/healthz").await.0, 200);
     assert_eq!(org_of(&allowing).await, 200);
     assert_eq!(sign_in_from(&allowing, "x").await, 200);
 

@@ -1,4 +1,5 @@
-//! `GET /healthz` (the process is up) and `GET /readyz` (its backing services answer).
+//! `GET /healthz` (the process is up) and `GET /readyz` (its backing services answer), limited
+//! per client address under `probes` (which never fails closed).
 
 use std::time::Duration;
 
@@ -6,6 +7,7 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use crate::app::{resource, AppState};
+use crate::rate_limits::Probe;
 
 /// How long `/readyz` waits for each backing service.
 const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
@@ -16,11 +18,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/readyz").get(readyz));
 }
 
-async fn healthz() -> HttpResponse {
+async fn healthz(_: Probe) -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+async fn readyz(_: Probe, state: web::Data<AppState>) -> HttpResponse {
     let pool = state.pool.clone();
     let check = web::block(move || {
         let mut conn = navi_tenancy::checkout(&pool)?;
