@@ -13,9 +13,9 @@
 //! | `probes` | `GET /healthz`, `GET /readyz` | client address |
 //!
 //! A client address is the one the audit log records (`NAVI_TRUSTED_PROXIES`), an IPv6 client
-//! counted per /64. The platform's rates come from configuration; an org's owner may lower the
-//! quotas of the five per key, session or org for the org (`/v1/org/limits`). Every decision of a request is kept in
-//! its extensions, and [`headers`] answers with the one closest to its limit in `RateLimit-Policy`
+//! counted per /64. The platform's rates come from configuration; an org's owner may lower, for
+//! the org, the quotas of the five counted per key, session or org (`/v1/org/limits`). Every
+//! decision of a request is kept in its extensions, and [`headers`] answers with the one closest to its limit in `RateLimit-Policy`
 //! and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-11), plus `Retry-After` when refused.
 //!
 //! When the cache cannot decide, `NAVI_RATE_LIMIT_ON_CACHE_ERROR` says what happens: by default
@@ -234,12 +234,18 @@ fn parse_rate(value: &str) -> Result<Rate, String> {
 }
 
 /// What a client address counts as: an IPv4 address, or an IPv6 /64 (one subscriber's network).
+/// An IPv4 address written as IPv6 (`::ffff:a.b.c.d`, as a dual-stack listener sees IPv4
+/// clients) is the IPv4 address: every such address lies in one /64, which would otherwise be one
+/// bucket for all of them.
 pub fn client_group(ip: Option<IpAddr>) -> String {
     match ip {
-        Some(IpAddr::V6(ip)) => {
-            let net = ipnet::Ipv6Net::new(ip, 64).map(|net| net.trunc());
-            net.map_or_else(|_| ip.to_string(), |net| net.to_string())
-        }
+        Some(IpAddr::V6(ip)) => match ip.to_ipv4_mapped() {
+            Some(ipv4) => ipv4.to_string(),
+            None => {
+                let net = ipnet::Ipv6Net::new(ip, 64).map(|net| net.trunc());
+                net.map_or_else(|_| ip.to_string(), |net| net.to_string())
+            }
+        },
         Some(ip) => ip.to_string(),
         None => "unknown".to_owned(),
     }
@@ -616,4 +622,20 @@ pub async fn headers(
         }
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_are_grouped_by_ipv4_address_and_ipv6_network() {
+        let group = |ip: &str| client_group(Some(ip.parse().unwrap()));
+        assert_eq!(group("198.51.100.7"), "198.51.100.7");
+        assert_eq!(group("::ffff:198.51.100.7"), "198.51.100.7");
+        assert_ne!(group("::ffff:198.51.100.7"), group("::ffff:198.51.100.8"));
+        assert_eq!(group("2001:db8::1"), group("2001:db8::ffff:2"));
+        assert_ne!(group("2001:db8::1"), group("2001:db8:0:1::1"));
+        assert_eq!(client_group(None), "unknown");
+    }
 }
