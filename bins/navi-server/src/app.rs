@@ -41,6 +41,8 @@ pub struct AppState {
     pub oidc: crate::oidc::Oidc,
     /// Each org's own rate-limit quotas, as this instance last read them.
     pub org_quotas: crate::rate_limits::OrgQuotas,
+    /// The rate limits this instance keeps alone (`probes`), in memory.
+    pub instance_limits: navi_cache::Cache,
 }
 
 impl AppState {
@@ -63,6 +65,10 @@ impl AppState {
             mailer: crate::mail::Mailer::from_config(&config)?,
             oidc: crate::oidc::Oidc::new(crate::config::is_loopback(&config.public_url))?,
             org_quotas: crate::rate_limits::OrgQuotas::new(config.auth_cache_ttl),
+            instance_limits: navi_cache::Cache::memory(
+                navi_cache::MemoryConfig::default(),
+                "instance:",
+            )?,
             config,
         })
     }

@@ -204,12 +204,15 @@ fn requested_org(req: &HttpRequest) -> Result<Option<String>, ApiError> {
 /// The cache generation is noted once, before the record is looked up, and every record this
 /// request stores goes under it: a record read before a revocation on this instance is thus
 /// never stored as current after it (the revocation starts a newer generation).
-async fn principal(state: &AppState, key: &str) -> Result<Principal, ApiError> {
+async fn principal(state: &AppState, req: &HttpRequest, key: &str) -> Result<Principal, ApiError> {
     let (prefix, secret) = parse_key(key).ok_or(StoreError::Unauthenticated)?;
     let generation = state.auth_cache.key_generation();
     let record = match state.auth_cache.key(prefix) {
         Some(record) => record,
         None => {
+            // A key this instance has not verified lately: a client past its failures gets no
+            // lookup.
+            rate_limits::check_failures(state, req).await?;
             let owned_prefix = prefix.to_owned();
             let record = state
                 .db(move |conn| {
@@ -281,6 +284,10 @@ async fn context(
     Ok(context)
 }
 
+/// The refusals that count as failed authentications: a credential refused (401), a CSRF check
+/// refused (403).
+const AUTHENTICATION_FAILURES: &[&str] = &["unauthenticated", "forbidden"];
+
 /// The principal of `credentials`, and the session token when it is a session's.
 async fn authenticate(
     state: &AppState,
@@ -289,14 +296,14 @@ async fn authenticate(
     unsafe_request: Option<Unsafe>,
 ) -> Result<(Principal, Option<String>), ApiError> {
     let result = match credentials {
-        Credentials::Key(key) => principal(state, &key).await.map(|p| (p, None)),
+        Credentials::Key(key) => principal(state, req, &key).await.map(|p| (p, None)),
         Credentials::Session(token) => session_principal(state, &token, unsafe_request)
             .await
             .map(|(principal, _)| (principal, Some(token))),
         Credentials::Malformed => Err(ApiError::from(StoreError::Unauthenticated)),
         Credentials::Missing => return Err(ApiError::from(StoreError::Unauthenticated)),
     };
-    rate_limits::count_failure(state, req, "unauthenticated", result).await
+    rate_limits::count_failure(state, req, AUTHENTICATION_FAILURES, result).await
 }
 
 /// Admits the request under `requests` for a caller acting in no org, at the platform's rate.
@@ -348,7 +355,7 @@ impl FromRequest for SignedIn {
             let (principal, session) = rate_limits::count_failure(
                 &state,
                 &req,
-                "unauthenticated",
+                AUTHENTICATION_FAILURES,
                 session_principal(&state, &token, unsafe_request).await,
             )
             .await?;
@@ -380,7 +387,15 @@ impl FromRequest for Scoped {
             let state = state?;
             let (principal, token) =
                 authenticate(&state, &req, credentials, unsafe_request).await?;
-            let context = context(&state, &principal, org?).await?;
+            // An org refused (not a member, pinned elsewhere, no such org) counts as a failure:
+            // each costs a lookup, and guessing orgs is probing.
+            let context = rate_limits::count_failure(
+                &state,
+                &req,
+                &["forbidden"],
+                context(&state, &principal, org?).await,
+            )
+            .await?;
             let (scope, org) = Arc::unwrap_or_clone(context);
             let quotas = if state.config.rate_limits.enabled {
                 state.org_quotas.get(&state, &scope).await?

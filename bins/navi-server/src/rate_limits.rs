@@ -239,7 +239,7 @@ fn parse_rate(value: &str) -> Result<Rate, String> {
 /// bucket for all of them.
 pub fn client_group(ip: Option<IpAddr>) -> String {
     match ip {
-        Some(IpAddr::V6(ip)) => match ip.to_ipv4_mapped() {
+        Some(IpAddr::V6(ip)) => match ip.to_ipv4_mapped().or_else(|| nat64(ip)) {
             Some(ipv4) => ipv4.to_string(),
             None => {
                 let net = ipnet::Ipv6Net::new(ip, 64).map(|net| net.trunc());
@@ -249,6 +249,13 @@ pub fn client_group(ip: Option<IpAddr>) -> String {
         Some(ip) => ip.to_string(),
         None => "unknown".to_owned(),
     }
+}
+
+/// The IPv4 address a NAT64 gateway's well-known prefix (`64:ff9b::/96`) carries: each such
+/// client is an IPv4 client, all in one /64 otherwise.
+fn nat64(ip: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    let [.., a, b, c, d] = ip.octets();
+    (ip.segments()[..6] == [0x64, 0xff9b, 0, 0, 0, 0]).then(|| std::net::Ipv4Addr::new(a, b, c, d))
 }
 
 /// Whom a principal's requests count against: its key, or its session.
@@ -426,22 +433,22 @@ pub async fn admit(
             rate.window().as_secs()
         )));
     }
-    // The quota and window are part of the bucket: when an org changes its quota, its callers
-    // start a bucket of the new rate instead of reading a TAT counted in another rate's units.
-    let key = format!(
-        "rl:{}:{}/{}:{subject}",
-        policy.name(),
-        rate.quota(),
-        rate.window().as_micros()
-    );
     let started = Instant::now();
-    let result = state.cache.admit(&key, &rate, cells).await;
+    let result = cache_of(state, policy)
+        .admit(&bucket(policy, subject), &rate, cells)
+        .await;
     state
         .http_metrics
         .observe_rate_limit_decision(started.elapsed().as_secs_f64());
     let decision = match result {
         Ok(decision) => decision,
-        Err(error) if error.is_unavailable() => {
+        // Only a bug of ours makes a decision invalid; every other failure is the cache's
+        // (down, failing over, out of memory, loading) and follows the configured rule.
+        Err(error @ navi_cache::CacheError::Invalid(_)) => {
+            tracing::error!(%error, policy = policy.name(), "a rate-limit decision failed");
+            return Err(ApiError::internal());
+        }
+        Err(error) => {
             let action = state.config.rate_limits.on_cache_error(policy);
             state
                 .http_metrics
@@ -454,10 +461,6 @@ pub async fn admit(
                     "Rate limits cannot be checked right now; try again shortly.",
                 )),
             };
-        }
-        Err(error) => {
-            tracing::error!(%error, policy = policy.name(), "a rate-limit decision failed");
-            return Err(ApiError::internal());
         }
     };
     let applied = Applied {
@@ -483,6 +486,46 @@ pub async fn admit(
     )))
 }
 
+/// A bucket: one per policy and subject, whatever rate it is decided under (an org that changes
+/// a quota keeps its callers' buckets, and a key acting in several orgs has one).
+fn bucket(policy: Policy, subject: &str) -> String {
+    format!("rl:{}:{subject}", policy.name())
+}
+
+/// Where `policy` is decided: the shared cache, except `probes`, which guard this instance's own
+/// connections and are counted by it alone (a load balancer probing every instance from one
+/// address must not spend one shared quota).
+fn cache_of(state: &AppState, policy: Policy) -> &navi_cache::Cache {
+    match policy {
+        Policy::Probes => &state.instance_limits,
+        _ => &state.cache,
+    }
+}
+
+/// Refuses (429) a client already past `auth_failures` before its credential is looked up, so
+/// guesses past the limit cost no lookup. Only a look at the bucket (nothing is counted); when
+/// the cache cannot say, the lookup goes on (a failure found then is counted as usual).
+pub async fn check_failures(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
+    if !state.config.rate_limits.enabled {
+        return Ok(());
+    }
+    let client = client_group(request_client_ip(req, &state.config.trusted_proxies));
+    let rate = state.config.rate_limits.rate(Policy::AuthFailures);
+    let look = state
+        .cache
+        .admit(&bucket(Policy::AuthFailures, &client), &rate, 0)
+        .await;
+    match look {
+        // Nothing left: the one-cell decision is refused, with its headers and Retry-After
+        // (admitted only if a cell came back meanwhile, and then counted as the failure a
+        // lookup from a client past its limit most likely is).
+        Ok(decision) if decision.remaining == 0 => {
+            admit_client(state, req, Policy::AuthFailures).await
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Admits one request of a client-address policy for `req`'s client.
 pub async fn admit_client(
     state: &AppState,
@@ -495,18 +538,18 @@ pub async fn admit_client(
 }
 
 /// Counts a failed authentication against the client's address under `auth_failures`: when
-/// `result` is an error of `code` (`unauthenticated` for a credential presented and refused,
-/// `invalid_token` for a sign-in link, `invalid_state` for an SSO callback), it stays that error
-/// while the client is within the policy, and becomes the 429 (or the 503 of a cache that cannot
-/// decide) past it.
+/// `result` is an error whose code is one of `codes` (`unauthenticated` for a credential
+/// presented and refused, `forbidden` for an org or a CSRF check refused, `invalid_token` for a
+/// sign-in link, `invalid_state` for an SSO callback), it stays that error while the client is
+/// within the policy, and becomes the 429 (or the 503 of a cache that cannot decide) past it.
 pub async fn count_failure<T>(
     state: &AppState,
     req: &HttpRequest,
-    code: &str,
+    codes: &[&str],
     result: Result<T, ApiError>,
 ) -> Result<T, ApiError> {
     match result {
-        Err(refusal) if refusal.code() == code => {
+        Err(refusal) if codes.contains(&refusal.code()) => {
             admit_client(state, req, Policy::AuthFailures).await?;
             Err(refusal)
         }
@@ -633,6 +676,7 @@ mod tests {
         let group = |ip: &str| client_group(Some(ip.parse().unwrap()));
         assert_eq!(group("198.51.100.7"), "198.51.100.7");
         assert_eq!(group("::ffff:198.51.100.7"), "198.51.100.7");
+        assert_eq!(group("64:ff9b::198.51.100.7"), "198.51.100.7");
         assert_ne!(group("::ffff:198.51.100.7"), group("::ffff:198.51.100.8"));
         assert_eq!(group("2001:db8::1"), group("2001:db8::ffff:2"));
         assert_ne!(group("2001:db8::1"), group("2001:db8:0:1::1"));

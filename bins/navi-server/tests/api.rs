@@ -672,7 +672,15 @@ async fn snapshot(api: &Api, owner: &Owner) -> Vec<Reply> {
 /// being a member: never a byte of A's data, and "exists elsewhere" answers exactly like "does
 /// not exist".
 async fn another_orgs_data_is_unreachable_from_every_endpoint(db: TestDatabase) {
-    let api = Api::start(db).await;
+    // Every refusal below counts under `auth_failures`: more than a minute's quota.
+    let mut config = common::config_for(&db);
+    common::set_limit(
+        &mut config,
+        navi_server::rate_limits::Policy::AuthFailures,
+        1_000,
+        60,
+    );
+    let api = Api::start_with_config(db, config).await;
     let a = api.owner("ada@example.com", "Org A").await;
     let (a_member_key, a_member_id) = api.member(&a, "amy@example.com", "member").await;
     let a_invite = api.invite(&a, "pending@example.com", "member").await;

@@ -231,6 +231,7 @@ async fn a_spoofed_forwarded_for_gets_no_fresh_bucket_but_a_trusted_proxys_does(
 }
 
 async fn refused_credentials_count_per_address_and_past_the_limit_answer_429(db: TestDatabase) {
+    // The owner's key is verified (and kept by this instance) before the failures begin.
     let mut config = config_for(&db);
     set_limit(&mut config, Policy::AuthFailures, 3, 60);
     let api = Api::start_with_config(db, config).await;
@@ -259,7 +260,21 @@ async fn refused_credentials_count_per_address_and_past_the_limit_answer_429(db:
         .await
         .unwrap();
     assert_eq!(cookie.status().as_u16(), 429);
-    // A credential that is accepted is never refused for the address's failures.
+    // Past the limit, a key this instance has not verified lately is not even looked up...
+    let fresh = pinned_key(&api, &owner);
+    let unlooked = send(
+        &api.server,
+        "GET",
+        "/v1/org",
+        Some(&fresh),
+        None,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(unlooked.status, 429, "{unlooked:?}");
+    assert_eq!(unlooked.policy, Some(("auth_failures".into(), 3, 60)));
+    // ...while a key in use from that address keeps working.
     let ok = send(
         &api.server,
         "GET",
@@ -369,12 +384,14 @@ async fn org_limits_are_shown_to_admins_and_lowered_by_owners_only(db: TestDatab
     assert_eq!(theirs.status, 200, "{theirs:?}");
     assert_eq!(theirs.policy.map(|p| p.1), Some(600));
 
-    // Back to the ceiling: the org's quota is gone.
+    // Back to the ceiling: the org's quota is gone. (The owner's key is under the org's quota
+    // of 2 a minute too, and spent it: another key of the owner's has a bucket of its own.)
+    let other_owner_key = pinned_key(&api, &owner);
     let restored = api
         .call(
             "PUT",
             "/v1/org/limits",
-            Some(&owner.key),
+            Some(&other_owner_key),
             org,
             Some(json!({"policies": [{"name": "requests", "quota": 600}]})),
         )

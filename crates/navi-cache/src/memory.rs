@@ -129,17 +129,18 @@ fn counted(value: &[u8]) -> Result<u64, CacheError> {
 }
 
 /// A rate limit's stored TAT, `micros:remainder`.
-fn stored_tat(value: &[u8]) -> Result<crate::rate::Tat, CacheError> {
-    std::str::from_utf8(value)
-        .ok()
-        .and_then(|text| text.split_once(':'))
-        .and_then(|(micros, remainder)| {
-            Some(crate::rate::Tat {
-                micros: micros.parse().ok()?,
-                remainder: remainder.parse().ok()?,
-            })
-        })
-        .ok_or_else(|| CacheError::invalid("the value at this key is not a rate limit"))
+fn stored_tat(value: &[u8]) -> Result<crate::rate::Stored, CacheError> {
+    let text = std::str::from_utf8(value).unwrap_or_default();
+    let mut parts = text.splitn(3, ':').map(str::parse::<u64>);
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(Ok(micros)), Some(Ok(remainder)), Some(Ok(quota))) => Ok(crate::rate::Stored {
+            tat: crate::rate::Tat { micros, remainder },
+            quota,
+        }),
+        _ => Err(CacheError::invalid(
+            "the value at this key is not a rate limit",
+        )),
+    }
 }
 
 /// The data under a shard's lock stays consistent even if a holder panicked (every critical
@@ -265,7 +266,9 @@ impl CacheBackend for MemoryBackend {
         let now = Instant::now();
         let mut shard = self.shard(key);
         let stored = match shard.entries.get(key) {
-            Some(entry) if entry.expires_at > now => Some(stored_tat(&entry.value)?),
+            Some(entry) if entry.expires_at > now => {
+                Some(stored_tat(&entry.value)?.in_units_of(rate))
+            }
             _ => None,
         };
         let gcra = crate::rate::step(stored, cost, rate, now_us);
@@ -275,7 +278,13 @@ impl CacheBackend for MemoryBackend {
             if !shard.entries.contains_key(key) && shard.entries.len() >= self.shard_capacity {
                 shard.make_room(now);
             }
-            let value = format!("{}:{}", gcra.tat.micros, gcra.tat.remainder).into_bytes();
+            let value = format!(
+                "{}:{}:{}",
+                gcra.tat.micros,
+                gcra.tat.remainder,
+                rate.quota()
+            )
+            .into_bytes();
             shard.entries.insert(
                 key.to_owned(),
                 Entry {

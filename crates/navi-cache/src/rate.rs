@@ -91,6 +91,30 @@ pub struct Cost {
     pub(crate) remainder: u64,
 }
 
+/// A TAT as a backend stores it, with the quota its remainder counts in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stored {
+    pub(crate) tat: Tat,
+    pub(crate) quota: u64,
+}
+
+impl Stored {
+    /// The TAT in `rate`'s units. A bucket is one per policy and subject whatever its rate, so an
+    /// org that changes a quota keeps its callers' buckets (no fresh burst); a remainder counted
+    /// in another quota's units is rounded up to the next whole microsecond (at most 1 µs
+    /// stricter), and the Redis script does the same.
+    pub(crate) fn in_units_of(self, rate: &Rate) -> Tat {
+        if self.quota == rate.quota || self.tat.remainder == 0 {
+            self.tat
+        } else {
+            Tat {
+                micros: self.tat.micros + 1,
+                remainder: 0,
+            }
+        }
+    }
+}
+
 /// A theoretical arrival time: `micros + remainder / quota` microseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Tat {
@@ -197,7 +221,8 @@ pub(crate) fn replay(start: Tat, cost: Cost, rate: &Rate, now_us: u64, n: usize)
 /// `r`, its remainder); `ARGV`: the cost's microseconds and remainder, the quota, the window in
 /// µs, now in µs or `""` for the server's `TIME`, and `n`. Each decision is [`step`]; once one is
 /// refused, the rest are too (same TAT, same cost). Returns `{admitted, a, r, now}` with the TAT
-/// the batch started from, from which [`replay`] gives each decision. Numbers stay below 2^53,
+/// the batch started from, from which [`replay`] gives each decision. A bucket stored under
+/// another quota (its `q`) is read as [`Stored::in_units_of`] says. Numbers stay below 2^53,
 /// and are written with `%.0f` so Lua does not round them to 14 digits.
 pub(crate) const GCRA_SCRIPT: &str = r"
 local q, s = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -211,9 +236,12 @@ else
   now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 end
 local a, r = now, 0
-local stored = redis.call('HMGET', KEYS[1], 'a', 'r')
+local stored = redis.call('HMGET', KEYS[1], 'a', 'r', 'q')
 if stored[1] then
   local sa, sr = tonumber(stored[1]), tonumber(stored[2])
+  if tonumber(stored[3]) ~= quota and sr > 0 then
+    sa, sr = sa + 1, 0
+  end
   if sa > now or (sa == now and sr > 0) then
     a, r = sa, sr
   end
@@ -233,7 +261,8 @@ while admitted < n do
   end
 end
 if admitted > 0 then
-  redis.call('HSET', KEYS[1], 'a', string.format('%.0f', a), 'r', string.format('%.0f', r))
+  redis.call('HSET', KEYS[1], 'a', string.format('%.0f', a), 'r', string.format('%.0f', r),
+    'q', string.format('%.0f', quota))
   redis.call('PEXPIRE', KEYS[1], math.floor((a - now) / 1000) + 1)
 end
 return {tostring(admitted), string.format('%.0f', start_a), string.format('%.0f', start_r),

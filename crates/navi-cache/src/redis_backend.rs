@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,7 +15,9 @@ use deadpool_redis::redis::{self, AsyncConnectionConfig, ErrorKind, RedisError, 
 use crate::backend::{
     ttl_millis, validate_ttl, BackendKind, BackendStats, CacheBackend, GetDelPath,
 };
+use crate::coalesce::Coalescer;
 use crate::error::CacheError;
+use crate::rate::{Cost, Gcra, Rate, Tat};
 
 /// Atomic GET then DEL, for servers without `GETDEL` (before 6.2, or with it renamed away).
 /// `redis.call` raises on WRONGTYPE, so the error reaches the caller exactly as `GETDEL`'s would.
@@ -213,43 +216,124 @@ pub struct RedisBackend {
     lua_calls: AtomicU64,
     script: redis::Script,
     count_script: redis::Script,
-    gcra_script: redis::Script,
     consume_wait: Option<ConsumeWait>,
     redacted_url: String,
+    decisions: Arc<Decisions>,
     /// Concurrent decisions on one bucket, sent as one batch (`coalesce.rs`).
-    coalescer: crate::coalesce::Coalescer<
-        (String, u64, u64, crate::rate::Cost),
-        Result<crate::rate::Gcra, CacheError>,
-    >,
-    /// Rate-limit decisions share one multiplexed connection: concurrent decisions are pipelined
-    /// on it (one write and one read for many), which is most of their cost at load.
-    decisions: Multiplexed,
+    coalescer: Arc<Coalescer<Bucket, Result<Gcra, CacheError>>>,
 }
 
-/// One multiplexed connection, opened on first use and again after a failure.
+/// A bucket as batches group decisions: key, quota, window and cost.
+type Bucket = (String, u64, u64, Cost);
+
+/// Rate-limit decisions: the script, over one multiplexed connection (concurrent calls are
+/// pipelined on it, one write and one read for many, which is most of their cost at load).
+struct Decisions {
+    script: redis::Script,
+    connection: Multiplexed,
+}
+
+impl Decisions {
+    /// `n` decisions of `cost` on `key`, made one after another in one script call.
+    async fn batch(
+        &self,
+        key: &str,
+        rate: &Rate,
+        cost: Cost,
+        now_us: Option<u64>,
+        n: usize,
+    ) -> Result<Vec<Gcra>, CacheError> {
+        let mut connection = self.connection.get().await?;
+        let reply: redis::RedisResult<Vec<String>> = self
+            .script
+            .key(key)
+            .arg(cost.micros)
+            .arg(cost.remainder)
+            .arg(rate.quota())
+            .arg(rate.window_us())
+            .arg(now_us.map(|now| now.to_string()).unwrap_or_default())
+            .arg(n)
+            .invoke_async(&mut connection)
+            .await;
+        let reply = reply.map_err(|err| {
+            self.connection.fail(&err);
+            map_redis_error(err)
+        })?;
+        let number = |index: usize| {
+            reply
+                .get(index)
+                .and_then(|text| text.parse::<u64>().ok())
+                .ok_or_else(|| {
+                    CacheError::Protocol(format!("rate limit script answered {reply:?}"))
+                })
+        };
+        let start = Tat {
+            micros: number(1)?,
+            remainder: number(2)?,
+        };
+        let decisions = crate::rate::replay(start, cost, rate, number(3)?, n);
+        let admitted = decisions.iter().filter(|gcra| gcra.allowed).count() as u64;
+        if admitted != number(0)? {
+            return Err(CacheError::Protocol(format!(
+                "rate limit script admitted {} of {n}, the replay {admitted}",
+                number(0)?
+            )));
+        }
+        Ok(decisions)
+    }
+}
+
+/// One multiplexed connection, opened on first use and again after a failure. One caller at a
+/// time connects; after a failed try every caller fails at once for
+/// [`Multiplexed::RETRY_AFTER`], so while Redis is down a request that may go on without a
+/// decision does not wait behind connection timeouts.
 struct Multiplexed {
     client: redis::Client,
     config: AsyncConnectionConfig,
     current: std::sync::Mutex<Option<MultiplexedConnection>>,
+    /// Held while connecting.
     opening: tokio::sync::Mutex<()>,
+    /// When the last try to connect failed.
+    failed_at: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Multiplexed {
+    const RETRY_AFTER: Duration = Duration::from_millis(500);
+
     async fn get(&self) -> Result<MultiplexedConnection, CacheError> {
         if let Some(connection) = self.current() {
             return Ok(connection);
         }
+        self.check_recent_failure()?;
         let _opening = self.opening.lock().await;
         if let Some(connection) = self.current() {
             return Ok(connection);
         }
-        let connection = self
+        // The try this caller waited for may just have failed.
+        self.check_recent_failure()?;
+        match self
             .client
             .get_multiplexed_async_connection_with_config(&self.config)
             .await
-            .map_err(map_redis_error)?;
-        *self.slot() = Some(connection.clone());
-        Ok(connection)
+        {
+            Ok(connection) => {
+                *self.slot() = Some(connection.clone());
+                Ok(connection)
+            }
+            Err(err) => {
+                *lock(&self.failed_at) = Some(std::time::Instant::now());
+                Err(map_redis_error(err))
+            }
+        }
+    }
+
+    fn check_recent_failure(&self) -> Result<(), CacheError> {
+        match *lock(&self.failed_at) {
+            Some(at) if at.elapsed() < Self::RETRY_AFTER => Err(CacheError::Unavailable(
+                "redis was unreachable a moment ago; retrying shortly".into(),
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn current(&self) -> Option<MultiplexedConnection> {
@@ -265,11 +349,15 @@ impl Multiplexed {
     }
 
     fn slot(&self) -> std::sync::MutexGuard<'_, Option<MultiplexedConnection>> {
-        // A panic while holding it cannot leave the Option half-written.
-        self.current
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.current)
     }
+}
+
+/// A std mutex's guard; a panic while holding one of these cannot leave its value half-written.
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl fmt::Debug for RedisBackend {
@@ -338,21 +426,24 @@ impl RedisBackend {
             lua_calls: AtomicU64::new(0),
             script: redis::Script::new(GETDEL_SCRIPT),
             count_script: redis::Script::new(COUNT_SCRIPT),
-            gcra_script: redis::Script::new(crate::rate::GCRA_SCRIPT),
             consume_wait: config.consume_wait,
             redacted_url: redact_url(&config.url),
-            coalescer: crate::coalesce::Coalescer::new(),
-            decisions: Multiplexed {
-                client: redis::Client::open(config.url.as_str()).map_err(|err| {
-                    CacheError::invalid(format!(
-                        "redis URL {} is not usable: {err}",
-                        redact_url(&config.url)
-                    ))
-                })?,
-                config: connection_config,
-                current: std::sync::Mutex::new(None),
-                opening: tokio::sync::Mutex::new(()),
-            },
+            coalescer: Arc::new(Coalescer::new()),
+            decisions: Arc::new(Decisions {
+                script: redis::Script::new(crate::rate::GCRA_SCRIPT),
+                connection: Multiplexed {
+                    client: redis::Client::open(config.url.as_str()).map_err(|err| {
+                        CacheError::invalid(format!(
+                            "redis URL {} is not usable: {err}",
+                            redact_url(&config.url)
+                        ))
+                    })?,
+                    config: connection_config,
+                    current: std::sync::Mutex::new(None),
+                    opening: tokio::sync::Mutex::new(()),
+                    failed_at: std::sync::Mutex::new(None),
+                },
+            }),
         })
     }
 
@@ -383,55 +474,7 @@ impl RedisBackend {
     /// The SHA-1 a rate-limit decision runs with `EVALSHA` (for comparing against
     /// `redis-benchmark`).
     pub fn rate_script_sha(&self) -> &str {
-        self.gcra_script.get_hash()
-    }
-
-    /// `n` decisions of `cost` on `key`, made one after another in one script call.
-    async fn gcra_batch(
-        &self,
-        key: &str,
-        rate: &crate::Rate,
-        cost: crate::rate::Cost,
-        now_us: Option<u64>,
-        n: usize,
-    ) -> Result<Vec<crate::rate::Gcra>, CacheError> {
-        let mut connection = self.decisions.get().await?;
-        let reply: redis::RedisResult<Vec<String>> = self
-            .gcra_script
-            .key(key)
-            .arg(cost.micros)
-            .arg(cost.remainder)
-            .arg(rate.quota())
-            .arg(rate.window_us())
-            .arg(now_us.map(|now| now.to_string()).unwrap_or_default())
-            .arg(n)
-            .invoke_async(&mut connection)
-            .await;
-        let reply = reply.map_err(|err| {
-            self.decisions.fail(&err);
-            map_redis_error(err)
-        })?;
-        let number = |index: usize| {
-            reply
-                .get(index)
-                .and_then(|text| text.parse::<u64>().ok())
-                .ok_or_else(|| {
-                    CacheError::Protocol(format!("rate limit script answered {reply:?}"))
-                })
-        };
-        let start = crate::rate::Tat {
-            micros: number(1)?,
-            remainder: number(2)?,
-        };
-        let decisions = crate::rate::replay(start, cost, rate, number(3)?, n);
-        let admitted = decisions.iter().filter(|gcra| gcra.allowed).count() as u64;
-        if admitted != number(0)? {
-            return Err(CacheError::Protocol(format!(
-                "rate limit script admitted {} of {n}, the replay {admitted}",
-                number(0)?
-            )));
-        }
-        Ok(decisions)
+        self.decisions.script.get_hash()
     }
 
     async fn connection(&self) -> Result<Connection, CacheError> {
@@ -587,26 +630,34 @@ impl CacheBackend for RedisBackend {
     async fn gcra(
         &self,
         key: &str,
-        rate: &crate::Rate,
-        cost: crate::rate::Cost,
+        rate: &Rate,
+        cost: Cost,
         now_us: Option<u64>,
-    ) -> Result<crate::rate::Gcra, CacheError> {
+    ) -> Result<Gcra, CacheError> {
         if now_us.is_some() {
             // A test's schedule: one decision at its own time, never batched with others.
-            let mut decisions = self.gcra_batch(key, rate, cost, now_us, 1).await?;
+            let mut decisions = self.decisions.batch(key, rate, cost, now_us, 1).await?;
             return decisions.pop().ok_or_else(|| {
                 CacheError::Protocol("rate limit script answered no decision".into())
             });
         }
         let bucket = (key.to_owned(), rate.quota(), rate.window_us(), cost);
+        let (decisions, key, rate) = (Arc::clone(&self.decisions), key.to_owned(), *rate);
         self.coalescer
-            .run(bucket, |n| async move {
-                match self.gcra_batch(key, rate, cost, None, n).await {
-                    Ok(decisions) => decisions.into_iter().map(Ok).collect(),
-                    Err(error) => (0..n).map(|_| Err(error.duplicate())).collect(),
+            .run(bucket, move |n| {
+                let (decisions, key) = (Arc::clone(&decisions), key.clone());
+                async move {
+                    match decisions.batch(&key, &rate, cost, None, n).await {
+                        Ok(decisions) => decisions.into_iter().map(Ok).collect(),
+                        Err(error) => (0..n).map(|_| Err(error.duplicate())).collect(),
+                    }
                 }
             })
             .await
+            .unwrap_or_else(|| {
+                tracing::error!("a rate-limit batch failed before deciding");
+                Err(CacheError::Unavailable("the decision was lost".into()))
+            })
     }
 
     async fn get_del(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {

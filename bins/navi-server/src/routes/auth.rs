@@ -205,7 +205,7 @@ async fn email_confirm(
     body: Json<EmailConfirmRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let result = confirm_email_link(&req, trail, &state, &body.token).await;
-    rate_limits::count_failure(&state, &req, "invalid_token", result).await
+    rate_limits::count_failure(&state, &req, &["invalid_token"], result).await
 }
 
 /// The session of a sign-in link's token, opened in the browser that asked for it.

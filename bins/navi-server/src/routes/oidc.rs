@@ -296,7 +296,7 @@ async fn callback(
     query: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let result = finish(&req, trail, &state, query.into_inner()).await;
-    rate_limits::count_failure(&state, &req, "invalid_state", result).await
+    rate_limits::count_failure(&state, &req, &["invalid_state"], result).await
 }
 
 /// The sign-in (or link) a callback with this state finishes.

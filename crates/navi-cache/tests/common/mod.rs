@@ -613,6 +613,40 @@ pub mod suite {
         assert!(matches!(err, CacheError::Invalid(_)), "got {err:?}");
     }
 
+    /// A bucket keeps its state when the quota it is decided under changes: a full bucket is not
+    /// a fresh one at a lower or a higher quota, and a remainder counted in another quota's units
+    /// costs at most a microsecond.
+    pub async fn a_bucket_keeps_its_state_across_quota_changes(cache: Cache) {
+        let now_us = 1_796_000_000_000_000;
+        let minute = Duration::from_secs(60);
+        let ten = Rate::new(10, minute).unwrap();
+        for _ in 0..10 {
+            assert!(cache.admit_at("q", &ten, 1, now_us).await.unwrap().allowed);
+        }
+        for quota in [5, 10, 20, 1_000_000] {
+            let rate = Rate::new(quota, minute).unwrap();
+            let decision = cache.admit_at("q", &rate, 1, now_us).await.unwrap();
+            assert!(!decision.allowed, "a full bucket at quota {quota}");
+        }
+        // 7 a minute leaves a remainder (a cell is 8,571,428 4/7 µs): decided at 3 a minute
+        // afterwards, the bucket is one microsecond stricter, never looser.
+        let seven = Rate::new(7, minute).unwrap();
+        assert!(
+            cache
+                .admit_at("r", &seven, 1, now_us)
+                .await
+                .unwrap()
+                .allowed
+        );
+        let three = Rate::new(3, minute).unwrap();
+        let decision = cache.admit_at("r", &three, 1, now_us).await.unwrap();
+        assert!(decision.allowed);
+        assert_eq!(
+            decision.reset_after,
+            Duration::from_micros(8_571_429 + 20_000_000)
+        );
+    }
+
     /// On the backend's own clock, concurrent decisions on one bucket (which the Redis backend
     /// sends to Redis in batches) admit exactly the quota, each admitted one seeing its own
     /// place: the remaining counts of the admitted are 49 down to 0, once each.
@@ -692,6 +726,7 @@ macro_rules! conformance_suite {
             admissions_match_a_reference_on_a_fixed_schedule,
             concurrent_decisions_admit_exactly_the_quota,
             concurrent_decisions_on_the_clock_each_get_their_own_answer,
+            a_bucket_keeps_its_state_across_quota_changes,
             requests_are_counted_by_op_and_result,
         );
 
