@@ -1,15 +1,16 @@
 //! Coalescing of concurrent decisions on one bucket.
 //!
-//! While decisions on a bucket are in flight to Redis, later decisions on the same bucket from
-//! this process queue up; a driver task (one per bucket, while it has callers) takes the whole
-//! queue as one call of `n` decisions, made in Redis one after another in arrival order, and
+//! A decision on a bucket nobody is deciding on goes to Redis at once. While it is in flight,
+//! later decisions on the same bucket from this process queue up; then a driver task (one per
+//! bucket, while it has callers) takes the whole queue as one call of `n` decisions, made in Redis one after another in arrival order, and
 //! sends each caller its own. At load this turns many round trips (and many script runs, which
 //! cost Redis most of its time) into few, and it changes no outcome: every decision is still made
 //! in Redis, atomically, on Redis's clock, as if the batch had arrived back to back.
 //!
 //! The driver is a task of its own, so a caller that goes away (a client that disconnects) takes
 //! nothing with it: the batch it was in is decided once and answered, and the queue behind it is
-//! still driven. A driver that dies (a panic) forgets its bucket and drops its callers' senders,
+//! still driven; a first caller that goes away mid-flight hands its queue to a driver as it
+//! drops. A driver that dies (a panic) forgets its bucket and drops its callers' senders,
 //! so they see their decision lost instead of waiting forever.
 
 use std::collections::HashMap;
@@ -43,37 +44,116 @@ where
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// This caller's decision on `bucket`, made in a batch by `decide(n)`, which returns `n`
-    /// decisions in the order of its callers; `None` if the driver died before deciding it.
-    /// `decide` is used only when this caller starts the bucket's driver.
+    /// This caller's decision on `bucket`, made by `decide(n)`, which returns `n` decisions in
+    /// the order of its callers; `None` if it was lost (a driver that died).
+    ///
+    /// A caller that finds no decision in flight on its bucket makes its own at once, alone (no
+    /// task, no hand-off: the uncontended path costs what a plain call does); callers that come
+    /// meanwhile queue, and when it is done (or cancelled) a driver task takes them.
     pub(crate) async fn run<F, Fut>(self: &Arc<Self>, bucket: K, decide: F) -> Option<T>
+    where
+        F: Fn(usize) -> Fut + Clone + Send + 'static,
+        Fut: Future<Output = Vec<T>> + Send + 'static,
+    {
+        let queued = {
+            let mut waiting = self.waiting();
+            match waiting.get_mut(&bucket) {
+                Some(queue) => {
+                    let (sender, receiver) = oneshot::channel();
+                    queue.push(sender);
+                    Some(receiver)
+                }
+                None => {
+                    waiting.insert(bucket.clone(), Vec::new());
+                    None
+                }
+            }
+        };
+        if let Some(receiver) = queued {
+            return receiver.await.ok();
+        }
+        let mut first = First {
+            coalescer: Arc::clone(self),
+            bucket: Some(bucket),
+            decide,
+        };
+        // The future owns what it needs: `first` can hand the closure on if this is cancelled.
+        let own = (first.decide)(1).await.pop();
+        first.hand_on();
+        own
+    }
+
+    /// After a decision on `bucket` made outside a driver: a driver takes the callers queued
+    /// meanwhile, or, with none, the bucket is forgotten (under the lock that saw it empty).
+    fn hand_on<F, Fut>(self: &Arc<Self>, bucket: K, decide: F)
     where
         F: Fn(usize) -> Fut + Send + 'static,
         Fut: Future<Output = Vec<T>> + Send + 'static,
     {
-        let (sender, receiver) = oneshot::channel();
-        let start = {
-            let mut waiting = self.waiting();
-            match waiting.get_mut(&bucket) {
-                Some(queue) => {
-                    queue.push(sender);
-                    None
-                }
-                None => {
-                    waiting.insert(bucket.clone(), Vec::new());
-                    Some(sender)
-                }
+        let mut waiting = self.waiting();
+        let queue = match waiting.get_mut(&bucket) {
+            Some(queue) if !queue.is_empty() => std::mem::take(queue),
+            _ => {
+                waiting.remove(&bucket);
+                return;
             }
         };
-        if let Some(first) = start {
-            let driver = Driver {
-                coalescer: Arc::clone(self),
-                bucket,
-                finished: false,
-            };
-            tokio::spawn(driver.drive(first, decide));
+        drop(waiting);
+        let driver = Driver {
+            coalescer: Arc::clone(self),
+            bucket,
+            finished: false,
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(driver.drive(queue, decide));
+            }
+            // Outside a runtime (shutting down): the dropped driver forgets the bucket, and the
+            // queued callers see their decision lost rather than wait.
+            Err(_) => drop((driver, queue)),
         }
-        receiver.await.ok()
+    }
+}
+
+/// The first caller on an idle bucket, deciding for itself: hands the bucket on when done, and
+/// also when cancelled mid-flight (its drop), so the callers queued behind it are never left
+/// waiting and never decided twice.
+struct First<K, T, F, Fut>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    T: Send + 'static,
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Vec<T>> + Send + 'static,
+{
+    coalescer: Arc<Coalescer<K, T>>,
+    /// `None` once handed on.
+    bucket: Option<K>,
+    decide: F,
+}
+
+impl<K, T, F, Fut> First<K, T, F, Fut>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    T: Send + 'static,
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Vec<T>> + Send + 'static,
+{
+    fn hand_on(&mut self) {
+        if let Some(bucket) = self.bucket.take() {
+            self.coalescer.hand_on(bucket, self.decide.clone());
+        }
+    }
+}
+
+impl<K, T, F, Fut> Drop for First<K, T, F, Fut>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    T: Send + 'static,
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Vec<T>> + Send + 'static,
+{
+    fn drop(&mut self) {
+        self.hand_on();
     }
 }
 
@@ -91,12 +171,11 @@ where
     K: Hash + Eq + Clone + Send + Sync + 'static,
     T: Send + 'static,
 {
-    async fn drive<F, Fut>(mut self, first: oneshot::Sender<T>, decide: F)
+    async fn drive<F, Fut>(mut self, mut batch: Queue<T>, decide: F)
     where
         F: Fn(usize) -> Fut,
         Fut: Future<Output = Vec<T>>,
     {
-        let mut batch = vec![first];
         loop {
             let decisions = decide(batch.len()).await;
             for (caller, decision) in batch.drain(..).zip(decisions) {
@@ -204,35 +283,47 @@ mod tests {
         for gone in &queued[..5] {
             gone.abort();
         }
+        let mut answers = Vec::new();
         for stayed in queued.into_iter().skip(5) {
-            tokio::time::timeout(Duration::from_secs(5), stayed)
+            let answer = tokio::time::timeout(Duration::from_secs(5), stayed)
                 .await
                 .expect("every remaining caller is answered")
                 .unwrap()
                 .expect("decided");
+            answers.push(answer);
         }
-        // One decision each, made once: 1 for the first batch, 10 for the queue.
-        assert_eq!(counter.next.load(Ordering::SeqCst), 11);
+        answers.sort_unstable();
+        answers.dedup();
+        assert_eq!(answers.len(), 5, "each its own decision");
+        // At most one decision per queued caller (some that went away may have gone before
+        // queueing); the first caller's, cancelled before this "server" made it, is made for
+        // no one.
+        let made = counter.next.load(Ordering::SeqCst);
+        assert!((5..=10).contains(&made), "{made} decisions");
         let late = caller(&coalescer, &counter).await.unwrap();
-        assert_eq!(late, Some(11), "the bucket still works");
+        assert_eq!(late, Some(made), "the bucket still works");
     }
 
     #[tokio::test]
     async fn a_driver_that_dies_answers_none_and_forgets_its_bucket() {
         let coalescer: Arc<Coalescer<&'static str, usize>> = Arc::new(Coalescer::new());
-        let decision = tokio::spawn({
+        // The first caller's decision is made; the batch after it panics.
+        let decide = |n: usize| async move {
+            assert_eq!(n, 1, "the backend's code panicked");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            vec![0]
+        };
+        let spawn = || {
             let coalescer = Arc::clone(&coalescer);
-            async move {
-                coalescer
-                    .run("bucket", |_| async {
-                        panic!("the backend's code panicked")
-                    })
-                    .await
-            }
-        })
-        .await
-        .unwrap();
-        assert_eq!(decision, None);
+            tokio::spawn(async move { coalescer.run("bucket", decide).await })
+        };
+        let first = spawn();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let queued = [spawn(), spawn()];
+        assert_eq!(first.await.unwrap(), Some(0));
+        for caller in queued {
+            assert_eq!(caller.await.unwrap(), None, "told, not left waiting");
+        }
         assert!(coalescer.waiting().is_empty());
     }
 }
