@@ -6,9 +6,11 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/load.rs"]
+mod load;
 
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::TestServer;
 use navi_server::rate_limits::Policy;
@@ -21,36 +23,6 @@ use navi_tenancy::{checkout, Backend, Email, OrgName, Privileged};
 const CONCURRENCY: usize = 32;
 const ROUND: Duration = Duration::from_secs(2);
 const ROUNDS: usize = 3;
-
-/// Requests per second that `CONCURRENCY` tasks get from `url` for `ROUND`. Every response must be
-/// 200: a benchmark of errors would measure nothing.
-async fn measure(client: Rc<awc::Client>, url: &str, key: Option<&str>) -> f64 {
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..CONCURRENCY)
-        .map(|_| {
-            let (client, url, key) = (Rc::clone(&client), url.to_owned(), key.map(str::to_owned));
-            actix_web::rt::spawn(async move {
-                let mut done = 0u64;
-                while started.elapsed() < ROUND {
-                    let mut request = client.get(&url);
-                    if let Some(key) = &key {
-                        request = request.insert_header(("Authorization", format!("Bearer {key}")));
-                    }
-                    let mut response = request.send().await.expect("request sent");
-                    assert_eq!(response.status().as_u16(), 200, "{url}");
-                    response.body().await.expect("body read");
-                    done += 1;
-                }
-                done
-            })
-        })
-        .collect();
-    let mut total = 0;
-    for task in tasks {
-        total += task.await.expect("load task");
-    }
-    total as f64 / started.elapsed().as_secs_f64()
-}
 
 async fn bench(backend: Backend) -> (f64, f64) {
     let db = TestDatabase::new(backend);
@@ -99,12 +71,14 @@ async fn bench(backend: Backend) -> (f64, f64) {
     );
     let (health, org) = (server.url("/healthz"), server.url("/v1/org"));
     // Warm up connections, caches and the pool.
-    measure(Rc::clone(&client), &health, None).await;
-    measure(Rc::clone(&client), &org, Some(&key)).await;
+    load::measure(Rc::clone(&client), CONCURRENCY, ROUND, &health, None).await;
+    load::measure(Rc::clone(&client), CONCURRENCY, ROUND, &org, Some(&key)).await;
     let (mut best_health, mut best_org) = (0f64, 0f64);
     for _ in 0..ROUNDS {
-        best_health = best_health.max(measure(Rc::clone(&client), &health, None).await);
-        best_org = best_org.max(measure(Rc::clone(&client), &org, Some(&key)).await);
+        best_health = best_health
+            .max(load::measure(Rc::clone(&client), CONCURRENCY, ROUND, &health, None).await);
+        best_org = best_org
+            .max(load::measure(Rc::clone(&client), CONCURRENCY, ROUND, &org, Some(&key)).await);
     }
     server.stop().await;
     (best_health, best_org)

@@ -16,8 +16,11 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/load.rs"]
+mod load;
+#[path = "../../../crates/navi-cache/benches/support/redis_benchmark.rs"]
+mod redis_benchmark;
 
-use std::process::Command;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -47,16 +50,6 @@ fn redis_url() -> String {
     std::env::var("NAVI_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
-fn host_port(url: &str) -> (String, u16) {
-    let rest = url.split("://").nth(1).unwrap_or(url);
-    let rest = rest.rsplit('@').next().unwrap_or(rest);
-    let rest = rest.split('/').next().unwrap_or(rest);
-    match rest.rsplit_once(':') {
-        Some((host, port)) => (host.to_owned(), port.parse().unwrap_or(6379)),
-        None => (rest.to_owned(), 6379),
-    }
-}
-
 /// Decisions per second `tasks` concurrent tasks get from `cache` on one key.
 async fn limiter_rate(cache: &Cache, rate: navi_cache::Rate, tasks: usize, ops: usize) -> f64 {
     let left = Arc::new(AtomicUsize::new(ops));
@@ -81,29 +74,6 @@ async fn limiter_rate(cache: &Cache, rate: navi_cache::Rate, tasks: usize, ops: 
     ops as f64 / started.elapsed().as_secs_f64()
 }
 
-fn redis_benchmark(host: &str, port: u16, clients: usize, requests: usize, args: &[String]) -> f64 {
-    let output = Command::new("redis-benchmark")
-        .args(["-h", host, "-p", &port.to_string()])
-        .args([
-            "-c",
-            &clients.to_string(),
-            "-n",
-            &requests.to_string(),
-            "-q",
-        ])
-        .args(args)
-        .output()
-        .expect("run redis-benchmark (installed at /usr/bin/redis-benchmark?)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    stdout
-        .split(['\r', '\n'])
-        .rfind(|line| line.contains("requests per second"))
-        .and_then(|line| line.split(": ").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|number| number.parse().ok())
-        .unwrap_or_else(|| panic!("could not read redis-benchmark output: {stdout}"))
-}
-
 fn limiter_rows() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -111,7 +81,7 @@ fn limiter_rows() {
         .build()
         .expect("tokio runtime");
     let url = redis_url();
-    let (host, port) = host_port(&url);
+    let (host, port) = redis_benchmark::host_port(&url);
     let rate = navi_cache::Rate::new(HUGE_QUOTA, Duration::from_secs(1)).expect("rate");
     println!(
         "{:<40} {:>6} {:>14} {:>16} {:>7}",
@@ -148,7 +118,7 @@ fn limiter_rows() {
         let (mut navi, mut baseline) = (Vec::new(), Vec::new());
         for _ in 0..RUNS {
             navi.push(runtime.block_on(limiter_rate(&cache, rate, tasks, ops)));
-            baseline.push(redis_benchmark(&host, port, tasks, ops, &args));
+            baseline.push(redis_benchmark::run(&host, port, tasks, ops, &args));
         }
         let (navi, baseline) = (median(navi), median(baseline));
         println!(
@@ -162,36 +132,6 @@ fn limiter_rows() {
     }
     println!("ratio = navi decisions/s / redis-benchmark of the same script (target >= 0.8)");
     println!();
-}
-
-/// Requests per second `HTTP_CONCURRENCY` tasks get from authenticated `GET url` for a round.
-async fn measure(client: Rc<awc::Client>, url: &str, key: &str) -> f64 {
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..HTTP_CONCURRENCY)
-        .map(|_| {
-            let (client, url, key) = (Rc::clone(&client), url.to_owned(), key.to_owned());
-            actix_web::rt::spawn(async move {
-                let mut done = 0u64;
-                while started.elapsed() < HTTP_ROUND {
-                    let mut response = client
-                        .get(&url)
-                        .insert_header(("Authorization", format!("Bearer {key}")))
-                        .send()
-                        .await
-                        .expect("request sent");
-                    assert_eq!(response.status().as_u16(), 200, "{url}");
-                    response.body().await.expect("body read");
-                    done += 1;
-                }
-                done
-            })
-        })
-        .collect();
-    let mut total = 0;
-    for task in tasks {
-        total += task.await.expect("load task");
-    }
-    total as f64 / started.elapsed().as_secs_f64()
 }
 
 /// Requests/s of authenticated `GET /v1/org` with limits on and off over `backend`, with the
@@ -213,20 +153,7 @@ async fn http_row(backend: Backend, redis: bool) -> (f64, f64) {
     let unlimited = TestServer::start_with(common::state_with(off).await);
     let api = common::Api::start_on(limited);
     let owner = api.owner("bench@example.com", "Bench").await;
-    let key = {
-        let (_, key) = navi_tenancy::api_keys::create_api_key_privileged(
-            &navi_tenancy::Privileged::acquire("benchmark setup"),
-            &mut navi_tenancy::checkout(&api.server.state.pool).unwrap(),
-            &navi_tenancy::testing::audit_trail(),
-            Some(&owner.org_id),
-            &api.server.state.pepper,
-            &owner.user_id,
-            Some(&owner.org_id),
-            "bench",
-        )
-        .unwrap();
-        key.expose().to_owned()
-    };
+    let key = api.pinned_key(&owner);
     let client = Rc::new(
         awc::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -234,13 +161,17 @@ async fn http_row(backend: Backend, redis: bool) -> (f64, f64) {
             .finish(),
     );
     let (on_url, off_url) = (api.server.url("/v1/org"), unlimited.url("/v1/org"));
+    let round = |url: &str| {
+        let (client, url, key) = (Rc::clone(&client), url.to_owned(), key.clone());
+        async move { load::measure(client, HTTP_CONCURRENCY, HTTP_ROUND, &url, Some(&key)).await }
+    };
     // Warm up connections, caches and pools.
-    measure(Rc::clone(&client), &on_url, &key).await;
-    measure(Rc::clone(&client), &off_url, &key).await;
+    round(&on_url).await;
+    round(&off_url).await;
     let (mut on, mut off) = (Vec::new(), Vec::new());
     for _ in 0..RUNS {
-        on.push(measure(Rc::clone(&client), &on_url, &key).await);
-        off.push(measure(Rc::clone(&client), &off_url, &key).await);
+        on.push(round(&on_url).await);
+        off.push(round(&off_url).await);
     }
     unlimited.stop().await;
     drop(db);

@@ -10,12 +10,10 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use common::browser::{redis_url, unique};
-use common::{assert_error_body, config_for, set_limit, state_with, Api, Owner, TestServer};
+use common::{assert_error_body, config_for, set_limit, state_with, Api, TestServer};
 use navi_server::config::Config;
 use navi_server::rate_limits::{CallerLimits, OnCacheError, Policy};
-use navi_tenancy::api_keys::create_api_key_privileged;
 use navi_tenancy::testing::TestDatabase;
-use navi_tenancy::{checkout, Privileged};
 use serde_json::{json, Value};
 
 /// A response with the headers the limits set.
@@ -106,25 +104,6 @@ async fn send(
     }
 }
 
-/// A fresh key of the owner pinned to their org, made in the database (so making it counts
-/// against no limit).
-fn pinned_key(api: &Api, owner: &Owner) -> String {
-    let privileged = Privileged::acquire("test setup");
-    let mut conn = checkout(&api.server.state.pool).unwrap();
-    let (_, key) = create_api_key_privileged(
-        &privileged,
-        &mut conn,
-        &navi_tenancy::testing::audit_trail(),
-        Some(&owner.org_id),
-        &api.server.state.pepper,
-        &owner.user_id,
-        Some(&owner.org_id),
-        "limited",
-    )
-    .unwrap();
-    key.expose().to_owned()
-}
-
 async fn a_caller_past_its_quota_gets_429_with_the_headers_and_retry_after_is_honoured(
     db: TestDatabase,
 ) {
@@ -132,7 +111,7 @@ async fn a_caller_past_its_quota_gets_429_with_the_headers_and_retry_after_is_ho
     set_limit(&mut config, Policy::Requests, 3, 2);
     let api = Api::start_with_config(db, config).await;
     let owner = api.owner("ada@example.com", "Acme").await;
-    let key = pinned_key(&api, &owner);
+    let key = api.pinned_key(&owner);
     for remaining in [2, 1, 0] {
         let answer = send(&api.server, "GET", "/v1/org", Some(&key), None, None, None).await;
         assert_eq!(answer.status, 200, "{answer:?}");
@@ -156,7 +135,7 @@ async fn a_caller_past_its_quota_gets_429_with_the_headers_and_retry_after_is_ho
     assert_eq!(after.status, 200, "{after:?}");
 
     // Another key of the same user has a bucket of its own.
-    let other = pinned_key(&api, &owner);
+    let other = api.pinned_key(&owner);
     let fresh = send(
         &api.server,
         "GET",
@@ -261,7 +240,7 @@ async fn refused_credentials_count_per_address_and_past_the_limit_answer_429(db:
         .unwrap();
     assert_eq!(cookie.status().as_u16(), 429);
     // Past the limit, a key this instance has not verified lately is not even looked up...
-    let fresh = pinned_key(&api, &owner);
+    let fresh = api.pinned_key(&owner);
     let unlooked = send(
         &api.server,
         "GET",
@@ -386,7 +365,7 @@ async fn org_limits_are_shown_to_admins_and_lowered_by_owners_only(db: TestDatab
 
     // Back to the ceiling: the org's quota is gone. (The owner's key is under the org's quota
     // of 2 a minute too, and spent it: another key of the owner's has a bucket of its own.)
-    let other_owner_key = pinned_key(&api, &owner);
+    let other_owner_key = api.pinned_key(&owner);
     let restored = api
         .call(
             "PUT",
@@ -413,7 +392,7 @@ async fn recording_llm_calls_is_limited_per_key(db: TestDatabase) {
     set_limit(&mut config, Policy::LlmCalls, 2, 60);
     let api = Api::start_with_config(db, config).await;
     let owner = api.owner("ada@example.com", "Acme").await;
-    let key = pinned_key(&api, &owner);
+    let key = api.pinned_key(&owner);
     let call = || {
         Some(
             json!({"model": "m", "prompt_tokens": 1, "completion_tokens": 1,
@@ -618,7 +597,7 @@ async fn sixty_four_clients_on_two_instances_never_pass_the_limit_plus_the_burst
     let second = TestServer::start_with(state_with(config).await);
     let api = Api::start_on(first);
     let owner = api.owner("ada@example.com", "Acme").await;
-    let keys = [pinned_key(&api, &owner), pinned_key(&api, &owner)];
+    let keys = [api.pinned_key(&owner), api.pinned_key(&owner)];
     let servers = [api.server, second];
     let load = offer_load(&servers, &keys, PACE, RUN).await;
     assert_within_limits(&load, KEY_QUOTA, ORG_QUOTA, WINDOW);
@@ -630,7 +609,7 @@ async fn sixty_four_clients_on_the_memory_cache_never_pass_the_limit_plus_the_bu
     let db = TestDatabase::sqlite();
     let api = Api::start_on(TestServer::start_with(state_with(load_config(&db)).await));
     let owner = api.owner("ada@example.com", "Acme").await;
-    let keys = [pinned_key(&api, &owner), pinned_key(&api, &owner)];
+    let keys = [api.pinned_key(&owner), api.pinned_key(&owner)];
     let servers = [api.server];
     let load = offer_load(&servers, &keys, PACE, RUN).await;
     assert_within_limits(&load, KEY_QUOTA, ORG_QUOTA, WINDOW);
@@ -760,7 +739,7 @@ async fn when_redis_stops_sign_in_fails_closed_and_requests_fail_open_unless_tol
     let allowing = TestServer::start_with(state_with(allowing).await);
     let api = Api::start_on(by_default);
     let owner = api.owner("ada@example.com", "Acme").await;
-    let key = pinned_key(&api, &owner);
+    let key = api.pinned_key(&owner);
     let org_of = |server: &TestServer| {
         let server_url = server.url("/v1/org");
         let key = key.clone();

@@ -12,11 +12,13 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::pin;
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
+
+#[path = "support/redis_benchmark.rs"]
+mod redis_benchmark;
 
 use navi_cache::{
     Cache, CacheBackend, GetDelMode, MemoryBackend, MemoryConfig, RedisBackend, RedisConfig,
@@ -38,7 +40,7 @@ fn main() {
     let url = std::env::var("NAVI_BENCH_REDIS_URL")
         .or_else(|_| std::env::var("NAVI_TEST_REDIS_URL"))
         .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let (host, port) = host_port(&url);
+    let (host, port) = redis_benchmark::host_port(&url);
     let workers = std::env::var("NAVI_BENCH_WORKERS")
         .ok()
         .and_then(|workers| workers.parse().ok())
@@ -165,7 +167,7 @@ async fn redis_row(
         hit_ops = hit_ops.max(run_getdels(&cache, &tag, tasks, ops).await);
         miss_ops = miss_ops.max(run_getdels(&cache, "miss", tasks, ops).await);
         redis_benchmark_ops =
-            redis_benchmark_ops.max(redis_benchmark(host, port, tasks, ops, &command));
+            redis_benchmark_ops.max(redis_benchmark::run(host, port, tasks, ops, &command));
     }
     RedisRow {
         label,
@@ -224,45 +226,6 @@ async fn run_getdels(cache: &Cache, tag: &str, tasks: usize, ops: usize) -> f64 
         handle.await.expect("benchmark task");
     }
     ops as f64 / start.elapsed().as_secs_f64()
-}
-
-fn redis_benchmark(
-    host: &str,
-    port: u16,
-    clients: usize,
-    requests: usize,
-    command: &[String],
-) -> f64 {
-    let output = Command::new("redis-benchmark")
-        .args(["-h", host, "-p", &port.to_string()])
-        .args([
-            "-c",
-            &clients.to_string(),
-            "-n",
-            &requests.to_string(),
-            "-q",
-        ])
-        .args(command)
-        .output()
-        .expect("run redis-benchmark (installed at /usr/bin/redis-benchmark?)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    stdout
-        .split(['\r', '\n'])
-        .rfind(|line| line.contains("requests per second"))
-        .and_then(|line| line.split(": ").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|number| number.parse().ok())
-        .unwrap_or_else(|| panic!("could not read redis-benchmark output: {stdout}"))
-}
-
-fn host_port(url: &str) -> (String, u16) {
-    let rest = url.split("://").nth(1).unwrap_or(url);
-    let rest = rest.rsplit('@').next().unwrap_or(rest);
-    let rest = rest.split('/').next().unwrap_or(rest);
-    match rest.rsplit_once(':') {
-        Some((host, port)) => (host.to_owned(), port.parse().unwrap_or(6379)),
-        None => (rest.to_owned(), 6379),
-    }
 }
 
 fn available_cores() -> usize {

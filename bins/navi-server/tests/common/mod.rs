@@ -269,6 +269,25 @@ impl Api {
         }
     }
 
+    /// A fresh key of the owner pinned to their org, made in the database (so making it counts
+    /// against no rate limit).
+    pub fn pinned_key(&self, owner: &Owner) -> String {
+        let privileged = Privileged::acquire("test setup");
+        let mut conn = checkout(&self.server.state.pool).unwrap();
+        let (_, key) = create_api_key_privileged(
+            &privileged,
+            &mut conn,
+            &navi_tenancy::testing::audit_trail(),
+            Some(&owner.org_id),
+            &self.server.state.pepper,
+            &owner.user_id,
+            Some(&owner.org_id),
+            "pinned",
+        )
+        .unwrap();
+        key.expose().to_owned()
+    }
+
     /// Invites `email` as `role` and has them accept with their own new unpinned key.
     pub async fn member(&self, owner: &Owner, email: &str, role: &str) -> (String, String) {
         let (key, user_id) = self.user(email);
