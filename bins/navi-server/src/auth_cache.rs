@@ -24,8 +24,9 @@ use navi_tenancy::TenantScope;
 
 const CAPACITY: u64 = 100_000;
 
-/// A cache whose entries are valid only in the generation they were read in.
-struct Generational<K, V> {
+/// A cache whose entries are valid only in the generation they were read in (also the org quota
+/// cache's, `rate_limits::OrgQuotas`).
+pub(crate) struct Generational<K, V> {
     entries: Option<Cache<K, (u64, V)>>,
     generation: AtomicU64,
 }
@@ -35,7 +36,7 @@ where
     K: Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    fn new(ttl: Duration) -> Self {
+    pub(crate) fn new(ttl: Duration) -> Self {
         Generational {
             entries: (!ttl.is_zero()).then(|| {
                 Cache::builder()
@@ -47,17 +48,17 @@ where
         }
     }
 
-    fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)
     }
 
-    fn get(&self, key: &K) -> Option<V> {
+    pub(crate) fn get(&self, key: &K) -> Option<V> {
         let (generation, value) = self.entries.as_ref()?.get(key)?;
         (generation == self.generation()).then_some(value)
     }
 
     /// Stores `value`, read from the database in `generation`.
-    fn put(&self, key: K, generation: u64, value: V) {
+    pub(crate) fn put(&self, key: K, generation: u64, value: V) {
         if let Some(entries) = &self.entries {
             if generation == self.generation() {
                 entries.insert(key, (generation, value));
@@ -65,7 +66,7 @@ where
         }
     }
 
-    fn forget_all(&self) {
+    pub(crate) fn forget_all(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(entries) = &self.entries {
             entries.invalidate_all();

@@ -39,6 +39,7 @@ use navi_tenancy::{Credential, Principal, TenantScope};
 
 use crate::app::AppState;
 use crate::audit_trail::request_client_ip;
+use crate::auth_cache::Generational;
 use crate::error::ApiError;
 
 /// A named rate-limit policy (see the module docs).
@@ -297,10 +298,11 @@ impl Applied {
 struct Decisions(Vec<Applied>);
 
 /// Each org's own quotas, kept by this instance for `NAVI_AUTH_CACHE_TTL_MS` (read on every
-/// request when that is 0); a change through this instance is seen here at once.
+/// request when that is 0); a change through this instance is seen here at once, under the auth
+/// cache's rule (a read that raced the change is never kept as current).
 #[derive(Clone)]
 pub struct OrgQuotas {
-    entries: Option<moka::sync::Cache<String, Arc<BTreeMap<String, u64>>>>,
+    entries: Arc<Generational<String, Arc<BTreeMap<String, u64>>>>,
 }
 
 impl fmt::Debug for OrgQuotas {
@@ -313,12 +315,7 @@ impl OrgQuotas {
     /// Kept for `ttl` (none kept when zero).
     pub fn new(ttl: Duration) -> OrgQuotas {
         OrgQuotas {
-            entries: (!ttl.is_zero()).then(|| {
-                moka::sync::Cache::builder()
-                    .max_capacity(100_000)
-                    .time_to_live(ttl)
-                    .build()
-            }),
+            entries: Arc::new(Generational::new(ttl)),
         }
     }
 
@@ -328,26 +325,24 @@ impl OrgQuotas {
         state: &AppState,
         scope: &TenantScope,
     ) -> Result<Arc<BTreeMap<String, u64>>, ApiError> {
-        if let Some(quotas) = self.entries.as_ref().and_then(|e| e.get(scope.org_id())) {
+        let org_id = scope.org_id().to_owned();
+        if let Some(quotas) = self.entries.get(&org_id) {
             return Ok(quotas);
         }
+        let generation = self.entries.generation();
         let owned = scope.clone();
         let quotas = Arc::new(
             state
                 .db(move |conn| navi_tenancy::rate_limits::org_quotas(&owned, conn))
                 .await?,
         );
-        if let Some(entries) = &self.entries {
-            entries.insert(scope.org_id().to_owned(), Arc::clone(&quotas));
-        }
+        self.entries.put(org_id, generation, Arc::clone(&quotas));
         Ok(quotas)
     }
 
-    /// Forgets the org's quotas after a change.
-    pub fn forget(&self, org_id: &str) {
-        if let Some(entries) = &self.entries {
-            entries.invalidate(org_id);
-        }
+    /// Forgets what this instance read before a change of quotas.
+    pub fn forget(&self) {
+        self.entries.forget_all();
     }
 }
 

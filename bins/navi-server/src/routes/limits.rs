@@ -111,10 +111,9 @@ async fn update(
             )));
         }
     }
-    let org_id = scope.org_id().to_owned();
     let quotas = state
         .db(move |conn| update_org_quotas(&scope, conn, &trail, &changes))
         .await?;
-    state.org_quotas.forget(&org_id);
+    state.org_quotas.forget();
     Ok(policies(config, &quotas))
 }
