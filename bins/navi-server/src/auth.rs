@@ -406,10 +406,7 @@ impl FromRequest for Scoped {
                 rate_limits::principal_subject(&principal, token.as_deref()),
                 quotas,
             );
-            // The caller's own policy first: a request it refuses must not spend the org's
-            // ceiling, or one flooding key would starve every other caller of the org.
-            limits.admit(&state, &req, Policy::Requests, 1).await?;
-            limits.admit_org(&state, &req, scope.org_id()).await?;
+            limits.admit_request(&state, &req, scope.org_id()).await?;
             Ok(Scoped {
                 principal,
                 scope,

@@ -385,30 +385,53 @@ impl CallerLimits {
         admit(state, req, policy, &self.subject, rate, cells).await
     }
 
-    /// Admits one request under `org_requests` for the org of `org_id`.
-    pub async fn admit_org(
+    /// Admits one request of the caller acting in the org of `org_id`: under `requests` for the
+    /// caller and `org_requests` for the org, as one decision (counted in both or neither, so a
+    /// caller its own quota refuses does not spend the org's ceiling, and the other way round).
+    pub async fn admit_request(
         &self,
         state: &AppState,
         req: &HttpRequest,
         org_id: &str,
     ) -> Result<(), ApiError> {
-        let rate = org_rate(&state.config.rate_limits, &self.quotas, Policy::OrgRequests);
-        admit(
+        let config = &state.config.rate_limits;
+        let org_subject = format!("org:{org_id}");
+        admit_all(
             state,
             req,
-            Policy::OrgRequests,
-            &format!("org:{org_id}"),
-            rate,
-            1,
+            &[
+                Ask {
+                    policy: Policy::Requests,
+                    subject: &self.subject,
+                    rate: org_rate(config, &self.quotas, Policy::Requests),
+                    cells: 1,
+                },
+                Ask {
+                    policy: Policy::OrgRequests,
+                    subject: &org_subject,
+                    rate: org_rate(config, &self.quotas, Policy::OrgRequests),
+                    cells: 1,
+                },
+            ],
         )
         .await
     }
 }
 
-/// Admits `cells` of `policy` for `subject` under `rate`, noting the decision in `req`'s
-/// extensions for the headers: `Ok` when admitted (or when the cache failed and the policy lets
-/// requests through then), 429 `rate_limited` when refused, 503 when the cache failed and the
-/// policy refuses then.
+/// One policy's part of a decision.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask<'a> {
+    /// The policy.
+    pub policy: Policy,
+    /// Whom it counts against (its bucket).
+    pub subject: &'a str,
+    /// The rate it is decided under.
+    pub rate: Rate,
+    /// What the decision costs there.
+    pub cells: u64,
+}
+
+/// Admits `cells` of `policy` for `subject` under `rate`, as [`admit_all`].
 pub async fn admit(
     state: &AppState,
     req: &HttpRequest,
@@ -417,38 +440,79 @@ pub async fn admit(
     rate: Rate,
     cells: u64,
 ) -> Result<(), ApiError> {
+    let ask = Ask {
+        policy,
+        subject,
+        rate,
+        cells,
+    };
+    admit_all(state, req, &[ask]).await
+}
+
+/// Admits one decision over the policies of `asks` (all decided by the same cache), counted in
+/// every policy's bucket or in none, noting each policy's decision in `req`'s extensions for the
+/// headers: `Ok` when admitted (or when the cache failed and the policies let requests through
+/// then), 429 `rate_limited` naming a policy that refused, 503 when the cache failed and a policy
+/// refuses then, 400 when a weighted ask can never fit its quota.
+pub async fn admit_all(
+    state: &AppState,
+    req: &HttpRequest,
+    asks: &[Ask<'_>],
+) -> Result<(), ApiError> {
+    let Some(first) = asks.first() else {
+        return Ok(());
+    };
     if !state.config.rate_limits.enabled {
         return Ok(());
     }
-    if cells > rate.quota() {
-        return Err(ApiError::invalid_request(format!(
-            "{cells} is more than the `{}` rate limit admits in a window ({} per {} s).",
-            policy.name(),
-            rate.quota(),
-            rate.window().as_secs()
-        )));
+    for ask in asks {
+        if ask.cells > ask.rate.quota() {
+            return Err(ApiError::invalid_request(format!(
+                "{} is more than the `{}` rate limit admits in a window ({} per {} s).",
+                ask.cells,
+                ask.policy.name(),
+                ask.rate.quota(),
+                ask.rate.window().as_secs()
+            )));
+        }
     }
+    let keys: Vec<String> = asks
+        .iter()
+        .map(|ask| bucket(ask.policy, ask.subject))
+        .collect();
+    let buckets: Vec<(&str, &Rate, u64)> = asks
+        .iter()
+        .zip(&keys)
+        .map(|(ask, key)| (key.as_str(), &ask.rate, ask.cells))
+        .collect();
     let started = Instant::now();
-    let result = cache_of(state, policy)
-        .admit(&bucket(policy, subject), &rate, cells)
-        .await;
+    let result = cache_of(state, first.policy).admit_all(&buckets).await;
     state
         .http_metrics
         .observe_rate_limit_decision(started.elapsed().as_secs_f64());
-    let decision = match result {
-        Ok(decision) => decision,
+    let decisions = match result {
+        Ok(decisions) => decisions,
         // Only a bug of ours makes a decision invalid; every other failure is the cache's
         // (down, failing over, out of memory, loading) and follows the configured rule.
         Err(error @ navi_cache::CacheError::Invalid(_)) => {
-            tracing::error!(%error, policy = policy.name(), "a rate-limit decision failed");
+            tracing::error!(%error, policy = first.policy.name(), "a rate-limit decision failed");
             return Err(ApiError::internal());
         }
         Err(error) => {
-            let action = state.config.rate_limits.on_cache_error(policy);
-            state
-                .http_metrics
-                .count_rate_limit_unavailable(policy.name(), action.as_str());
-            tracing::warn!(%error, policy = policy.name(), action = action.as_str(),
+            // The strictest rule among the policies holds for the whole decision.
+            let action = if asks.iter().any(|ask| {
+                state.config.rate_limits.on_cache_error(ask.policy) == OnCacheError::Deny
+            }) {
+                OnCacheError::Deny
+            } else {
+                OnCacheError::Allow
+            };
+            for ask in asks {
+                state
+                    .http_metrics
+                    .count_rate_limit_unavailable(ask.policy.name(), action.as_str());
+            }
+            tracing::warn!(%error, policy = first.policy.name(), action = action.as_str(),
                 "the cache cannot decide a rate limit");
             return match action {
                 OnCacheError::Allow => Ok(()),
@@ -458,26 +522,30 @@ pub async fn admit(
             };
         }
     };
-    let applied = Applied {
-        policy,
-        quota: rate.quota(),
-        window: rate.window(),
-        decision,
-    };
+    let applied: Vec<Applied> = asks
+        .iter()
+        .zip(decisions)
+        .map(|(ask, decision)| Applied {
+            policy: ask.policy,
+            quota: ask.rate.quota(),
+            window: ask.rate.window(),
+            decision,
+        })
+        .collect();
     req.extensions_mut()
         .get_or_insert_with(Decisions::default)
         .0
-        .push(applied);
-    if decision.allowed {
+        .extend(applied.iter().copied());
+    let Some(refusal) = applied.iter().find(|applied| !applied.decision.allowed) else {
         return Ok(());
-    }
-    state.http_metrics.count_rate_limited(policy.name());
+    };
+    state.http_metrics.count_rate_limited(refusal.policy.name());
     Err(ApiError::rate_limited(format!(
         "Over the `{}` rate limit ({} per {} s); retry after {} s.",
-        policy.name(),
-        rate.quota(),
-        rate.window().as_secs(),
-        seconds_up(decision.retry_after)
+        refusal.policy.name(),
+        refusal.quota,
+        refusal.window.as_secs(),
+        seconds_up(refusal.decision.retry_after)
     )))
 }
 

@@ -389,6 +389,53 @@ async fn pinned_or_not(api: &Api, key: &str, org: Option<&str>, times: usize) ->
     last.unwrap()
 }
 
+async fn a_key_its_own_quota_refuses_spends_nothing_of_the_orgs(db: TestDatabase) {
+    let mut config = config_for(&db);
+    set_limit(&mut config, Policy::Requests, 2, 60);
+    set_limit(&mut config, Policy::OrgRequests, 5, 60);
+    let api = Api::start_with_config(db, config).await;
+    let owner = api.owner("ada@example.com", "Acme").await;
+    let (flooding, other) = (api.pinned_key(&owner), api.pinned_key(&owner));
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        statuses.push(
+            send(
+                &api.server,
+                "GET",
+                "/v1/org",
+                Some(&flooding),
+                None,
+                None,
+                None,
+            )
+            .await,
+        );
+    }
+    assert_eq!(statuses.iter().filter(|a| a.status == 200).count(), 2);
+    assert!(statuses[2..]
+        .iter()
+        .all(|a| a.status == 429 && a.policy == Some(("requests".into(), 2, 60))));
+    // The org spent 2 of its 5 (the owner's own POST /v1/orgs acted in no org): two more keys
+    // get the other 3, and then the org's ceiling refuses.
+    let third = api.pinned_key(&owner);
+    for key in [&other, &other, &third] {
+        let answer = send(&api.server, "GET", "/v1/org", Some(key), None, None, None).await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+    }
+    let ceiling = send(
+        &api.server,
+        "GET",
+        "/v1/org",
+        Some(&third),
+        None,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(ceiling.status, 429, "{ceiling:?}");
+    assert_eq!(ceiling.policy, Some(("org_requests".into(), 5, 60)));
+}
+
 async fn recording_llm_calls_is_limited_per_key(db: TestDatabase) {
     let mut config = config_for(&db);
     set_limit(&mut config, Policy::LlmCalls, 2, 60);
@@ -440,6 +487,7 @@ on_both_backends!(
     refused_credentials_count_per_address_and_past_the_limit_answer_429,
     org_limits_are_shown_to_admins_and_lowered_by_owners_only,
     recording_llm_calls_is_limited_per_key,
+    a_key_its_own_quota_refuses_spends_nothing_of_the_orgs,
 );
 
 #[actix_web::test]

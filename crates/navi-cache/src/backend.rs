@@ -40,17 +40,19 @@ pub trait CacheBackend: Send + Sync + fmt::Debug {
     /// window that [`validate_ttl`] refuses is an [`CacheError::Invalid`].
     async fn count(&self, key: &str, window: Duration) -> Result<u64, CacheError>;
 
-    /// One GCRA decision of `cost` at `key` under `rate` (see [`crate::rate`]), atomically:
-    /// admitted, the key's new TAT is stored (expiring when it is reached). `now_us`
-    /// (microseconds since the Unix epoch) is for tests; else the backend's own clock (Redis's
-    /// `TIME`, shared by every instance).
+    /// One GCRA decision over the buckets `keys` (distinct), each with its [`Link`] (rate and
+    /// cost), atomically and all or nothing ([`crate::rate::step_all`]): when every bucket admits
+    /// it, each bucket's new TAT is stored (expiring when it is reached). Answers each bucket's
+    /// [`Gcra`]. `now_us` (microseconds since the Unix epoch) is for tests; else the backend's own
+    /// clock (Redis's `TIME`, shared by every instance).
+    ///
+    /// [`Link`]: crate::rate::Link
     async fn gcra(
         &self,
-        key: &str,
-        rate: &crate::Rate,
-        cost: crate::rate::Cost,
+        keys: &[String],
+        links: &[crate::rate::Link],
         now_us: Option<u64>,
-    ) -> Result<crate::rate::Gcra, CacheError>;
+    ) -> Result<Vec<crate::rate::Gcra>, CacheError>;
 
     /// Check the backend can serve requests now (for a readiness probe).
     async fn ping(&self) -> Result<(), CacheError>;

@@ -13,7 +13,7 @@ use crate::backend::{validate_ttl, BackendKind, CacheBackend};
 use crate::error::CacheError;
 use crate::memory::{MemoryBackend, MemoryConfig};
 use crate::metrics::{CacheMetricsSnapshot, Op, Outcome, RequestCounters};
-use crate::rate::{Decision, Rate};
+use crate::rate::{Decision, Link, Rate};
 use crate::redis_backend::{RedisBackend, RedisConfig};
 
 /// What to do when Redis is configured but unreachable at startup (`NAVI_CACHE_FALLBACK`).
@@ -279,7 +279,8 @@ impl Cache {
     /// [`crate::rate`]): one atomic step on the backend, Redis's clock shared by every instance.
     /// More cells than the quota can never fit: [`CacheError::Invalid`].
     pub async fn admit(&self, key: &str, rate: &Rate, cells: u64) -> Result<Decision, CacheError> {
-        self.decide(key, rate, cells, None).await
+        let mut decisions = self.decide(&[(key, rate, cells)], None).await?;
+        Ok(decisions.remove(0))
     }
 
     /// [`Cache::admit`] at `now_us` (microseconds since the Unix epoch) instead of the backend's
@@ -292,27 +293,67 @@ impl Cache {
         cells: u64,
         now_us: u64,
     ) -> Result<Decision, CacheError> {
-        self.decide(key, rate, cells, Some(now_us)).await
+        let mut decisions = self.decide(&[(key, rate, cells)], Some(now_us)).await?;
+        Ok(decisions.remove(0))
+    }
+
+    /// One decision over several buckets, all or nothing: `(key, rate, cells)` each (distinct
+    /// keys), admitted only if every bucket admits its cells, and then counted in every one;
+    /// else counted in none. One atomic step on the backend. Each bucket's [`Decision`] says
+    /// whether that bucket would have admitted it (so the caller can name what refused):
+    /// admitted means all of them `allowed`.
+    pub async fn admit_all(
+        &self,
+        buckets: &[(&str, &Rate, u64)],
+    ) -> Result<Vec<Decision>, CacheError> {
+        self.decide(buckets, None).await
+    }
+
+    /// [`Cache::admit_all`] at `now_us`, for tests.
+    #[doc(hidden)]
+    pub async fn admit_all_at(
+        &self,
+        buckets: &[(&str, &Rate, u64)],
+        now_us: u64,
+    ) -> Result<Vec<Decision>, CacheError> {
+        self.decide(buckets, Some(now_us)).await
     }
 
     async fn decide(
         &self,
-        key: &str,
-        rate: &Rate,
-        cells: u64,
+        buckets: &[(&str, &Rate, u64)],
         now_us: Option<u64>,
-    ) -> Result<Decision, CacheError> {
-        let result = match rate.cost(cells) {
-            Ok(cost) => self
-                .inner
-                .backend
-                .gcra(&self.full_key(key), rate, cost, now_us)
-                .await
-                .map(|gcra| gcra.decision(rate)),
-            Err(error) => Err(error),
-        };
+    ) -> Result<Vec<Decision>, CacheError> {
+        let result = self.decide_on_backend(buckets, now_us).await;
         self.record(Op::Admit, &result, |_| Outcome::Ok);
         result
+    }
+
+    async fn decide_on_backend(
+        &self,
+        buckets: &[(&str, &Rate, u64)],
+        now_us: Option<u64>,
+    ) -> Result<Vec<Decision>, CacheError> {
+        if buckets.is_empty() {
+            return Err(CacheError::invalid("a decision needs at least one bucket"));
+        }
+        let keys: Vec<String> = buckets.iter().map(|(key, ..)| self.full_key(key)).collect();
+        let mut distinct = keys.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() != keys.len() {
+            return Err(CacheError::invalid("a decision names each bucket once"));
+        }
+        let links = buckets
+            .iter()
+            .map(|(_, rate, cells)| Link::new(**rate, *cells))
+            .collect::<Result<Vec<Link>, CacheError>>()?;
+        let steps = self.inner.backend.gcra(&keys, &links, now_us).await?;
+        Ok(steps
+            .iter()
+            .zip(&links)
+            .map(|(gcra, link)| gcra.decision(&link.rate))
+            .collect())
     }
 
     /// Readiness: `Ok` when the backend answers now (Redis `PING`; always for memory).

@@ -105,10 +105,13 @@ impl MemoryBackend {
     }
 
     fn shard(&self, key: &str) -> MutexGuard<'_, Shard> {
+        lock(&self.shards[self.shard_index(key)])
+    }
+
+    fn shard_index(&self, key: &str) -> usize {
         // The modulo keeps the index below shards.len(), which fits in usize, so the cast back
         // cannot truncate.
-        let index = (self.shard_hasher.hash_one(key) % self.shards.len() as u64) as usize;
-        lock(&self.shards[index])
+        (self.shard_hasher.hash_one(key) % self.shards.len() as u64) as usize
     }
 
     fn get_del_now(&self, key: &str) -> Option<Vec<u8>> {
@@ -252,11 +255,10 @@ impl CacheBackend for MemoryBackend {
 
     async fn gcra(
         &self,
-        key: &str,
-        rate: &crate::Rate,
-        cost: crate::rate::Cost,
+        keys: &[String],
+        links: &[crate::rate::Link],
         now_us: Option<u64>,
-    ) -> Result<crate::rate::Gcra, CacheError> {
+    ) -> Result<Vec<crate::rate::Gcra>, CacheError> {
         let now_us = now_us.unwrap_or_else(|| {
             let since = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -264,36 +266,66 @@ impl CacheBackend for MemoryBackend {
             u64::try_from(since.as_micros()).unwrap_or(u64::MAX)
         });
         let now = Instant::now();
-        let mut shard = self.shard(key);
-        let stored = match shard.entries.get(key) {
-            Some(entry) if entry.expires_at > now => {
-                Some(stored_tat(&entry.value)?.in_units_of(rate))
-            }
-            _ => None,
-        };
-        let gcra = crate::rate::step(stored, cost, rate, now_us);
-        if gcra.allowed {
-            let ahead = Duration::from_micros(gcra.tat.micros.saturating_sub(now_us))
-                + Duration::from_millis(1);
-            if !shard.entries.contains_key(key) && shard.entries.len() >= self.shard_capacity {
-                shard.make_room(now);
-            }
-            let value = format!(
-                "{}:{}:{}",
-                gcra.tat.micros,
-                gcra.tat.remainder,
-                rate.quota()
-            )
-            .into_bytes();
-            shard.entries.insert(
-                key.to_owned(),
-                Entry {
-                    value,
-                    expires_at: now + ahead,
-                },
-            );
+        // Every shard the buckets live in, locked in index order (so two decisions never wait
+        // on each other's second lock).
+        let mut indices: Vec<usize> = keys.iter().map(|key| self.shard_index(key)).collect();
+        indices.sort_unstable();
+        indices.dedup();
+        let mut shards: Vec<(usize, MutexGuard<'_, Shard>)> = indices
+            .into_iter()
+            .map(|index| (index, lock(&self.shards[index])))
+            .collect();
+        // Each bucket's place among the locked shards.
+        let positions: Vec<usize> = keys
+            .iter()
+            .map(|key| {
+                let index = self.shard_index(key);
+                shards
+                    .iter()
+                    .position(|(locked, _)| *locked == index)
+                    .expect("every bucket's shard is locked")
+            })
+            .collect();
+        let mut stored = Vec::with_capacity(keys.len());
+        for ((key, link), position) in keys.iter().zip(links).zip(&positions) {
+            let shard = &shards[*position].1;
+            stored.push(match shard.entries.get(key.as_str()) {
+                Some(entry) if entry.expires_at > now => {
+                    Some(stored_tat(&entry.value)?.in_units_of(&link.rate))
+                }
+                _ => None,
+            });
         }
-        Ok(gcra)
+        let steps = crate::rate::step_all(&stored, links, now_us);
+        if steps.iter().all(|gcra| gcra.allowed) {
+            for (((key, link), position), gcra) in
+                keys.iter().zip(links).zip(&positions).zip(&steps)
+            {
+                let shard = &mut shards[*position].1;
+                let ahead = Duration::from_micros(gcra.tat.micros.saturating_sub(now_us))
+                    + Duration::from_millis(1);
+                if !shard.entries.contains_key(key.as_str())
+                    && shard.entries.len() >= self.shard_capacity
+                {
+                    shard.make_room(now);
+                }
+                let value = format!(
+                    "{}:{}:{}",
+                    gcra.tat.micros,
+                    gcra.tat.remainder,
+                    link.rate.quota()
+                )
+                .into_bytes();
+                shard.entries.insert(
+                    key.clone(),
+                    Entry {
+                        value,
+                        expires_at: now + ahead,
+                    },
+                );
+            }
+        }
+        Ok(steps)
     }
 
     async fn ping(&self) -> Result<(), CacheError> {

@@ -21,7 +21,7 @@ pub const MAX_QUOTA: u64 = 1_000_000_000_000;
 pub const MAX_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 /// At most `quota` cells per `window`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Rate {
     quota: u64,
     window_us: u64,
@@ -203,70 +203,128 @@ impl Gcra {
     }
 }
 
-/// Replays `n` decisions of `cost` made one after another at `now_us` from the TAT `start`
-/// (already at least now): what a backend that made them as a batch answers each of them.
-pub(crate) fn replay(start: Tat, cost: Cost, rate: &Rate, now_us: u64, n: usize) -> Vec<Gcra> {
-    let mut tat = start;
+/// One bucket of a decision: the rate it is decided under and what the decision costs there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Link {
+    pub(crate) rate: Rate,
+    pub(crate) cost: Cost,
+}
+
+impl Link {
+    /// `cells` under `rate`; more cells than the quota can never be admitted: `Invalid`.
+    pub(crate) fn new(rate: Rate, cells: u64) -> Result<Link, CacheError> {
+        Ok(Link {
+            cost: rate.cost(cells)?,
+            rate,
+        })
+    }
+}
+
+/// One decision over several buckets, all or nothing ([`step`] in each): admitted when every
+/// bucket admits it, and then counted in every one; else counted in none. Each bucket's own
+/// [`Gcra`] says whether that bucket would have admitted it; its TAT moved only if all did.
+pub(crate) fn step_all(stored: &[Option<Tat>], links: &[Link], now_us: u64) -> Vec<Gcra> {
+    let mut steps: Vec<Gcra> = stored
+        .iter()
+        .zip(links)
+        .map(|(stored, link)| step(*stored, link.cost, &link.rate, now_us))
+        .collect();
+    if !steps.iter().all(|gcra| gcra.allowed) {
+        let nothing = Cost {
+            micros: 0,
+            remainder: 0,
+        };
+        for ((gcra, stored), link) in steps.iter_mut().zip(stored).zip(links) {
+            // Where the bucket stood: a step of no cost leaves it there.
+            gcra.tat = step(*stored, nothing, &link.rate, now_us).tat;
+        }
+    }
+    steps
+}
+
+/// Replays `n` decisions over `links` made one after another at `now_us` from the TATs `start`
+/// (already at least now): what a backend that made them as a batch answers each of them, per
+/// bucket.
+pub(crate) fn replay(start: &[Tat], links: &[Link], now_us: u64, n: usize) -> Vec<Vec<Gcra>> {
+    let mut tats: Vec<Option<Tat>> = start.iter().copied().map(Some).collect();
     (0..n)
         .map(|_| {
-            let gcra = step(Some(tat), cost, rate, now_us);
-            tat = gcra.tat;
-            gcra
+            let steps = step_all(&tats, links, now_us);
+            for (tat, gcra) in tats.iter_mut().zip(&steps) {
+                *tat = Some(gcra.tat);
+            }
+            steps
         })
         .collect()
 }
 
-/// The Redis script of `n` decisions of one cost, made one after another (a batch of concurrent
-/// callers, see `coalesce.rs`): `KEYS[1]` the bucket (a hash of `a`, the TAT's microseconds, and
-/// `r`, its remainder); `ARGV`: the cost's microseconds and remainder, the quota, the window in
-/// µs, now in µs or `""` for the server's `TIME`, and `n`. Each decision is [`step`]; once one is
-/// refused, the rest are too (same TAT, same cost). Returns `{admitted, a, r, now}` with the TAT
-/// the batch started from, from which [`replay`] gives each decision. A bucket stored under
-/// another quota (its `q`) is read as [`Stored::in_units_of`] says. Numbers stay below 2^53,
-/// and are written with `%.0f` so Lua does not round them to 14 digits.
+/// The Redis script of `n` decisions over `k` buckets, each all or nothing ([`step_all`]), made
+/// one after another (a batch of concurrent callers, see `coalesce.rs`). `KEYS`: the buckets
+/// (each a hash of `a`, the TAT's microseconds, `r`, its remainder, and `q`, the quota `r`
+/// counts in). `ARGV`: for each bucket the cost's microseconds and remainder, the quota and the
+/// window in µs; then now in µs or `""` for the server's `TIME`; then `n`. Once one decision is
+/// refused the rest are too (same TATs, same costs). Returns `{admitted, a1, r1, ..., ak, rk,
+/// now}` with the TATs the batch started from, from which [`replay`] gives each decision. A
+/// bucket stored under another quota is read as [`Stored::in_units_of`] says. Numbers stay below
+/// 2^53, and are written with `%.0f` so Lua does not round them to 14 digits.
 pub(crate) const GCRA_SCRIPT: &str = r"
-local q, s = tonumber(ARGV[1]), tonumber(ARGV[2])
-local quota, window = tonumber(ARGV[3]), tonumber(ARGV[4])
-local n = tonumber(ARGV[6])
+local k = #KEYS
 local now
-if ARGV[5] ~= '' then
-  now = tonumber(ARGV[5])
+if ARGV[4 * k + 1] ~= '' then
+  now = tonumber(ARGV[4 * k + 1])
 else
   local time = redis.call('TIME')
   now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 end
-local a, r = now, 0
-local stored = redis.call('HMGET', KEYS[1], 'a', 'r', 'q')
-if stored[1] then
-  local sa, sr = tonumber(stored[1]), tonumber(stored[2])
-  if tonumber(stored[3]) ~= quota and sr > 0 then
-    sa, sr = sa + 1, 0
+local n = tonumber(ARGV[4 * k + 2])
+local q, s, quota, window, a, r = {}, {}, {}, {}, {}, {}
+local reply = {'0'}
+for i = 1, k do
+  q[i], s[i] = tonumber(ARGV[4 * i - 3]), tonumber(ARGV[4 * i - 2])
+  quota[i], window[i] = tonumber(ARGV[4 * i - 1]), tonumber(ARGV[4 * i])
+  a[i], r[i] = now, 0
+  local stored = redis.call('HMGET', KEYS[i], 'a', 'r', 'q')
+  if stored[1] then
+    local sa, sr = tonumber(stored[1]), tonumber(stored[2])
+    if tonumber(stored[3]) ~= quota[i] and sr > 0 then
+      sa, sr = sa + 1, 0
+    end
+    if sa > now or (sa == now and sr > 0) then
+      a[i], r[i] = sa, sr
+    end
   end
-  if sa > now or (sa == now and sr > 0) then
-    a, r = sa, sr
-  end
+  reply[2 * i], reply[2 * i + 1] = string.format('%.0f', a[i]), string.format('%.0f', r[i])
 end
-local start_a, start_r = a, r
 local admitted = 0
 while admitted < n do
-  local wa, wr = a + q, r + s
-  if wr >= quota then
-    wa, wr = wa + 1, wr - quota
+  local wa, wr, fits = {}, {}, true
+  for i = 1, k do
+    wa[i], wr[i] = a[i] + q[i], r[i] + s[i]
+    if wr[i] >= quota[i] then
+      wa[i], wr[i] = wa[i] + 1, wr[i] - quota[i]
+    end
+    if not (wa[i] < now + window[i] or (wa[i] == now + window[i] and wr[i] == 0)) then
+      fits = false
+    end
   end
-  if wa < now + window or (wa == now + window and wr == 0) then
-    a, r = wa, wr
-    admitted = admitted + 1
-  else
+  if not fits then
     break
   end
+  for i = 1, k do
+    a[i], r[i] = wa[i], wr[i]
+  end
+  admitted = admitted + 1
 end
 if admitted > 0 then
-  redis.call('HSET', KEYS[1], 'a', string.format('%.0f', a), 'r', string.format('%.0f', r),
-    'q', string.format('%.0f', quota))
-  redis.call('PEXPIRE', KEYS[1], math.floor((a - now) / 1000) + 1)
+  for i = 1, k do
+    redis.call('HSET', KEYS[i], 'a', string.format('%.0f', a[i]), 'r', string.format('%.0f', r[i]),
+      'q', string.format('%.0f', quota[i]))
+    redis.call('PEXPIRE', KEYS[i], math.floor((a[i] - now) / 1000) + 1)
+  end
 end
-return {tostring(admitted), string.format('%.0f', start_a), string.format('%.0f', start_r),
-  string.format('%.0f', now)}
+reply[1] = tostring(admitted)
+reply[2 * k + 2] = string.format('%.0f', now)
+return reply
 ";
 
 #[cfg(test)]

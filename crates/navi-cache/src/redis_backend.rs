@@ -17,7 +17,7 @@ use crate::backend::{
 };
 use crate::coalesce::Coalescer;
 use crate::error::CacheError;
-use crate::rate::{Cost, Gcra, Rate, Tat};
+use crate::rate::{Gcra, Link, Tat};
 
 /// Atomic GET then DEL, for servers without `GETDEL` (before 6.2, or with it renamed away).
 /// `redis.call` raises on WRONGTYPE, so the error reaches the caller exactly as `GETDEL`'s would.
@@ -219,12 +219,12 @@ pub struct RedisBackend {
     consume_wait: Option<ConsumeWait>,
     redacted_url: String,
     decisions: Arc<Decisions>,
-    /// Concurrent decisions on one bucket, sent as one batch (`coalesce.rs`).
-    coalescer: Arc<Coalescer<Bucket, Result<Gcra, CacheError>>>,
+    /// Concurrent decisions on the same buckets, sent as one batch (`coalesce.rs`).
+    coalescer: Arc<Coalescer<Chain, Result<Vec<Gcra>, CacheError>>>,
 }
 
-/// A bucket as batches group decisions: key, quota, window and cost.
-type Bucket = (String, u64, u64, Cost);
+/// What batches group decisions by: the buckets and their links.
+type Chain = (Vec<String>, Vec<Link>);
 
 /// Rate-limit decisions: the script, over one multiplexed connection (concurrent calls are
 /// pipelined on it, one write and one read for many, which is most of their cost at load).
@@ -234,27 +234,29 @@ struct Decisions {
 }
 
 impl Decisions {
-    /// `n` decisions of `cost` on `key`, made one after another in one script call.
+    /// `n` decisions over `keys` and `links`, made one after another in one script call: each
+    /// decision's [`Gcra`] per bucket.
     async fn batch(
         &self,
-        key: &str,
-        rate: &Rate,
-        cost: Cost,
+        keys: &[String],
+        links: &[Link],
         now_us: Option<u64>,
         n: usize,
-    ) -> Result<Vec<Gcra>, CacheError> {
+    ) -> Result<Vec<Vec<Gcra>>, CacheError> {
         let mut connection = self.connection.get().await?;
-        let reply: redis::RedisResult<Vec<String>> = self
-            .script
-            .key(key)
-            .arg(cost.micros)
-            .arg(cost.remainder)
-            .arg(rate.quota())
-            .arg(rate.window_us())
+        let mut invocation = self.script.prepare_invoke();
+        for (key, link) in keys.iter().zip(links) {
+            invocation
+                .key(key)
+                .arg(link.cost.micros)
+                .arg(link.cost.remainder)
+                .arg(link.rate.quota())
+                .arg(link.rate.window_us());
+        }
+        invocation
             .arg(now_us.map(|now| now.to_string()).unwrap_or_default())
-            .arg(n)
-            .invoke_async(&mut connection)
-            .await;
+            .arg(n);
+        let reply: redis::RedisResult<Vec<String>> = invocation.invoke_async(&mut connection).await;
         let reply = reply.map_err(|err| {
             self.connection.fail(&err);
             map_redis_error(err)
@@ -267,12 +269,20 @@ impl Decisions {
                     CacheError::Protocol(format!("rate limit script answered {reply:?}"))
                 })
         };
-        let start = Tat {
-            micros: number(1)?,
-            remainder: number(2)?,
-        };
-        let decisions = crate::rate::replay(start, cost, rate, number(3)?, n);
-        let admitted = decisions.iter().filter(|gcra| gcra.allowed).count() as u64;
+        let start = (0..keys.len())
+            .map(|i| {
+                Ok(Tat {
+                    micros: number(1 + 2 * i)?,
+                    remainder: number(2 + 2 * i)?,
+                })
+            })
+            .collect::<Result<Vec<Tat>, CacheError>>()?;
+        let now = number(1 + 2 * keys.len())?;
+        let decisions = crate::rate::replay(&start, links, now, n);
+        let admitted = decisions
+            .iter()
+            .filter(|steps| steps.iter().all(|gcra| gcra.allowed))
+            .count() as u64;
         if admitted != number(0)? {
             return Err(CacheError::Protocol(format!(
                 "rate limit script admitted {} of {n}, the replay {admitted}",
@@ -629,25 +639,26 @@ impl CacheBackend for RedisBackend {
 
     async fn gcra(
         &self,
-        key: &str,
-        rate: &Rate,
-        cost: Cost,
+        keys: &[String],
+        links: &[Link],
         now_us: Option<u64>,
-    ) -> Result<Gcra, CacheError> {
+    ) -> Result<Vec<Gcra>, CacheError> {
         if now_us.is_some() {
             // A test's schedule: one decision at its own time, never batched with others.
-            let mut decisions = self.decisions.batch(key, rate, cost, now_us, 1).await?;
+            let mut decisions = self.decisions.batch(keys, links, now_us, 1).await?;
             return decisions.pop().ok_or_else(|| {
                 CacheError::Protocol("rate limit script answered no decision".into())
             });
         }
-        let bucket = (key.to_owned(), rate.quota(), rate.window_us(), cost);
-        let (decisions, key, rate) = (Arc::clone(&self.decisions), key.to_owned(), *rate);
+        let chain: Chain = (keys.to_vec(), links.to_vec());
+        let decisions = Arc::clone(&self.decisions);
+        let (keys, links) = chain.clone();
         self.coalescer
-            .run(bucket, move |n| {
-                let (decisions, key) = (Arc::clone(&decisions), key.clone());
+            .run(chain, move |n| {
+                let (decisions, keys, links) =
+                    (Arc::clone(&decisions), keys.clone(), links.clone());
                 async move {
-                    match decisions.batch(&key, &rate, cost, None, n).await {
+                    match decisions.batch(&keys, &links, None, n).await {
                         Ok(decisions) => decisions.into_iter().map(Ok).collect(),
                         Err(error) => (0..n).map(|_| Err(error.duplicate())).collect(),
                     }

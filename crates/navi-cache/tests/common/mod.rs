@@ -613,6 +613,50 @@ pub mod suite {
         assert!(matches!(err, CacheError::Invalid(_)), "got {err:?}");
     }
 
+    /// A decision over two buckets is counted in both or in neither, and says which refused.
+    pub async fn a_decision_over_two_buckets_counts_in_both_or_neither(cache: Cache) {
+        let now_us = 1_796_000_000_000_000;
+        let minute = Duration::from_secs(60);
+        let (three, two) = (Rate::new(3, minute).unwrap(), Rate::new(2, minute).unwrap());
+        let both = [("key", &three, 1), ("org", &two, 1)];
+        for _ in 0..2 {
+            let decisions = cache.admit_all_at(&both, now_us).await.unwrap();
+            assert!(decisions.iter().all(|decision| decision.allowed));
+        }
+        let refused = cache.admit_all_at(&both, now_us).await.unwrap();
+        assert!(refused[0].allowed, "the key alone would admit it");
+        assert_eq!(refused[0].remaining, 1);
+        assert!(!refused[1].allowed, "the org refuses");
+        assert!(refused[1].retry_after > Duration::ZERO);
+        // The refusal counted nothing in the key's bucket: its last cell is still there.
+        let alone = cache.admit_at("key", &three, 1, now_us).await.unwrap();
+        assert!(alone.allowed);
+        assert_eq!(alone.remaining, 0);
+        let err = cache
+            .admit_all_at(&[("key", &three, 1), ("key", &three, 1)], now_us)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CacheError::Invalid(_)), "got {err:?}");
+    }
+
+    /// On the backend's clock, concurrent decisions over two buckets (batched on Redis) admit
+    /// exactly what the tighter one allows, and count it in both.
+    pub async fn concurrent_decisions_over_two_buckets_count_in_both(cache: Cache) {
+        let day = Duration::from_secs(24 * 3600);
+        let (fifty, eighty) = (Rate::new(50, day).unwrap(), Rate::new(80, day).unwrap());
+        let both = [("tight", &fifty, 1), ("loose", &eighty, 1)];
+        let decisions =
+            futures_util::future::join_all((0..200).map(|_| cache.admit_all(&both))).await;
+        let admitted = decisions
+            .iter()
+            .filter(|decision| decision.as_ref().unwrap().iter().all(|d| d.allowed))
+            .count();
+        assert_eq!(admitted, 50);
+        let loose = cache.admit("loose", &eighty, 30).await.unwrap();
+        assert!(loose.allowed, "30 of 80 left");
+        assert_eq!(loose.remaining, 0);
+    }
+
     /// A bucket keeps its state when the quota it is decided under changes: a full bucket is not
     /// a fresh one at a lower or a higher quota, and a remainder counted in another quota's units
     /// costs at most a microsecond.
@@ -727,6 +771,8 @@ macro_rules! conformance_suite {
             concurrent_decisions_admit_exactly_the_quota,
             concurrent_decisions_on_the_clock_each_get_their_own_answer,
             a_bucket_keeps_its_state_across_quota_changes,
+            a_decision_over_two_buckets_counts_in_both_or_neither,
+            concurrent_decisions_over_two_buckets_count_in_both,
             requests_are_counted_by_op_and_result,
         );
 
