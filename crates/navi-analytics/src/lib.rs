@@ -108,6 +108,7 @@ mod source;
 #[cfg(feature = "store")]
 pub mod store;
 mod sums;
+pub mod windows;
 
 pub use dashboard::{DailyUsage, Dashboard, DashboardBuilder, ModelUsage, Totals, UserUsage};
 pub use decimal::{CostUsd, Hundredths};
