@@ -282,11 +282,15 @@ pub struct Applied {
 }
 
 impl Applied {
-    /// Whether this decision is nearer its limit than `other`: a refusal first, then the smaller
-    /// share of the quota remaining.
+    /// Whether this decision is nearer its limit than `other`: a refusal first (of two, the one
+    /// to wait longer for, so that waiting as told is enough for both), then the smaller share
+    /// of the quota remaining.
     fn closer_than(&self, other: &Applied) -> bool {
         if self.decision.allowed != other.decision.allowed {
             return !self.decision.allowed;
+        }
+        if !self.decision.allowed {
+            return self.decision.retry_after > other.decision.retry_after;
         }
         u128::from(self.decision.remaining) * u128::from(other.quota)
             < u128::from(other.decision.remaining) * u128::from(self.quota)
@@ -536,7 +540,12 @@ pub async fn admit_all(
         .get_or_insert_with(Decisions::default)
         .0
         .extend(applied.iter().copied());
-    let Some(refusal) = applied.iter().find(|applied| !applied.decision.allowed) else {
+    // Of several refusals, the one to wait longer for: waiting as told is then enough for all.
+    let Some(refusal) = applied
+        .iter()
+        .filter(|applied| !applied.decision.allowed)
+        .max_by_key(|applied| applied.decision.retry_after)
+    else {
         return Ok(());
     };
     state.http_metrics.count_rate_limited(refusal.policy.name());

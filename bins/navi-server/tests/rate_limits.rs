@@ -436,6 +436,25 @@ async fn a_key_its_own_quota_refuses_spends_nothing_of_the_orgs(db: TestDatabase
     assert_eq!(ceiling.policy, Some(("org_requests".into(), 5, 60)));
 }
 
+async fn refused_by_two_policies_the_answer_names_the_longer_wait(db: TestDatabase) {
+    let mut config = config_for(&db);
+    set_limit(&mut config, Policy::Requests, 1, 60);
+    set_limit(&mut config, Policy::OrgRequests, 1, 120);
+    let api = Api::start_with_config(db, config).await;
+    let owner = api.owner("ada@example.com", "Acme").await;
+    let key = api.pinned_key(&owner);
+    let first = send(&api.server, "GET", "/v1/org", Some(&key), None, None, None).await;
+    assert_eq!(first.status, 200, "{first:?}");
+    let refused = send(&api.server, "GET", "/v1/org", Some(&key), None, None, None).await;
+    assert_eq!(refused.status, 429, "{refused:?}");
+    // Both refuse: the org's wait (about 120 s) is the one that makes waiting as told enough.
+    assert_eq!(refused.policy, Some(("org_requests".into(), 1, 120)));
+    let wait = refused.retry_after.expect("Retry-After");
+    assert!((61..=120).contains(&wait), "{wait}");
+    let message = refused.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("org_requests"), "{message}");
+}
+
 async fn recording_llm_calls_is_limited_per_key(db: TestDatabase) {
     let mut config = config_for(&db);
     set_limit(&mut config, Policy::LlmCalls, 2, 60);
@@ -488,6 +507,7 @@ on_both_backends!(
     org_limits_are_shown_to_admins_and_lowered_by_owners_only,
     recording_llm_calls_is_limited_per_key,
     a_key_its_own_quota_refuses_spends_nothing_of_the_orgs,
+    refused_by_two_policies_the_answer_names_the_longer_wait,
 );
 
 #[actix_web::test]

@@ -298,17 +298,21 @@ impl CacheBackend for MemoryBackend {
         }
         let steps = crate::rate::step_all(&stored, links, now_us);
         if steps.iter().all(|gcra| gcra.allowed) {
-            for (((key, link), position), gcra) in
-                keys.iter().zip(links).zip(&positions).zip(&steps)
-            {
+            // Room first, for every new bucket, then the writes: making room while writing could
+            // evict a bucket this decision just wrote, counting it in some buckets only.
+            for (key, position) in keys.iter().zip(&positions) {
                 let shard = &mut shards[*position].1;
-                let ahead = Duration::from_micros(gcra.tat.micros.saturating_sub(now_us))
-                    + Duration::from_millis(1);
                 if !shard.entries.contains_key(key.as_str())
                     && shard.entries.len() >= self.shard_capacity
                 {
                     shard.make_room(now);
                 }
+            }
+            for (((key, link), position), gcra) in
+                keys.iter().zip(links).zip(&positions).zip(&steps)
+            {
+                let ahead = Duration::from_micros(gcra.tat.micros.saturating_sub(now_us))
+                    + Duration::from_millis(1);
                 let value = format!(
                     "{}:{}:{}",
                     gcra.tat.micros,
@@ -316,7 +320,7 @@ impl CacheBackend for MemoryBackend {
                     link.rate.quota()
                 )
                 .into_bytes();
-                shard.entries.insert(
+                shards[*position].1.entries.insert(
                     key.clone(),
                     Entry {
                         value,

@@ -243,7 +243,7 @@ impl Decisions {
         now_us: Option<u64>,
         n: usize,
     ) -> Result<Vec<Vec<Gcra>>, CacheError> {
-        let mut connection = self.connection.get().await?;
+        let (number, mut connection) = self.connection.get().await?;
         let mut invocation = self.script.prepare_invoke();
         for (key, link) in keys.iter().zip(links) {
             invocation
@@ -258,7 +258,7 @@ impl Decisions {
             .arg(n);
         let reply: redis::RedisResult<Vec<String>> = invocation.invoke_async(&mut connection).await;
         let reply = reply.map_err(|err| {
-            self.connection.fail(&err);
+            self.connection.fail(number, &err);
             map_redis_error(err)
         })?;
         let number = |index: usize| {
@@ -300,24 +300,33 @@ impl Decisions {
 struct Multiplexed {
     client: redis::Client,
     config: AsyncConnectionConfig,
-    current: std::sync::Mutex<Option<MultiplexedConnection>>,
-    /// Held while connecting.
-    opening: tokio::sync::Mutex<()>,
-    /// When the last try to connect failed.
+    /// The connection, numbered: a failure on an older one never drops a newer one.
+    current: std::sync::Mutex<Option<(u64, MultiplexedConnection)>>,
+    /// Held while connecting; the number of the next connection.
+    opening: tokio::sync::Mutex<u64>,
+    /// When the last try to connect failed; `None` since one succeeded.
     failed_at: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Multiplexed {
     const RETRY_AFTER: Duration = Duration::from_millis(500);
 
-    async fn get(&self) -> Result<MultiplexedConnection, CacheError> {
-        if let Some(connection) = self.current() {
-            return Ok(connection);
+    /// The connection and its number (for [`Multiplexed::fail`]).
+    async fn get(&self) -> Result<(u64, MultiplexedConnection), CacheError> {
+        if let Some(current) = self.current() {
+            return Ok(current);
         }
-        self.check_recent_failure()?;
-        let _opening = self.opening.lock().await;
-        if let Some(connection) = self.current() {
-            return Ok(connection);
+        let failing = self.check_recent_failure()?;
+        let mut opening = if failing {
+            // Redis was down: do not wait behind someone else's try (a black-holed host makes it
+            // last the whole connect timeout).
+            self.opening.try_lock().map_err(|_| Self::unavailable())?
+        } else {
+            // A first connection (at start, or after one broke): worth the wait.
+            self.opening.lock().await
+        };
+        if let Some(current) = self.current() {
+            return Ok(current);
         }
         // The try this caller waited for may just have failed.
         self.check_recent_failure()?;
@@ -327,8 +336,11 @@ impl Multiplexed {
             .await
         {
             Ok(connection) => {
-                *self.slot() = Some(connection.clone());
-                Ok(connection)
+                *opening += 1;
+                let current = (*opening, connection);
+                *self.slot() = Some(current.clone());
+                *lock(&self.failed_at) = None;
+                Ok(current)
             }
             Err(err) => {
                 *lock(&self.failed_at) = Some(std::time::Instant::now());
@@ -337,28 +349,35 @@ impl Multiplexed {
         }
     }
 
-    fn check_recent_failure(&self) -> Result<(), CacheError> {
+    fn unavailable() -> CacheError {
+        CacheError::Unavailable("redis was unreachable a moment ago; retrying shortly".into())
+    }
+
+    /// `Err` within [`Multiplexed::RETRY_AFTER`] of a failed try; else whether one ever failed
+    /// since the last success.
+    fn check_recent_failure(&self) -> Result<bool, CacheError> {
         match *lock(&self.failed_at) {
-            Some(at) if at.elapsed() < Self::RETRY_AFTER => Err(CacheError::Unavailable(
-                "redis was unreachable a moment ago; retrying shortly".into(),
-            )),
-            _ => Ok(()),
+            Some(at) if at.elapsed() < Self::RETRY_AFTER => Err(Self::unavailable()),
+            failed => Ok(failed.is_some()),
         }
     }
 
-    fn current(&self) -> Option<MultiplexedConnection> {
+    fn current(&self) -> Option<(u64, MultiplexedConnection)> {
         self.slot().clone()
     }
 
-    /// Forgets the connection after `err` when it cannot be trusted for the next decision (I/O
-    /// trouble, or a replica after a failover): the next one opens a fresh one.
-    fn fail(&self, err: &RedisError) {
+    /// Forgets connection `number` after `err` when it cannot be trusted for the next decision
+    /// (I/O trouble, or a replica after a failover): the next caller opens a fresh one.
+    fn fail(&self, number: u64, err: &RedisError) {
         if err.kind() == ErrorKind::Server(ServerErrorKind::ReadOnly) || !is_server_reply(err) {
-            *self.slot() = None;
+            let mut slot = self.slot();
+            if slot.as_ref().is_some_and(|(current, _)| *current == number) {
+                *slot = None;
+            }
         }
     }
 
-    fn slot(&self) -> std::sync::MutexGuard<'_, Option<MultiplexedConnection>> {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<(u64, MultiplexedConnection)>> {
         lock(&self.current)
     }
 }
@@ -450,7 +469,7 @@ impl RedisBackend {
                     })?,
                     config: connection_config,
                     current: std::sync::Mutex::new(None),
-                    opening: tokio::sync::Mutex::new(()),
+                    opening: tokio::sync::Mutex::new(0),
                     failed_at: std::sync::Mutex::new(None),
                 },
             }),
