@@ -461,39 +461,28 @@ async fn recording_llm_calls_is_limited_per_key(db: TestDatabase) {
     let api = Api::start_with_config(db, config).await;
     let owner = api.owner("ada@example.com", "Acme").await;
     let key = api.pinned_key(&owner);
-    let call = || {
-        Some(
-            json!({"model": "m", "prompt_tokens": 1, "completion_tokens": 1,
-                     "cost_micros": 1, "latency_ms": 1}),
-        )
-    };
-    for _ in 0..2 {
-        let recorded = send(
+    let record = || {
+        let call = json!({"model": "m", "prompt_tokens": 1, "completion_tokens": 1,
+                          "cost_micros": 1, "latency_ms": 1});
+        send(
             &api.server,
             "POST",
             "/v1/llm-calls",
             Some(&key),
             None,
             None,
-            call(),
+            Some(call),
         )
-        .await;
+    };
+    for _ in 0..2 {
+        let recorded = record().await;
         assert_eq!(recorded.status, 201, "{recorded:?}");
         assert_eq!(
             recorded.policy.as_ref().map(|p| p.0.as_str()),
             Some("llm_calls")
         );
     }
-    let refused = send(
-        &api.server,
-        "POST",
-        "/v1/llm-calls",
-        Some(&key),
-        None,
-        None,
-        call(),
-    )
-    .await;
+    let refused = record().await;
     assert_eq!(refused.status, 429, "{refused:?}");
     assert_eq!(refused.policy, Some(("llm_calls".into(), 2, 60)));
     // Reading is another policy's business.
