@@ -3,8 +3,9 @@
 //!
 //! A request passes, outermost first: the body limit ([`limits`]), request logging, the rate-limit
 //! headers ([`rate_limits`]), routing, then the handler's extractors (authentication and its rate
-//! limits in [`auth`]) and a handler in [`routes`] that calls a library crate inside `web::block` (diesel is synchronous)
-//! and maps its error through [`error::ApiError`], the one place errors become the API's JSON body.
+//! limits in [`auth`]) and a handler in [`routes`] that calls a library crate inside `web::block`
+//! (diesel is synchronous) and maps its error through [`error::ApiError`], the one place errors
+//! become the API's JSON body.
 #![warn(missing_docs)]
 
 pub mod app;

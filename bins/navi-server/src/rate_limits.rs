@@ -15,8 +15,9 @@
 //! A client address is the one the audit log records (`NAVI_TRUSTED_PROXIES`), an IPv6 client
 //! counted per /64. The platform's rates come from configuration; an org's owner may lower, for
 //! the org, the quotas of the five counted per key, session or org (`/v1/org/limits`). Every
-//! decision of a request is kept in its extensions, and [`headers`] answers with the one closest to its limit in `RateLimit-Policy`
-//! and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-11), plus `Retry-After` when refused.
+//! decision of a request is kept in its extensions, and [`headers`] answers with the one closest
+//! to its limit in `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-11),
+//! plus `Retry-After` when refused.
 //!
 //! When the cache cannot decide, `NAVI_RATE_LIMIT_ON_CACHE_ERROR` says what happens: by default
 //! the sign-in policies refuse with 503, and the rest let the request through (probes always do);
@@ -581,11 +582,10 @@ pub async fn check_failures(state: &AppState, req: &HttpRequest) -> Result<(), A
     if !state.config.rate_limits.enabled {
         return Ok(());
     }
-    let client = client_group(request_client_ip(req, &state.config.trusted_proxies));
     let rate = state.config.rate_limits.rate(Policy::AuthFailures);
     let look = state
         .cache
-        .admit(&bucket(Policy::AuthFailures, &client), &rate, 0)
+        .admit(&bucket(Policy::AuthFailures, &client(state, req)), &rate, 0)
         .await;
     match look {
         // Nothing left: the one-cell decision is refused, with its headers and Retry-After
@@ -598,15 +598,19 @@ pub async fn check_failures(state: &AppState, req: &HttpRequest) -> Result<(), A
     }
 }
 
+/// Whom `req` counts against under a client-address policy: its [`client_group`].
+fn client(state: &AppState, req: &HttpRequest) -> String {
+    client_group(request_client_ip(req, &state.config.trusted_proxies))
+}
+
 /// Admits one request of a client-address policy for `req`'s client.
 pub async fn admit_client(
     state: &AppState,
     req: &HttpRequest,
     policy: Policy,
 ) -> Result<(), ApiError> {
-    let client = client_group(request_client_ip(req, &state.config.trusted_proxies));
     let rate = state.config.rate_limits.rate(policy);
-    admit(state, req, policy, &client, rate, 1).await
+    admit(state, req, policy, &client(state, req), rate, 1).await
 }
 
 /// Counts a failed authentication against the client's address under `auth_failures`: when
