@@ -835,6 +835,12 @@ async fn another_orgs_data_is_unreachable_from_every_endpoint(db: TestDatabase) 
         ("GET", "/v1/audit/logs".into(), None),
         ("GET", "/v1/audit/export.csv".into(), None),
         ("GET", "/v1/audit/verify".into(), None),
+        ("GET", "/v1/org/limits".into(), None),
+        (
+            "PUT",
+            "/v1/org/limits".into(),
+            Some(json!({"policies": [{"name": "requests", "quota": 1}]})),
+        ),
     ];
     let (pinned_b, _) = {
         let reply = api

@@ -273,8 +273,22 @@ async fn org_limits_are_shown_to_admins_and_lowered_by_owners_only(db: TestDatab
     let api = Api::start(db).await;
     let owner = api.owner("ada@example.com", "Acme").await;
     let org = Some(owner.org_id.as_str());
-    let (admin_key, _) = api.member(&owner, "abe@example.com", "admin").await;
+    let (admin_key, admin_id) = api.member(&owner, "abe@example.com", "admin").await;
     let (member_key, _) = api.member(&owner, "mia@example.com", "member").await;
+
+    // Nobody, and a body that is not the contract's, get the API's errors.
+    let anonymous = api.call("GET", "/v1/org/limits", None, org, None).await;
+    common::assert_error(&anonymous, 401, "unauthenticated");
+    let malformed = api
+        .call(
+            "PUT",
+            "/v1/org/limits",
+            Some(&owner.key),
+            org,
+            Some(json!({"policies": "requests"})),
+        )
+        .await;
+    common::assert_error(&malformed, 400, "invalid_request");
 
     let shown = api.get_ok("/v1/org/limits", &admin_key, org).await;
     let policies = shown["policies"].as_array().unwrap();
@@ -368,6 +382,22 @@ async fn org_limits_are_shown_to_admins_and_lowered_by_owners_only(db: TestDatab
     // Back to the ceiling: the org's quota is gone. (The owner's key is under the org's quota
     // of 2 a minute too, and spent it: another key of the owner's has a bucket of its own.)
     let other_owner_key = api.pinned_key(&owner);
+    // A removed admin's key reads nothing any more.
+    let removed = api
+        .call(
+            "DELETE",
+            &format!("/v1/org/members/{admin_id}"),
+            Some(&other_owner_key),
+            org,
+            None,
+        )
+        .await;
+    assert_eq!(removed.status, 204, "{removed:?}");
+    let gone = api
+        .call("GET", "/v1/org/limits", Some(&admin_key), org, None)
+        .await;
+    common::assert_error(&gone, 403, "forbidden");
+
     let restored = api
         .call(
             "PUT",
